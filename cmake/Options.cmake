@@ -1,0 +1,24 @@
+# One interface target carries warnings, -Werror and sanitizers for every project target.
+add_library(deployguard_options INTERFACE)
+target_compile_options(deployguard_options INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
+  -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+if(DEPLOYGUARD_WERROR)
+  target_compile_options(deployguard_options INTERFACE -Werror)
+endif()
+
+if(DEPLOYGUARD_SANITIZERS)
+  set(_known address undefined thread leak)
+  foreach(s IN LISTS DEPLOYGUARD_SANITIZERS)
+    if(NOT s IN_LIST _known)
+      message(FATAL_ERROR "DEPLOYGUARD_SANITIZERS: unknown sanitizer '${s}' (known: ${_known})")
+    endif()
+  endforeach()
+  if("thread" IN_LIST DEPLOYGUARD_SANITIZERS AND "address" IN_LIST DEPLOYGUARD_SANITIZERS)
+    message(FATAL_ERROR "DEPLOYGUARD_SANITIZERS: thread and address cannot be combined")
+  endif()
+  list(JOIN DEPLOYGUARD_SANITIZERS "," _san)
+  target_compile_options(deployguard_options INTERFACE -fsanitize=${_san} -fno-omit-frame-pointer
+    -fno-sanitize-recover=all)
+  target_link_options(deployguard_options INTERFACE -fsanitize=${_san})
+endif()

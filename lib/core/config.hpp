@@ -1,0 +1,128 @@
+#pragma once
+// Configuration values after parsing and validation (lib/config turns YAML into these).
+// Plain data: no YAML, no I/O. Secrets are never stored here, only where to read them from.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/time.hpp"
+
+namespace deployguard {
+
+struct ListenAddress {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;  // 0 = pick a free port
+};
+
+struct ServerConfig {
+  ListenAddress listen;
+  std::optional<std::string> api_token_file;
+  std::optional<ListenAddress> webhook_listen;  // second listener serving only the webhook route
+  std::optional<std::string> cert_file;          // TLS for the webhook listener
+  std::optional<std::string> key_file;
+  std::size_t max_connections = 12000;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::size_t max_webhook_body_bytes = 5 * 1024 * 1024;
+  Duration read_timeout = std::chrono::seconds{10};  // whole request must arrive within this
+  Duration idle_timeout = std::chrono::seconds{60};  // keep-alive connection with no request
+  Duration max_wait = std::chrono::minutes{30};      // cap for /can-deploy?wait=
+  std::size_t max_waiters = 20000;
+  Duration max_lease_ttl = std::chrono::hours{2};
+};
+
+struct StateConfig {
+  std::string path = "/var/lib/deployguard/state.json";
+  std::optional<std::string> audit_log_path;  // default: <state dir>/audit.jsonl
+};
+
+struct LogConfig {
+  std::string level = "info";   // trace, debug, info, warn, error
+  std::string format = "text";  // text, json
+};
+
+struct GitHubConfig {
+  std::string api_url = "https://api.github.com";
+  std::optional<std::string> token_file;
+  std::optional<std::string> token_env;
+  std::optional<std::string> webhook_secret_file;
+  Duration poll_interval = std::chrono::seconds{30};
+  std::vector<std::string> busy_patterns = {"ServerIsBusy", "ServerBusy",
+                                            "is busy processing another operation"};
+  std::size_t max_log_bytes = 2 * 1024 * 1024;
+};
+
+struct AzureAuthConfig {
+  std::string method = "client_secret";  // client_secret, workload_identity, managed_identity, token_file
+  std::string tenant_id;
+  std::string client_id;
+  std::optional<std::string> client_secret_file;
+  std::optional<std::string> client_secret_env;
+  std::optional<std::string> federated_token_file;
+  std::optional<std::string> token_file;
+  std::string authority_url = "https://login.microsoftonline.com";
+};
+
+struct AzureApiVersions {
+  std::string container_apps = "2025-07-01";
+  std::string postgres = "2024-08-01";
+};
+
+struct AzureConfig {
+  std::string arm_url = "https://management.azure.com";
+  std::string subscription_id;
+  AzureAuthConfig auth;
+  Duration poll_interval = std::chrono::seconds{60};
+  AzureApiVersions api_versions;
+};
+
+struct HttpClientConfig {
+  std::optional<std::string> ca_file;
+  Duration connect_timeout = std::chrono::seconds{5};
+  Duration request_timeout = std::chrono::seconds{20};
+  std::size_t max_response_bytes = 8 * 1024 * 1024;
+  Duration max_backoff = std::chrono::seconds{30};
+};
+
+struct GitHubTarget {
+  std::string repo;                    // "owner/name"
+  std::vector<std::string> workflows;  // file name, path or display name
+  std::optional<std::string> branch;
+};
+
+struct AzureResourceRef {
+  std::string resource_group;
+  std::string name;
+};
+
+struct BusyBackoff {
+  Duration initial = std::chrono::minutes{2};
+  Duration max = std::chrono::minutes{30};
+};
+
+struct EnvironmentConfig {
+  std::string name;
+  std::optional<GitHubTarget> github;
+  std::optional<AzureResourceRef> container_app;
+  std::vector<AzureResourceRef> postgres_servers;
+  Duration min_interval = std::chrono::minutes{14};
+  Duration cooldown = std::chrono::minutes{2};
+  BusyBackoff busy_backoff;
+  int max_active_revisions = 1;
+  Duration stale_after = std::chrono::minutes{5};
+};
+
+struct Config {
+  ServerConfig server;
+  StateConfig state;
+  LogConfig log;
+  std::optional<GitHubConfig> github;
+  std::optional<AzureConfig> azure;
+  HttpClientConfig http_client;
+  std::map<std::string, EnvironmentConfig> environments;  // keyed and ordered by name
+};
+
+}  // namespace deployguard

@@ -1,0 +1,475 @@
+#include "core/policy.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace deployguard {
+namespace {
+
+std::string run_key(std::int64_t id) { return "run:" + std::to_string(id); }
+
+std::string_view strip_ref(std::string_view path) {
+  const auto at = path.find('@');
+  return at == std::string_view::npos ? path : path.substr(0, at);
+}
+
+std::string_view basename(std::string_view path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+/// Seconds, rounded up, for messages.
+std::string human(Duration d) {
+  const auto secs = std::chrono::ceil<std::chrono::seconds>(d);
+  return format_duration(std::chrono::duration_cast<Duration>(secs));
+}
+
+bool counts_as_deploy(const WorkflowRun& run) {
+  // A run that never ran a step did not touch the environment.
+  if (run.status == RunStatus::Completed)
+    return run.conclusion != RunConclusion::Skipped &&
+           run.conclusion != RunConclusion::StartupFailure;
+  return run.status == RunStatus::InProgress;
+}
+
+bool provisioning_finished(std::string_view state) {
+  return state.empty() || iequals(state, "Succeeded") || iequals(state, "Failed") ||
+         iequals(state, "Canceled") || iequals(state, "Cancelled");
+}
+
+template <typename T>
+void push_bounded(std::vector<T>& v, T value, std::size_t max) {
+  v.push_back(std::move(value));
+  if (v.size() > max) v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() - max));
+}
+
+}  // namespace
+
+SourceId postgres_source(std::string_view server_name) {
+  return "postgres/" + std::string(server_name);
+}
+
+EnvironmentRules EnvironmentRules::from_config(const EnvironmentConfig& env) {
+  EnvironmentRules r;
+  r.name = env.name;
+  r.github = env.github;
+  r.has_container_app = env.container_app.has_value();
+  for (const auto& pg : env.postgres_servers) r.postgres_servers.push_back(pg.name);
+  r.min_interval = env.min_interval;
+  r.cooldown = env.cooldown;
+  r.busy_backoff = env.busy_backoff;
+  r.max_active_revisions = env.max_active_revisions;
+  r.stale_after = env.stale_after;
+  return r;
+}
+
+std::vector<SourceId> EnvironmentRules::sources() const {
+  std::vector<SourceId> out;
+  if (github) out.emplace_back(kGitHubSource);
+  if (has_container_app) out.emplace_back(kContainerAppSource);
+  for (const auto& pg : postgres_servers) out.push_back(postgres_source(pg));
+  return out;
+}
+
+bool run_matches(const GitHubTarget& target, const WorkflowRun& run) {
+  if (!run.repository.empty() && !iequals(run.repository, target.repo)) return false;
+  if (target.branch && !run.head_branch.empty() && run.head_branch != *target.branch) return false;
+  if (target.workflows.empty()) return true;
+  const std::string_view path = strip_ref(run.workflow_path);
+  for (const auto& w : target.workflows) {
+    if (w == run.workflow_name || w == path || (!path.empty() && w == basename(path))) return true;
+  }
+  return false;
+}
+
+Duration busy_backoff_for(const BusyBackoff& cfg, int consecutive) {
+  if (consecutive <= 0) return Duration::zero();
+  Duration d = cfg.initial;
+  for (int i = 1; i < consecutive && d < cfg.max; ++i) d *= 2;
+  return std::min(d, cfg.max);
+}
+
+EnvironmentPolicy::EnvironmentPolicy(EnvironmentRules rules) { set_rules(std::move(rules)); }
+
+void EnvironmentPolicy::set_rules(EnvironmentRules rules) {
+  rules_ = std::move(rules);
+  std::map<SourceId, SourceHealth> kept;
+  for (const auto& s : rules_.sources()) {
+    auto it = sources_.find(s);
+    kept[s] = it == sources_.end() ? SourceHealth{} : it->second;
+  }
+  sources_ = std::move(kept);
+  for (auto it = postgres_.begin(); it != postgres_.end();) {
+    if (std::find(rules_.postgres_servers.begin(), rules_.postgres_servers.end(), it->first) ==
+        rules_.postgres_servers.end())
+      it = postgres_.erase(it);
+    else
+      ++it;
+  }
+  if (!rules_.has_container_app) {
+    app_.reset();
+    revisions_.clear();
+  }
+  if (rules_.github) {
+    std::erase_if(runs_, [&](const WorkflowRun& r) { return !run_matches(*rules_.github, r); });
+  } else {
+    runs_.clear();
+  }
+}
+
+void EnvironmentPolicy::apply(const Event& event, TimePoint now) {
+  std::visit([&](const auto& e) { on(e, now); }, event);
+}
+
+void EnvironmentPolicy::mark_success(const SourceId& source, TimePoint now) {
+  auto it = sources_.find(source);
+  if (it == sources_.end()) return;  // not configured (any more): ignore
+  it->second.last_success = now;
+  it->second.last_error.clear();
+}
+
+void EnvironmentPolicy::on(const RunsPolled& e, TimePoint now) {
+  if (!rules_.github) return;
+  for (const auto& run : e.runs) upsert_run(run, now);
+  mark_success(SourceId(kGitHubSource), now);
+}
+
+void EnvironmentPolicy::on(const RunObserved& e, TimePoint now) {
+  if (!rules_.github) return;
+  upsert_run(e.run, now);
+}
+
+void EnvironmentPolicy::upsert_run(const WorkflowRun& run, TimePoint now) {
+  if (!rules_.github || !run_matches(*rules_.github, run)) return;
+  auto it = std::find_if(runs_.begin(), runs_.end(),
+                         [&](const WorkflowRun& r) { return r.id == run.id; });
+  if (it != runs_.end()) {
+    // Never let an older update overwrite a newer one (webhooks arrive out of order).
+    if (run.updated_at < it->updated_at) return;
+    if (run.updated_at == it->updated_at && it->status == RunStatus::Completed &&
+        run.status != RunStatus::Completed)
+      return;
+    *it = run;
+  } else {
+    runs_.push_back(run);
+  }
+  std::stable_sort(runs_.begin(), runs_.end(), [](const WorkflowRun& a, const WorkflowRun& b) {
+    return a.created_at != b.created_at ? a.created_at > b.created_at : a.id > b.id;
+  });
+  if (runs_.size() > kMaxRuns) runs_.resize(kMaxRuns);
+
+  if (counts_as_deploy(run)) {
+    std::optional<TimePoint> ended;
+    if (run.status == RunStatus::Completed) ended = run.updated_at;
+    record_deploy(run_key(run.id), run.started_at(), ended);
+  }
+  if (run.status == RunStatus::Completed) {
+    if (run.conclusion == RunConclusion::Success) {
+      // A successful deploy after the last busy failure resets the backoff.
+      auto& busy = durable_.busy;
+      if (busy.consecutive_failures > 0 &&
+          (!busy.last_failure_at || run.updated_at >= *busy.last_failure_at)) {
+        busy.consecutive_failures = 0;
+      }
+    }
+    if (durable_.lease && durable_.lease->run_id == run.id) end_lease(LeaseEndCause::RunCompleted, now);
+  }
+}
+
+void EnvironmentPolicy::record_deploy(std::string key, TimePoint started,
+                                      std::optional<TimePoint> ended) {
+  auto& deploys = durable_.deploys;
+  auto it = std::find_if(deploys.begin(), deploys.end(),
+                         [&](const DeployRecord& d) { return d.key == key; });
+  if (it != deploys.end()) {
+    it->started_at = std::min(it->started_at, started);
+    if (ended && (!it->ended_at || *ended > *it->ended_at)) it->ended_at = ended;
+  } else {
+    deploys.push_back(DeployRecord{std::move(key), started, ended});
+  }
+  std::stable_sort(deploys.begin(), deploys.end(), [](const DeployRecord& a, const DeployRecord& b) {
+    return a.started_at > b.started_at;
+  });
+  if (deploys.size() > kMaxDeployRecords) deploys.resize(kMaxDeployRecords);
+}
+
+void EnvironmentPolicy::on(const ContainerAppPolled& e, TimePoint now) {
+  if (!rules_.has_container_app) return;
+  app_ = e.app;
+  revisions_ = e.revisions;
+  mark_success(SourceId(kContainerAppSource), now);
+}
+
+void EnvironmentPolicy::on(const PostgresPolled& e, TimePoint now) {
+  const auto& servers = rules_.postgres_servers;
+  if (std::find(servers.begin(), servers.end(), e.server.name) == servers.end()) return;
+  postgres_[e.server.name] = e.server;
+  mark_success(postgres_source(e.server.name), now);
+}
+
+void EnvironmentPolicy::on(const SourceFailed& e, TimePoint now) {
+  auto it = sources_.find(e.source);
+  if (it == sources_.end()) return;
+  it->second.last_error = e.error;
+  it->second.last_error_at = now;
+}
+
+void EnvironmentPolicy::on(const RunClassified& e, TimePoint now) {
+  (void)now;
+  if (std::find(classified_runs_.begin(), classified_runs_.end(), e.run_id) ==
+      classified_runs_.end())
+    push_bounded(classified_runs_, e.run_id, kMaxRuns * 2);
+  if (!e.server_busy) return;
+  auto& counted = durable_.busy_runs_counted;
+  if (std::find(counted.begin(), counted.end(), e.run_id) != counted.end()) return;
+  push_bounded(counted, e.run_id, kMaxCountedBusyRuns);
+  // The failure happened when the run ended, not when we finished reading its logs.
+  TimePoint at = now;
+  for (const auto& r : runs_)
+    if (r.id == e.run_id) at = r.updated_at;
+  record_busy_failure(at, e.detail.empty() ? "run " + std::to_string(e.run_id) : e.detail);
+}
+
+void EnvironmentPolicy::on(const BusyReported& e, TimePoint now) {
+  record_busy_failure(now, e.detail.empty() ? "reported by a pipeline" : e.detail);
+}
+
+void EnvironmentPolicy::record_busy_failure(TimePoint at, std::string detail) {
+  auto& busy = durable_.busy;
+  ++busy.consecutive_failures;
+  if (!busy.last_failure_at || at > *busy.last_failure_at) busy.last_failure_at = at;
+  busy.last_detail = std::move(detail);
+}
+
+std::vector<WorkflowRun> EnvironmentPolicy::runs_to_classify() const {
+  std::vector<WorkflowRun> out;
+  for (const auto& r : runs_) {
+    if (r.status == RunStatus::Completed && r.conclusion == RunConclusion::Failure &&
+        std::find(classified_runs_.begin(), classified_runs_.end(), r.id) ==
+            classified_runs_.end())
+      out.push_back(r);
+  }
+  return out;
+}
+
+void EnvironmentPolicy::mark_classification_started(std::int64_t run_id) {
+  if (std::find(classified_runs_.begin(), classified_runs_.end(), run_id) == classified_runs_.end())
+    push_bounded(classified_runs_, run_id, kMaxRuns * 2);
+}
+
+std::map<std::string, int> EnvironmentPolicy::traffic_by_revision() const {
+  std::map<std::string, int> out;
+  if (app_ && !app_->traffic.empty()) {
+    for (const auto& t : app_->traffic) {
+      std::string name = t.revision_name;
+      if (name.empty() && t.latest_revision) name = app_->latest_revision_name;
+      if (name.empty()) name = "(latest)";
+      if (t.weight > 0) out[name] += t.weight;
+    }
+    return out;
+  }
+  for (const auto& r : revisions_)
+    if (r.active && r.traffic_weight > 0) out[r.name] += r.traffic_weight;
+  return out;
+}
+
+Decision EnvironmentPolicy::decide(TimePoint now, std::optional<std::int64_t> as_run_id) const {
+  Decision d;
+  d.evaluated_at = now;
+  auto add = [&](ReasonCode code, std::string message, std::optional<TimePoint> until = {}) {
+    d.reasons.push_back(Reason{code, std::move(message), until});
+  };
+
+  // starting / stale: fail closed when we do not know.
+  for (const auto& [source, health] : sources_) {
+    if (!health.last_success) {
+      std::string msg = "no successful refresh of " + source + " yet";
+      if (!health.last_error.empty()) msg += " (last error: " + health.last_error + ")";
+      add(ReasonCode::Starting, std::move(msg));
+    } else if (now - *health.last_success > rules_.stale_after) {
+      std::string msg = source + " data is " + human(now - *health.last_success) +
+                        " old (stale_after " + format_duration(rules_.stale_after) + ")";
+      if (!health.last_error.empty()) msg += "; last error: " + health.last_error;
+      add(ReasonCode::Stale, std::move(msg));
+    }
+  }
+
+  // frozen
+  if (const auto& f = durable_.freeze; f && (!f->until || now < *f->until)) {
+    add(ReasonCode::Frozen, "frozen by " + f->by + ": " + f->reason, f->until);
+  }
+
+  // leased (by someone else)
+  if (const auto& l = durable_.lease;
+      l && now < l->expires_at && !(as_run_id && l->run_id && *l->run_id == *as_run_id)) {
+    add(ReasonCode::Leased, "deploy lease " + l->id + " held by " + l->holder, l->expires_at);
+  }
+
+  // deploy_in_progress
+  for (const auto& r : runs_) {
+    if (!is_active(r.status) || (as_run_id && r.id == *as_run_id)) continue;
+    add(ReasonCode::DeployInProgress,
+        "run " + std::to_string(r.id) + " (" + (r.workflow_name.empty() ? r.workflow_path : r.workflow_name) +
+            ") is " + (r.status_text.empty() ? std::string(to_string(r.status)) : r.status_text) +
+            (r.html_url.empty() ? "" : " " + r.html_url));
+  }
+
+  // cooldown: start-to-start and end-to-start
+  {
+    const std::string own = as_run_id ? run_key(*as_run_id) : std::string();
+    const DeployRecord* last_start = nullptr;
+    const DeployRecord* last_end = nullptr;
+    for (const auto& rec : durable_.deploys) {
+      if (!own.empty() && rec.key == own) continue;
+      if (!last_start || rec.started_at > last_start->started_at) last_start = &rec;
+      if (rec.ended_at && (!last_end || *rec.ended_at > *last_end->ended_at)) last_end = &rec;
+    }
+    std::optional<TimePoint> until;
+    std::string msg;
+    if (last_start && now < last_start->started_at + rules_.min_interval) {
+      until = last_start->started_at + rules_.min_interval;
+      msg = "last deploy (" + last_start->key + ") started at " +
+            format_timestamp(last_start->started_at) + "; min_interval " +
+            format_duration(rules_.min_interval) + " between starts";
+    }
+    if (last_end && now < *last_end->ended_at + rules_.cooldown &&
+        (!until || *last_end->ended_at + rules_.cooldown > *until)) {
+      until = *last_end->ended_at + rules_.cooldown;
+      msg = "last deploy (" + last_end->key + ") ended at " + format_timestamp(*last_end->ended_at) +
+            "; cooldown " + format_duration(rules_.cooldown) + " after a deploy ends";
+    }
+    if (until) add(ReasonCode::Cooldown, msg + "; wait " + human(*until - now), until);
+  }
+
+  // busy_backoff
+  if (const auto& b = durable_.busy; b.consecutive_failures > 0 && b.last_failure_at) {
+    const Duration backoff = busy_backoff_for(rules_.busy_backoff, b.consecutive_failures);
+    const TimePoint until = *b.last_failure_at + backoff;
+    if (now < until) {
+      add(ReasonCode::BusyBackoff,
+          std::to_string(b.consecutive_failures) + " consecutive ServerIsBusy failure(s), last at " +
+              format_timestamp(*b.last_failure_at) + " (" + b.last_detail + "); backing off " +
+              format_duration(backoff),
+          until);
+    }
+  }
+
+  // server_busy
+  for (const auto& [name, pg] : postgres_) {
+    if (!iequals(pg.state, "Ready"))
+      add(ReasonCode::ServerBusy, "PostgreSQL server " + name + " is " +
+                                      (pg.state.empty() ? std::string("in an unknown state") : pg.state));
+  }
+
+  if (app_) {
+    if (!provisioning_finished(app_->provisioning_state))
+      add(ReasonCode::AppBusy, "container app " + app_->name + " provisioning state is " +
+                                   app_->provisioning_state);
+  }
+
+  for (const auto& r : revisions_) {
+    if (iequals(r.provisioning_state, "Provisioning"))
+      add(ReasonCode::RevisionProvisioning, "revision " + r.name + " is still Provisioning");
+  }
+
+  if (const auto traffic = traffic_by_revision(); traffic.size() > 1) {
+    std::string msg = "traffic is split across " + std::to_string(traffic.size()) + " revisions:";
+    for (const auto& [name, weight] : traffic) msg += " " + name + "=" + std::to_string(weight) + "%";
+    add(ReasonCode::TrafficSplit, std::move(msg));
+  }
+
+  {
+    std::vector<std::string> active;
+    for (const auto& r : revisions_)
+      if (r.active) active.push_back(r.name);
+    if (static_cast<int>(active.size()) > rules_.max_active_revisions) {
+      std::string msg = std::to_string(active.size()) + " active revisions (max " +
+                        std::to_string(rules_.max_active_revisions) + "):";
+      for (const auto& n : active) msg += " " + n;
+      add(ReasonCode::MultipleActiveRevisions, std::move(msg));
+    }
+  }
+
+  std::stable_sort(d.reasons.begin(), d.reasons.end(),
+                   [](const Reason& a, const Reason& b) { return a.code < b.code; });
+  d.safe = d.reasons.empty();
+  if (!d.safe) {
+    std::optional<TimePoint> latest;
+    bool all_known = true;
+    for (const auto& r : d.reasons) {
+      if (!r.until) {
+        all_known = false;
+        break;
+      }
+      if (!latest || *r.until > *latest) latest = r.until;
+    }
+    if (all_known && latest) d.retry_after = *latest - now;
+  }
+  return d;
+}
+
+std::variant<Lease, Decision> EnvironmentPolicy::acquire_lease(const LeaseRequest& request,
+                                                               TimePoint now) {
+  expire(now);
+  Decision d = decide(now, request.run_id);
+  if (!d.safe) return d;
+  Lease lease{request.id, request.holder, request.run_id, now, now + request.ttl};
+  durable_.lease = lease;
+  return lease;
+}
+
+bool EnvironmentPolicy::release_lease(std::string_view lease_id, TimePoint now) {
+  expire(now);
+  if (!durable_.lease || durable_.lease->id != lease_id) return false;
+  end_lease(LeaseEndCause::Released, now);
+  return true;
+}
+
+void EnvironmentPolicy::end_lease(LeaseEndCause cause, TimePoint now) {
+  if (!durable_.lease) return;
+  const Lease& l = *durable_.lease;
+  // The leased deploy feeds the cooldown as a run would: it started when the lease was granted
+  // and ended when the lease did (at its TTL if it expired).
+  const TimePoint ended = cause == LeaseEndCause::Expired ? std::min(now, l.expires_at) : now;
+  record_deploy(l.run_id ? run_key(*l.run_id) : "lease:" + l.id, l.acquired_at, ended);
+  durable_.lease.reset();
+}
+
+void EnvironmentPolicy::set_freeze(Freeze freeze) { durable_.freeze = std::move(freeze); }
+
+bool EnvironmentPolicy::clear_freeze() {
+  const bool had = durable_.freeze.has_value();
+  durable_.freeze.reset();
+  return had;
+}
+
+bool EnvironmentPolicy::expire(TimePoint now) {
+  bool changed = false;
+  if (durable_.lease && now >= durable_.lease->expires_at) {
+    end_lease(LeaseEndCause::Expired, now);
+    changed = true;
+  }
+  if (durable_.freeze && durable_.freeze->until && now >= *durable_.freeze->until) {
+    durable_.freeze.reset();
+    changed = true;
+  }
+  return changed;
+}
+
+std::optional<TimePoint> EnvironmentPolicy::next_deadline(TimePoint now) const {
+  std::optional<TimePoint> next;
+  auto consider = [&](TimePoint t) {
+    if (t > now && (!next || t < *next)) next = t;
+  };
+  for (const auto& r : decide(now).reasons)
+    if (r.until) consider(*r.until);
+  if (durable_.lease) consider(durable_.lease->expires_at);
+  if (durable_.freeze && durable_.freeze->until) consider(*durable_.freeze->until);
+  for (const auto& [source, health] : sources_)
+    if (health.last_success) consider(*health.last_success + rules_.stale_after + Duration{1});
+  return next;
+}
+
+void EnvironmentPolicy::restore(DurableEnvironmentState state) { durable_ = std::move(state); }
+
+}  // namespace deployguard
