@@ -1,0 +1,356 @@
+#include "cli/commands.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/api_client.hpp"
+#include "cli/render.hpp"
+#include "core/time.hpp"
+
+namespace deployguard::cli {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr int kExitOk = 0;
+constexpr int kExitBlocked = 1;
+constexpr int kExitError = 2;
+
+struct Common {
+  std::string server;
+  std::string token_file;
+};
+
+struct UsageError {
+  std::string message;
+};
+
+TimePoint now() { return SystemClock{}.now(); }
+
+bool is_tty(int fd) { return ::isatty(fd) == 1; }
+
+bool use_color() {
+  const char* term = std::getenv("TERM");
+  return is_tty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr &&
+         !(term && std::string(term) == "dumb");
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+ApiClient make_client(const Common& c) {
+  std::string server = c.server;
+  if (server.empty()) {
+    const char* env = std::getenv("DEPLOYGUARD_URL");
+    server = env && *env ? env : "http://127.0.0.1:8080";
+  }
+  std::optional<std::string> token;
+  if (!c.token_file.empty()) {
+    std::ifstream in(c.token_file);
+    if (!in) throw UsageError{"cannot read token file " + c.token_file};
+    std::string line;
+    std::getline(in, line);
+    token = trim(line);
+  } else if (const char* env = std::getenv("DEPLOYGUARD_TOKEN"); env && *env) {
+    token = trim(env);
+  }
+  return ApiClient(server, token);
+}
+
+/// One line out of the daemon's error envelope (or the raw body if it is not one).
+std::string describe_error(const ApiResponse& r) {
+  try {
+    const auto j = json::parse(r.body);
+    if (j.contains("error") && j["error"].is_object()) {
+      return j["error"].value("message", std::string("error")) + " (HTTP " +
+             std::to_string(r.status) + ")";
+    }
+  } catch (const json::exception&) {
+  }
+  std::string body = r.body.substr(0, 200);
+  for (char& ch : body)
+    if (ch == '\n') ch = ' ';
+  return "unexpected answer HTTP " + std::to_string(r.status) + (body.empty() ? "" : ": " + body);
+}
+
+json parse_body(const ApiResponse& r) {
+  try {
+    return json::parse(r.body);
+  } catch (const json::exception&) {
+    throw ApiError{"the daemon answered HTTP " + std::to_string(r.status) + " with a body that is not JSON"};
+  }
+}
+
+std::chrono::seconds parse_wait(const std::string& text, const char* flag) {
+  if (text.empty()) return std::chrono::seconds{0};
+  const auto d = parse_duration(text);
+  if (!d) throw UsageError{std::string(flag) + ": expected a duration like 20m, got \"" + text + "\""};
+  return std::chrono::duration_cast<std::chrono::seconds>(*d);
+}
+
+void print_blocked(const std::string& env, const json& decision) {
+  std::cerr << env << ": not safe to deploy\n"
+            << render_reasons(decision, RenderOptions{false, now()});
+}
+
+/// Progress line on a terminal while waiting; nothing in CI logs.
+void progress(const std::string& env, const json& decision, TimePoint deadline) {
+  if (!is_tty(STDERR_FILENO)) return;
+  std::string codes;
+  for (const auto& r : decision.value("reasons", json::array())) {
+    if (!codes.empty()) codes += ", ";
+    codes += r.value("code", std::string("?"));
+    if (r.contains("until") && r["until"].is_string())
+      if (auto t = parse_timestamp(r["until"].get<std::string>()))
+        codes += " " + time_left(*t, now());
+  }
+  std::cerr << "\r\033[K" << "waiting for " << env << ": " << codes << " [" << time_left(deadline, now())
+            << " left]" << std::flush;
+}
+
+void end_progress() {
+  if (is_tty(STDERR_FILENO)) std::cerr << "\r\033[K" << std::flush;
+}
+
+/// Long-polls /can-deploy until safe or the deadline. Returns the final decision and status.
+std::pair<unsigned, json> wait_until_safe(const ApiClient& client, const std::string& env,
+                                          std::chrono::seconds wait) {
+  const TimePoint deadline = now() + wait;
+  for (;;) {
+    const auto remaining = std::chrono::duration_cast<std::chrono::seconds>(deadline - now());
+    const auto chunk = std::clamp(remaining, std::chrono::seconds{0}, std::chrono::seconds{30});
+    std::string target = "/can-deploy?env=" + url_encode(env);
+    if (chunk.count() > 0) target += "&wait=" + std::to_string(chunk.count());
+    const auto r = client.request("GET", target, {}, chunk + std::chrono::seconds{15});
+    if (r.status != 200 && r.status != 423) throw ApiError{describe_error(r)};
+    json decision = parse_body(r);
+    if (r.status == 200 || now() >= deadline) {
+      end_progress();
+      return {r.status, decision};
+    }
+    progress(env, decision, deadline);
+  }
+}
+
+int cmd_can_deploy(const Common& c, const std::string& env, const std::string& wait_text) {
+  const auto wait = parse_wait(wait_text, "--wait");
+  const auto client = make_client(c);
+  const auto [status, decision] = wait_until_safe(client, env, wait);
+  if (status == 200) {
+    std::cout << env << ": safe to deploy\n";
+    return kExitOk;
+  }
+  print_blocked(env, decision);
+  return kExitBlocked;
+}
+
+int cmd_status(const Common& c, const std::string& env, bool as_json, bool watch) {
+  const auto client = make_client(c);
+  const std::string target = env.empty() ? "/v1/status" : "/v1/environments/" + url_encode(env);
+  std::string last;
+  for (;;) {
+    const auto r = client.request("GET", target);
+    if (r.status != 200) throw ApiError{describe_error(r)};
+    std::string out;
+    if (as_json) {
+      out = parse_body(r).dump(2) + "\n";
+    } else {
+      const RenderOptions opts{use_color(), now()};
+      out = env.empty() ? render_status(parse_body(r), opts) : render_environment(parse_body(r), opts);
+    }
+    if (!watch) {
+      std::cout << out;
+      return kExitOk;
+    }
+    if (out != last) {
+      if (is_tty(STDOUT_FILENO)) std::cout << "\033[H\033[2J";
+      std::cout << out << std::flush;
+      last = out;
+    }
+    // A terminal view for people: refreshing every two seconds is plenty, and the countdowns
+    // in the rendering change every second anyway.
+    std::this_thread::sleep_for(std::chrono::seconds{2});
+  }
+}
+
+int cmd_lease_acquire(const Common& c, const std::string& env, const std::string& holder,
+                      const std::string& ttl, std::optional<std::int64_t> run_id,
+                      const std::string& wait_text) {
+  if (holder.empty()) throw UsageError{"--holder is required"};
+  const auto wait = parse_wait(wait_text, "--wait");
+  (void)parse_wait(ttl, "--ttl");
+  const auto client = make_client(c);
+  const TimePoint deadline = now() + wait;
+  json body = {{"holder", holder}, {"ttl", ttl}};
+  if (run_id) body["run_id"] = *run_id;
+  for (;;) {
+    const auto r = client.request("POST", "/v1/environments/" + url_encode(env) + "/lease", body.dump());
+    if (r.status == 201) {
+      end_progress();
+      const auto j = parse_body(r);
+      std::cout << j.value("lease_id", std::string()) << "\n";
+      return kExitOk;
+    }
+    if (r.status != 423) throw ApiError{describe_error(r)};
+    const auto remaining = std::chrono::duration_cast<std::chrono::seconds>(deadline - now());
+    if (remaining.count() <= 0) {
+      end_progress();
+      print_blocked(env, parse_body(r));
+      return kExitBlocked;
+    }
+    const auto [status, decision] = wait_until_safe(client, env, remaining);
+    if (status != 200) {
+      print_blocked(env, decision);
+      return kExitBlocked;
+    }
+  }
+}
+
+int cmd_simple(const Common& c, const std::string& method, const std::string& target,
+               const json& body, unsigned expected, const std::string& done_message) {
+  const auto client = make_client(c);
+  const auto r = client.request(method, target, body.is_null() ? std::string() : body.dump());
+  if (r.status != expected) throw ApiError{describe_error(r)};
+  if (!done_message.empty()) std::cout << done_message << "\n";
+  return kExitOk;
+}
+
+std::string default_user() {
+  for (const char* var : {"DEPLOYGUARD_USER", "USER", "LOGNAME"})
+    if (const char* v = std::getenv(var); v && *v) return v;
+  return "cli";
+}
+
+/// Runs a command body, turning every failure into one line on stderr and an exit code.
+template <typename F>
+void guarded(int& exit_code, F&& body) {
+  try {
+    exit_code = body();
+  } catch (const UsageError& e) {
+    std::cerr << "deployguard: " << e.message << "\n";
+    exit_code = kExitError;
+  } catch (const ApiError& e) {
+    std::cerr << "deployguard: " << e.message << "\n";
+    exit_code = kExitError;
+  } catch (const std::exception& e) {
+    std::cerr << "deployguard: " << e.what() << "\n";
+    exit_code = kExitError;
+  }
+}
+
+void add_common(CLI::App* cmd, Common& c) {
+  cmd->add_option("--server", c.server, "daemon URL (default $DEPLOYGUARD_URL or http://127.0.0.1:8080)");
+  cmd->add_option("--token-file", c.token_file, "file holding the API token (default $DEPLOYGUARD_TOKEN)");
+}
+
+}  // namespace
+
+void add_client_commands(CLI::App& app, int& exit_code) {
+  // Options live as long as the app: CLI11 keeps pointers to them.
+  auto c = std::make_shared<Common>();
+  struct Args {
+    std::string env, wait, holder, ttl = "30m", lease_id, reason, by, until, detail;
+    std::int64_t run_id = 0;
+    bool json = false, watch = false;
+  };
+  auto a = std::make_shared<Args>();
+
+  auto* status = app.add_subcommand("status", "Show the verdict, reasons, revisions, runs and state of environments");
+  add_common(status, *c);
+  status->add_option("--env", a->env, "only this environment");
+  status->add_flag("--json", a->json, "print the daemon's JSON");
+  status->add_flag("--watch", a->watch, "redraw when something changes (Ctrl-C to stop)");
+  status->callback([&exit_code, c, a] {
+    guarded(exit_code, [&] { return cmd_status(*c, a->env, a->json, a->watch); });
+  });
+
+  auto* can = app.add_subcommand("can-deploy", "Exit 0 if it is safe to deploy now, 1 if not (reasons on stderr), 2 on error");
+  add_common(can, *c);
+  can->add_option("--env", a->env, "environment")->required();
+  can->add_option("--wait", a->wait, "wait up to this long (e.g. 20m) for it to become safe");
+  can->callback([&exit_code, c, a] {
+    guarded(exit_code, [&] { return cmd_can_deploy(*c, a->env, a->wait); });
+  });
+
+  auto* lease = app.add_subcommand("lease", "Take or give back the deploy lease of an environment");
+  lease->require_subcommand(1);
+  auto* acquire = lease->add_subcommand("acquire", "Acquire the lease; prints the lease id (LEASE=$(deployguard lease acquire ...))");
+  add_common(acquire, *c);
+  acquire->add_option("--env", a->env, "environment")->required();
+  acquire->add_option("--holder", a->holder, "who holds it, e.g. github-run-123")->required();
+  acquire->add_option("--ttl", a->ttl, "lease lifetime (default 30m)");
+  acquire->add_option("--run-id", a->run_id, "GitHub run id: the lease ends when that run completes");
+  acquire->add_option("--wait", a->wait, "wait up to this long for the environment to become safe");
+  acquire->callback([&exit_code, c, a, acquire] {
+    guarded(exit_code, [&] {
+      std::optional<std::int64_t> run;
+      if (acquire->count("--run-id")) run = a->run_id;
+      return cmd_lease_acquire(*c, a->env, a->holder, a->ttl, run, a->wait);
+    });
+  });
+  auto* release = lease->add_subcommand("release", "Release a lease");
+  add_common(release, *c);
+  release->add_option("--env", a->env, "environment")->required();
+  release->add_option("--lease", a->lease_id, "lease id printed by acquire")->required();
+  release->callback([&exit_code, c, a] {
+    guarded(exit_code, [&] {
+      return cmd_simple(*c, "DELETE", "/v1/environments/" + url_encode(a->env) + "/lease/" + url_encode(a->lease_id),
+                        nullptr, 204, "released lease " + a->lease_id);
+    });
+  });
+
+  auto* freeze = app.add_subcommand("freeze", "Freeze an environment: no deploys until unfrozen (or --until)");
+  add_common(freeze, *c);
+  freeze->add_option("--env", a->env, "environment")->required();
+  freeze->add_option("--reason", a->reason, "why (shown to everyone who asks)")->required();
+  freeze->add_option("--by", a->by, "who (default $USER)");
+  freeze->add_option("--until", a->until, "RFC 3339 time when the freeze lapses by itself");
+  freeze->callback([&exit_code, c, a] {
+    guarded(exit_code, [&] {
+      json body = {{"reason", a->reason}, {"by", a->by.empty() ? default_user() : a->by}};
+      if (!a->until.empty()) {
+        if (!parse_timestamp(a->until)) throw UsageError{"--until: expected an RFC 3339 time like 2025-12-31T19:00:00Z"};
+        body["until"] = a->until;
+      }
+      return cmd_simple(*c, "POST", "/v1/environments/" + url_encode(a->env) + "/freeze", body, 200,
+                        a->env + ": frozen");
+    });
+  });
+
+  auto* unfreeze = app.add_subcommand("unfreeze", "Lift the freeze of an environment");
+  add_common(unfreeze, *c);
+  unfreeze->add_option("--env", a->env, "environment")->required();
+  unfreeze->callback([&exit_code, c, a] {
+    guarded(exit_code, [&] {
+      return cmd_simple(*c, "DELETE", "/v1/environments/" + url_encode(a->env) + "/freeze", nullptr, 204,
+                        a->env + ": unfrozen");
+    });
+  });
+
+  auto* report = app.add_subcommand("report", "Report what a pipeline saw");
+  report->require_subcommand(1);
+  auto* busy = report->add_subcommand("busy", "Report a ServerIsBusy failure (counts for the busy backoff)");
+  add_common(busy, *c);
+  busy->add_option("--env", a->env, "environment")->required();
+  busy->add_option("--detail", a->detail, "what failed")->required();
+  busy->callback([&exit_code, c, a] {
+    guarded(exit_code, [&] {
+      return cmd_simple(*c, "POST", "/v1/environments/" + url_encode(a->env) + "/events",
+                        json{{"type", "server_busy"}, {"detail", a->detail}}, 202,
+                        a->env + ": busy failure recorded");
+    });
+  });
+}
+
+}  // namespace deployguard::cli

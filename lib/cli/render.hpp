@@ -1,0 +1,28 @@
+#pragma once
+// Turns the daemon's JSON into text for people. Pure: no I/O.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/time.hpp"
+
+namespace deployguard::cli {
+
+struct RenderOptions {
+  bool color = false;  // ANSI colors (only on a terminal)
+  TimePoint now{};     // for "time left" and ages
+};
+
+/// One line per reason: "  cooldown   last deploy ... (12m left)".
+std::string render_reasons(const nlohmann::json& decision, const RenderOptions& opts);
+
+/// The status view of one environment (GET /v1/environments/NAME body).
+std::string render_environment(const nlohmann::json& env, const RenderOptions& opts);
+
+/// The status view of every environment (GET /v1/status body).
+std::string render_status(const nlohmann::json& status, const RenderOptions& opts);
+
+/// "12m30s" style countdown, "now" when not positive.
+std::string time_left(TimePoint until, TimePoint now);
+
+}  // namespace deployguard::cli
