@@ -1,0 +1,134 @@
+#include "cli/render.hpp"
+
+#include <sstream>
+
+namespace deployguard::cli {
+namespace {
+
+using json = nlohmann::json;
+
+struct Style {
+  bool on;
+  std::string red() const { return on ? "\033[31m" : ""; }
+  std::string green() const { return on ? "\033[32m" : ""; }
+  std::string yellow() const { return on ? "\033[33m" : ""; }
+  std::string bold() const { return on ? "\033[1m" : ""; }
+  std::string dim() const { return on ? "\033[2m" : ""; }
+  std::string reset() const { return on ? "\033[0m" : ""; }
+};
+
+std::string str(const json& j, const char* key, const std::string& fallback = "-") {
+  if (!j.is_object()) return fallback;
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  if (it->is_string()) return it->get<std::string>();
+  return it->dump();
+}
+
+std::string age(const json& j, const char* key, TimePoint now) {
+  const std::string s = str(j, key, "");
+  if (s.empty()) return "-";
+  const auto t = parse_timestamp(s);
+  if (!t) return s;
+  return time_left(now, *t) + " ago";
+}
+
+std::string pad(std::string s, std::size_t width) {
+  if (s.size() < width) s.append(width - s.size(), ' ');
+  return s;
+}
+
+}  // namespace
+
+std::string time_left(TimePoint until, TimePoint now) {
+  const auto secs = std::chrono::ceil<std::chrono::seconds>(until - now);
+  if (secs.count() <= 0) return "now";
+  return format_duration(std::chrono::duration_cast<Duration>(secs));
+}
+
+std::string render_reasons(const json& decision, const RenderOptions& opts) {
+  std::ostringstream out;
+  const Style s{opts.color};
+  for (const auto& r : decision.value("reasons", json::array())) {
+    out << "  " << s.red() << pad(str(r, "code"), 26) << s.reset() << str(r, "message", "");
+    const std::string until = str(r, "until", "");
+    if (auto t = parse_timestamp(until)) out << " (" << time_left(*t, opts.now) << " left)";
+    out << "\n";
+  }
+  return out.str();
+}
+
+std::string render_environment(const json& env, const RenderOptions& opts) {
+  std::ostringstream out;
+  const Style s{opts.color};
+  const bool safe = env.value("safe", false);
+  out << s.bold() << str(env, "environment") << s.reset() << ": "
+      << (safe ? s.green() + "SAFE to deploy" : s.red() + "BLOCKED") << s.reset() << "\n";
+  out << render_reasons(env, opts);
+
+  if (const auto& app = env.value("container_app", json()); app.is_object()) {
+    out << "  app       " << str(app, "name") << "  provisioning " << str(app, "provisioning_state")
+        << "  mode " << str(app, "active_revisions_mode") << "  latest " << str(app, "latest_revision")
+        << "\n";
+  }
+  const auto traffic = env.value("traffic", json::object());
+  const auto revisions = env.value("revisions", json::array());
+  int active = 0;
+  for (const auto& r : revisions)
+    if (r.value("active", false)) ++active;
+  const bool conflict = traffic.size() > 1 || active > 1;
+  for (const auto& r : revisions) {
+    if (!r.value("active", false) && !traffic.contains(str(r, "name"))) continue;
+    const std::string name = str(r, "name");
+    const int weight = traffic.contains(name) ? traffic[name].get<int>() : 0;
+    out << "  revision  " << (conflict ? s.yellow() : "") << pad(name, 30) << s.reset() << " "
+        << pad(std::to_string(weight) + "%", 5) << pad(str(r, "running_state"), 11)
+        << pad(str(r, "health_state"), 10) << pad(age(r, "created_at", opts.now), 12) << str(r, "image")
+        << "\n";
+  }
+  for (const auto& db : env.value("databases", json::array())) {
+    const std::string state = str(db, "state");
+    out << "  database  " << pad(str(db, "name"), 30) << " "
+        << (state == "Ready" ? s.green() : s.red()) << state << s.reset() << "\n";
+  }
+  if (const auto& lease = env.value("lease", json()); lease.is_object()) {
+    std::string left = "?";
+    if (auto t = parse_timestamp(str(lease, "expires_at", ""))) left = time_left(*t, opts.now);
+    out << "  lease     " << str(lease, "id") << " held by " << str(lease, "holder") << " (" << left
+        << " left)\n";
+  }
+  if (const auto& freeze = env.value("freeze", json()); freeze.is_object()) {
+    out << "  freeze    " << s.red() << str(freeze, "reason") << s.reset() << " by " << str(freeze, "by")
+        << (freeze.contains("until") && freeze["until"].is_string() ? " until " + str(freeze, "until") : "")
+        << "\n";
+  }
+  const auto runs = env.value("runs", json::array());
+  if (!runs.empty()) out << "  recent runs:\n";
+  int shown = 0;
+  for (const auto& run : runs) {
+    if (++shown > 5) break;
+    std::string state = str(run, "status");
+    if (state == "completed") state = str(run, "conclusion");
+    std::string sha = str(run, "head_sha");
+    if (sha.size() > 7) sha = sha.substr(0, 7);
+    out << "    " << s.dim() << pad(str(run, "created_at"), 21) << s.reset() << pad(state, 12) << pad(sha, 8)
+        << str(run, "title", "") << "\n";
+  }
+  for (const auto& [source, health] : env.value("sources", json::object()).items()) {
+    const std::string err = str(health, "last_error", "");
+    if (!err.empty()) out << "  " << s.yellow() << "source " << source << ": " << err << s.reset() << "\n";
+  }
+  return out.str();
+}
+
+std::string render_status(const json& status, const RenderOptions& opts) {
+  std::string out;
+  for (const auto& [name, env] : status.value("environments", json::object()).items()) {
+    if (!out.empty()) out += "\n";
+    out += render_environment(env, opts);
+  }
+  if (out.empty()) out = "no environments configured\n";
+  return out;
+}
+
+}  // namespace deployguard::cli
