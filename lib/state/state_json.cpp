@@ -1,0 +1,320 @@
+#include "state/state_json.hpp"
+
+#include <cstdint>
+#include <exception>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <initializer_list>
+
+#include "state/timestamp.hpp"
+
+namespace deployguard::state {
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+// ---- writing ---------------------------------------------------------------------------------
+
+class Writer {
+ public:
+  explicit Writer(std::vector<std::string>& errors) : errors_(errors) {}
+
+  ordered_json time(TimePoint t, const std::string& path) {
+    if (auto text = format_timestamp_millis(t)) return *text;
+    errors_.push_back(path + ": timestamp outside years 0000..9999 cannot be stored");
+    return nullptr;
+  }
+  ordered_json time(const std::optional<TimePoint>& t, const std::string& path) {
+    return t ? time(*t, path) : ordered_json(nullptr);
+  }
+
+  ordered_json environment(const DurableEnvironmentState& s, const std::string& path) {
+    // Refuse to write what parse_state() would reject: the daemon could not start from it.
+    if (s.busy.consecutive_failures < 0) {
+      errors_.push_back(path + ".busy.consecutive_failures: negative count " +
+                        std::to_string(s.busy.consecutive_failures));
+    }
+    ordered_json deploys = ordered_json::array();
+    for (std::size_t i = 0; i < s.deploys.size(); ++i) {
+      const auto& d = s.deploys[i];
+      const std::string p = path + ".deploys[" + std::to_string(i) + "]";
+      deploys.push_back(ordered_json{{"key", d.key},
+                                     {"started_at", time(d.started_at, p + ".started_at")},
+                                     {"ended_at", time(d.ended_at, p + ".ended_at")}});
+    }
+    ordered_json busy{
+        {"consecutive_failures", s.busy.consecutive_failures},
+        {"last_failure_at", time(s.busy.last_failure_at, path + ".busy.last_failure_at")},
+        {"last_detail", s.busy.last_detail}};
+    ordered_json lease = nullptr;
+    if (s.lease) {
+      const auto& l = *s.lease;
+      lease = ordered_json{{"id", l.id},
+                           {"holder", l.holder},
+                           {"run_id", l.run_id ? ordered_json(*l.run_id) : ordered_json(nullptr)},
+                           {"acquired_at", time(l.acquired_at, path + ".lease.acquired_at")},
+                           {"expires_at", time(l.expires_at, path + ".lease.expires_at")}};
+    }
+    ordered_json freeze = nullptr;
+    if (s.freeze) {
+      const auto& f = *s.freeze;
+      freeze = ordered_json{{"reason", f.reason},
+                            {"by", f.by},
+                            {"since", time(f.since, path + ".freeze.since")},
+                            {"until", time(f.until, path + ".freeze.until")}};
+    }
+    return ordered_json{{"deploys", std::move(deploys)},
+                        {"busy", std::move(busy)},
+                        {"busy_runs_counted", s.busy_runs_counted},
+                        {"lease", std::move(lease)},
+                        {"freeze", std::move(freeze)}};
+  }
+
+ private:
+  std::vector<std::string>& errors_;
+};
+
+// ---- reading ---------------------------------------------------------------------------------
+
+class Reader {
+ public:
+  explicit Reader(std::vector<std::string>& errors) : errors_(errors) {}
+
+  void error(const std::string& path, const std::string& message) {
+    errors_.push_back(path.empty() ? message : path + ": " + message);
+  }
+
+  static std::string got(const json& v) {
+    std::string out = "got ";
+    out += v.type_name();
+    return out;
+  }
+
+  /// Checks that v is an object holding only `allowed` keys and every one of `required`.
+  bool object(const json& v, const std::string& path, std::initializer_list<const char*> required,
+              std::initializer_list<const char*> optional) {
+    if (!v.is_object()) {
+      error(path, "expected an object, " + got(v));
+      return false;
+    }
+    for (const char* key : required) {
+      if (!v.contains(key)) error(path, std::string{"missing key \""} + key + "\"");
+    }
+    for (const auto& item : v.items()) {
+      bool known = false;
+      for (const char* key : required) known = known || item.key() == key;
+      for (const char* key : optional) known = known || item.key() == key;
+      if (!known) error(path, "unknown key \"" + item.key() + "\"");
+    }
+    return true;
+  }
+
+  void string(const json& obj, const char* key, const std::string& path, std::string& out) {
+    const auto it = obj.find(key);
+    if (it == obj.end()) return;  // reported by object()
+    if (!it->is_string()) {
+      error(path + "." + key, "expected a string, " + got(*it));
+      return;
+    }
+    out = it->get<std::string>();
+  }
+
+  std::optional<std::int64_t> int64(const json& v, const std::string& path) {
+    if (v.is_number_unsigned()) {
+      const auto u = v.get<std::uint64_t>();
+      if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+        error(path, "integer out of range");
+        return std::nullopt;
+      }
+      return static_cast<std::int64_t>(u);
+    }
+    if (v.is_number_integer()) return v.get<std::int64_t>();
+    error(path, "expected an integer, " + got(v));
+    return std::nullopt;
+  }
+
+  std::optional<TimePoint> time_value(const json& v, const std::string& path) {
+    if (!v.is_string()) {
+      error(path, "expected an RFC 3339 timestamp string, " + got(v));
+      return std::nullopt;
+    }
+    const auto& text = v.get_ref<const std::string&>();
+    auto t = parse_timestamp(text);
+    if (!t) error(path, "expected an RFC 3339 timestamp, got \"" + text + "\"");
+    return t;
+  }
+
+  void time(const json& obj, const char* key, const std::string& path, TimePoint& out) {
+    const auto it = obj.find(key);
+    if (it == obj.end()) return;  // reported by object()
+    if (auto t = time_value(*it, path + "." + key)) out = *t;
+  }
+
+  void optional_time(const json& obj, const char* key, const std::string& path,
+                     std::optional<TimePoint>& out) {
+    const auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) return;
+    if (auto t = time_value(*it, path + "." + key)) out = *t;
+  }
+
+  DeployRecord deploy(const json& v, const std::string& path) {
+    DeployRecord d;
+    if (!object(v, path, {"key", "started_at"}, {"ended_at"})) return d;
+    string(v, "key", path, d.key);
+    time(v, "started_at", path, d.started_at);
+    optional_time(v, "ended_at", path, d.ended_at);
+    return d;
+  }
+
+  BusyBackoffState busy(const json& v, const std::string& path) {
+    BusyBackoffState b;
+    if (!object(v, path, {"consecutive_failures", "last_detail"}, {"last_failure_at"})) return b;
+    if (const auto it = v.find("consecutive_failures"); it != v.end()) {
+      const std::string p = path + ".consecutive_failures";
+      if (auto n = int64(*it, p)) {
+        if (*n < 0 || *n > std::numeric_limits<int>::max()) {
+          error(p, "expected a count between 0 and " +
+                       std::to_string(std::numeric_limits<int>::max()) + ", got " +
+                       std::to_string(*n));
+        } else {
+          b.consecutive_failures = static_cast<int>(*n);
+        }
+      }
+    }
+    optional_time(v, "last_failure_at", path, b.last_failure_at);
+    string(v, "last_detail", path, b.last_detail);
+    return b;
+  }
+
+  std::optional<Lease> lease(const json& v, const std::string& path) {
+    if (v.is_null()) return std::nullopt;
+    Lease l;
+    if (!object(v, path, {"id", "holder", "acquired_at", "expires_at"}, {"run_id"}))
+      return std::nullopt;
+    string(v, "id", path, l.id);
+    string(v, "holder", path, l.holder);
+    if (const auto it = v.find("run_id"); it != v.end() && !it->is_null()) {
+      l.run_id = int64(*it, path + ".run_id");
+    }
+    time(v, "acquired_at", path, l.acquired_at);
+    time(v, "expires_at", path, l.expires_at);
+    return l;
+  }
+
+  std::optional<Freeze> freeze(const json& v, const std::string& path) {
+    if (v.is_null()) return std::nullopt;
+    Freeze f;
+    if (!object(v, path, {"reason", "by", "since"}, {"until"})) return std::nullopt;
+    string(v, "reason", path, f.reason);
+    string(v, "by", path, f.by);
+    time(v, "since", path, f.since);
+    optional_time(v, "until", path, f.until);
+    return f;
+  }
+
+  DurableEnvironmentState environment(const json& v, const std::string& path) {
+    DurableEnvironmentState s;
+    if (!object(v, path, {"deploys", "busy", "busy_runs_counted"}, {"lease", "freeze"})) return s;
+    if (const auto it = v.find("deploys"); it != v.end()) {
+      if (!it->is_array()) {
+        error(path + ".deploys", "expected an array, " + got(*it));
+      } else {
+        for (std::size_t i = 0; i < it->size(); ++i) {
+          s.deploys.push_back(deploy((*it)[i], path + ".deploys[" + std::to_string(i) + "]"));
+        }
+      }
+    }
+    if (const auto it = v.find("busy"); it != v.end()) s.busy = busy(*it, path + ".busy");
+    if (const auto it = v.find("busy_runs_counted"); it != v.end()) {
+      if (!it->is_array()) {
+        error(path + ".busy_runs_counted", "expected an array, " + got(*it));
+      } else {
+        for (std::size_t i = 0; i < it->size(); ++i) {
+          const auto p = path + ".busy_runs_counted[" + std::to_string(i) + "]";
+          if (auto id = int64((*it)[i], p)) s.busy_runs_counted.push_back(*id);
+        }
+      }
+    }
+    if (const auto it = v.find("lease"); it != v.end()) s.lease = lease(*it, path + ".lease");
+    if (const auto it = v.find("freeze"); it != v.end()) s.freeze = freeze(*it, path + ".freeze");
+    return s;
+  }
+
+ private:
+  std::vector<std::string>& errors_;
+};
+
+void read_document(const json& doc, ParseResult& out) {
+  Reader reader{out.errors};
+  if (!doc.is_object()) {
+    reader.error("", "expected a JSON object at the top level, " + Reader::got(doc));
+    return;
+  }
+  const auto version = doc.find("version");
+  if (version == doc.end()) {
+    reader.error("", "missing \"version\"");
+    return;
+  }
+  if (!version->is_number_integer() || version->get<std::int64_t>() != kStateFormatVersion) {
+    reader.error("version", "unsupported state format version " + version->dump() +
+                                " (this build reads version " +
+                                std::to_string(kStateFormatVersion) + ")");
+    return;
+  }
+  if (!reader.object(doc, "", {"version", "environments"}, {})) return;
+  const auto envs = doc.find("environments");
+  if (envs == doc.end()) return;  // reported by object()
+  if (!envs->is_object()) {
+    reader.error("environments", "expected an object, " + Reader::got(*envs));
+    return;
+  }
+  for (const auto& item : envs->items()) {
+    if (item.key().empty()) reader.error("environments", "empty environment name");
+    out.states[item.key()] = reader.environment(item.value(), "environments." + item.key());
+  }
+}
+
+}  // namespace
+
+SerializeResult serialize_state(const EnvironmentStates& states) {
+  SerializeResult out;
+  try {
+    Writer writer{out.errors};
+    ordered_json environments = ordered_json::object();
+    for (const auto& [name, state] : states) {
+      if (name.empty()) out.errors.push_back("environments: empty environment name");
+      environments[name] = writer.environment(state, "environments." + name);
+    }
+    const ordered_json doc{{"version", kStateFormatVersion},
+                           {"environments", std::move(environments)}};
+    if (out.errors.empty()) {
+      out.text = doc.dump(2, ' ', false, ordered_json::error_handler_t::replace);
+    }
+  } catch (const std::exception& e) {
+    // Only allocation failure can get here (invalid UTF-8 is replaced, not thrown).
+    out.errors.push_back(std::string{"cannot serialize state: "} + e.what());
+    out.text.clear();
+  }
+  return out;
+}
+
+ParseResult parse_state(std::string_view text) {
+  ParseResult out;
+  try {
+    const json doc = json::parse(text);
+    read_document(doc, out);
+  } catch (const json::parse_error& e) {
+    // e.what() carries the position: "[json.exception.parse_error.101] parse error at line 3,
+    // column 1: syntax error while parsing object - unexpected end of input; ..."
+    out.errors.push_back(std::string{"not valid JSON (truncated or corrupt?): "} + e.what());
+  } catch (const std::exception& e) {
+    // Not expected (every access checks the type first), but stay an error, never a crash.
+    out.errors.push_back(std::string{"cannot read state: "} + e.what());
+  }
+  if (!out.errors.empty()) out.states.clear();
+  return out;
+}
+
+}  // namespace deployguard::state
