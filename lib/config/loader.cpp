@@ -1,0 +1,651 @@
+#include "config/loader.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <utility>
+
+#include "config/schema.hpp"
+#include "config/values.hpp"
+
+namespace deployguard::config {
+namespace {
+
+using schema::Key;
+using schema::Kind;
+using schema::Scope;
+using schema::Slot;
+
+constexpr std::size_t kMaxConfigFileBytes = 1024 * 1024;
+
+std::string join(std::string_view parent, std::string_view name) {
+  if (parent.empty()) return std::string(name);
+  std::string out(parent);
+  out += '.';
+  out += name;
+  return out;
+}
+
+// `"soon"`, with quotes and control characters escaped and long values cut short.
+std::string quote(std::string_view text) {
+  constexpr std::size_t kMaxShown = 64;
+  std::string out = "\"";
+  for (std::size_t i = 0; i < text.size() && i < kMaxShown; ++i) {
+    const char c = text[i];
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      out += '?';
+    } else {
+      out += c;
+    }
+  }
+  if (text.size() > kMaxShown) out += "...";
+  out += '"';
+  return out;
+}
+
+std::string describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar: return quote(node.Scalar());
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Map: return "a mapping";
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined: break;
+  }
+  return "nothing";
+}
+
+// Key names in the schema are lower_snake_case; anything else is unknown without a lookup, which
+// also keeps "github.repo" or "*" written as one key from matching a dotted schema pattern.
+bool is_plain_key(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+bool looks_like_secret(std::string_view name) {
+  auto ends_with = [&](std::string_view suffix) {
+    return name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
+  };
+  return name == "token" || name == "secret" || name == "password" || ends_with("_token") ||
+         ends_with("_secret") || ends_with("_password");
+}
+
+std::string expected(const Key& key) {
+  switch (key.kind) {
+    case Kind::String: return "a non-empty string";
+    case Kind::Identifier: return "a string without spaces";
+    case Kind::Path: return "a file path";
+    case Kind::Url: return "an http:// or https:// URL";
+    case Kind::EnvVar: return "an environment variable name like GITHUB_TOKEN";
+    case Kind::Repo: return "owner/name like octo-org/api";
+    case Kind::ApiVersion: return "an api-version like 2024-08-01";
+    case Kind::Enum: {
+      std::string out = "one of ";
+      std::string_view rest = key.choices;
+      for (auto bar = rest.find('|'); bar != std::string_view::npos; bar = rest.find('|')) {
+        out += std::string(rest.substr(0, bar)) + ", ";
+        rest.remove_prefix(bar + 1);
+      }
+      return out + std::string(rest);
+    }
+    case Kind::Duration: return "a duration like 14m";
+    case Kind::Size: return "a size like 5MiB, 16KiB or 1024";
+    case Kind::Count: return "a whole number";
+    case Kind::StringList: return "a list of strings";
+    case Kind::Listen: return "host:port like 127.0.0.1:8080";
+    case Kind::Section:
+    case Kind::OptionalSection:
+    case Kind::NamedSections: return "a mapping";
+    case Kind::SectionList: return "a list of mappings";
+  }
+  return "?";
+}
+
+bool enum_contains(std::string_view choices, std::string_view value) {
+  while (true) {
+    const auto bar = choices.find('|');
+    if (choices.substr(0, bar) == value) return true;
+    if (bar == std::string_view::npos) return false;
+    choices.remove_prefix(bar + 1);
+  }
+}
+
+[[noreturn]] void table_bug(const Key& key) {
+  throw std::logic_error("schema row " + std::string(key.path) + " has a slot of the wrong type");
+}
+
+void store(const Key& key, const Slot& slot, std::string value) {
+  if (auto* s = std::get_if<std::string*>(&slot)) {
+    **s = std::move(value);
+  } else if (auto* o = std::get_if<std::optional<std::string>*>(&slot)) {
+    **o = std::move(value);
+  } else {
+    table_bug(key);
+  }
+}
+
+class Loader {
+ public:
+  LoadResult load(std::string_view text) {
+    try {
+      load_document(text);
+    } catch (const std::exception& e) {
+      // Only a bug in this file or the schema table gets here; report it instead of crashing.
+      add(YAML::Mark::null_mark(), "", std::string("internal error while loading: ") + e.what());
+    }
+    std::stable_sort(issues_.begin(), issues_.end(), [](const Issue& a, const Issue& b) {
+      return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+    });
+    LoadResult result;
+    for (auto& issue : issues_) result.errors.push_back(std::move(issue.error));
+    if (result.errors.empty()) result.config = std::move(config_);
+    return result;
+  }
+
+ private:
+  struct Issue {
+    int line;
+    int column;
+    ConfigError error;
+  };
+
+  void add(const YAML::Mark& mark, std::string path, std::string message) {
+    const bool known = !mark.is_null();
+    invalid_.insert(path);
+    issues_.push_back({known ? mark.line : INT_MAX, known ? mark.column : INT_MAX,
+                       ConfigError{std::move(path), std::move(message)}});
+  }
+
+  // Errors found after the walk are placed at the key they name, or its nearest written parent.
+  void add_at(const std::string& path, std::string message) {
+    std::string p = path;
+    while (true) {
+      if (const auto it = written_.find(p); it != written_.end()) {
+        add(it->second, path, std::move(message));
+        return;
+      }
+      const auto dot = p.rfind('.');
+      if (dot == std::string::npos) break;
+      p.resize(dot);
+    }
+    add(YAML::Mark::null_mark(), path, std::move(message));
+  }
+
+  bool written(const std::string& path) const { return written_.count(path) != 0; }
+  bool valid(const std::string& path) const { return invalid_.count(path) == 0; }
+
+  void load_document(std::string_view text) {
+    std::vector<YAML::Node> documents;
+    try {
+      documents = YAML::LoadAll(std::string(text));
+    } catch (const YAML::Exception& e) {
+      std::ostringstream message;
+      message << "YAML syntax error";
+      if (!e.mark.is_null())
+        message << " at line " << e.mark.line + 1 << ", column " << e.mark.column + 1;
+      message << ": " << e.msg;
+      add(e.mark, "", message.str());
+      return;
+    }
+    if (documents.size() > 1) {
+      add(documents[1].Mark(), "",
+          "expected one YAML document, found " + std::to_string(documents.size()));
+      return;
+    }
+    if (documents.empty() || documents[0].IsNull()) {
+      add(YAML::Mark::null_mark(), "", "the configuration is empty");
+      return;
+    }
+    if (!documents[0].IsMap()) {
+      add(documents[0].Mark(), "",
+          "expected a mapping at the top level, got " + describe(documents[0]));
+      return;
+    }
+    walk_section(documents[0], "", "", Scope{});
+    cross_check();
+  }
+
+  // Walks the keys of a mapping whose schema rows are the children of `pattern`.
+  void walk_section(const YAML::Node& node, const std::string& pattern, const std::string& path,
+                    const Scope& scope) {
+    std::set<std::string> seen;
+    for (const auto& entry : node) {
+      // Copies: yaml-cpp's iterator hands out a temporary pair, so references into it dangle.
+      const YAML::Node key_node = entry.first;
+      const YAML::Node value = entry.second;
+      if (!key_node.IsScalar()) {
+        add(key_node.Mark(), path, "keys must be plain strings, got " + describe(key_node));
+        continue;
+      }
+      const std::string& name = key_node.Scalar();
+      const std::string child_path = join(path, name);
+      if (!seen.insert(name).second) {
+        add(key_node.Mark(), child_path, "duplicate key");
+        continue;
+      }
+      const Key* key = is_plain_key(name) ? schema::find(join(pattern, name)) : nullptr;
+      if (key == nullptr) {
+        unknown_key(pattern, child_path, name, key_node.Mark());
+        continue;
+      }
+      written_.emplace(child_path, key_node.Mark());
+      walk_value(*key, value, child_path, scope, key_node.Mark());
+    }
+    for (const Key* child : schema::children(pattern)) {
+      const std::string name(schema::key_name(*child));
+      if (child->required && seen.count(name) == 0)
+        add(node.Mark(), join(path, name), "required key is missing");
+    }
+  }
+
+  void unknown_key(const std::string& pattern, const std::string& path, std::string_view name,
+                   const YAML::Mark& mark) {
+    const auto siblings = schema::children(pattern);
+    if (looks_like_secret(name)) {
+      // Point at the *_file / *_env variants of this very key when the section has them.
+      std::vector<std::string> variants;
+      const std::string prefix = std::string(name) + "_";
+      for (const Key* s : siblings) {
+        const auto sibling = schema::key_name(*s);
+        if (sibling.substr(0, prefix.size()) == prefix) variants.emplace_back(sibling);
+      }
+      std::string message = "secrets must not be written in the configuration file; ";
+      if (variants.empty()) {
+        message += "put the secret in a file and reference it with a *_file key";
+      } else {
+        message += "use ";
+        for (std::size_t i = 0; i < variants.size(); ++i)
+          message += (i == 0 ? "" : " or ") + variants[i];
+        message += " instead";
+      }
+      add(mark, path, message);
+      return;
+    }
+    std::string best;
+    std::size_t best_distance = std::max<std::size_t>(1, name.size() / 3) + 1;
+    for (const Key* s : siblings) {
+      const auto sibling = schema::key_name(*s);
+      if (sibling == "*") continue;
+      const std::size_t d = edit_distance(name, sibling);
+      if (d < best_distance) {
+        best_distance = d;
+        best = sibling;
+      }
+    }
+    add(mark, path, best.empty() ? "unknown key" : "unknown key (did you mean \"" + best + "\"?)");
+  }
+
+  void walk_value(const Key& key, const YAML::Node& value, const std::string& path,
+                  const Scope& scope, const YAML::Mark& where) {
+    switch (key.kind) {
+      case Kind::Section:
+      case Kind::OptionalSection:
+        if (!value.IsMap()) {
+          add(where, path, "expected a mapping, got " + describe(value));
+          return;
+        }
+        if (key.enter != nullptr) key.enter(config_, scope);
+        walk_section(value, std::string(key.path), path, scope);
+        return;
+      case Kind::NamedSections:
+        walk_named(key, value, path, where);
+        return;
+      case Kind::SectionList:
+        walk_list(key, value, path, scope, where);
+        return;
+      default:
+        walk_scalar(key, value, path, scope, where);
+        return;
+    }
+  }
+
+  void walk_named(const Key& key, const YAML::Node& value, const std::string& path,
+                  const YAML::Mark& where) {
+    if (!value.IsMap()) {
+      add(where, path, "expected a mapping of environment names, got " + describe(value));
+      return;
+    }
+    if (value.size() == 0) {
+      add(where, path, "at least one environment is required");
+      return;
+    }
+    const Key* item = schema::find(std::string(key.path) + ".*");
+    if (item == nullptr) throw std::logic_error("schema has no row " + std::string(key.path) + ".*");
+    std::set<std::string> seen;
+    for (const auto& entry : value) {
+      const YAML::Node name_node = entry.first;
+      const YAML::Node body = entry.second;
+      if (!name_node.IsScalar()) {
+        add(name_node.Mark(), path, "keys must be plain strings, got " + describe(name_node));
+        continue;
+      }
+      const std::string& name = name_node.Scalar();
+      const std::string item_path = join(path, name);
+      if (!seen.insert(name).second) {
+        add(name_node.Mark(), item_path, "duplicate key");
+        continue;
+      }
+      if (!is_valid_environment_name(name)) {
+        add(name_node.Mark(), item_path,
+            "invalid environment name; use only letters, digits, '_', '.' and '-'");
+        continue;
+      }
+      written_.emplace(item_path, name_node.Mark());
+      walk_value(*item, body, item_path, Scope{name, 0}, name_node.Mark());
+    }
+  }
+
+  void walk_list(const Key& key, const YAML::Node& value, const std::string& path,
+                 const Scope& scope, const YAML::Mark& where) {
+    if (!value.IsSequence()) {
+      add(where, path, "expected a list of mappings, got " + describe(value));
+      return;
+    }
+    const std::string item_pattern = std::string(key.path) + "[]";
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      const YAML::Node item = value[i];
+      const std::string item_path = path + "[" + std::to_string(i) + "]";
+      if (!item.IsMap()) {
+        add(item.Mark(), item_path, "expected a mapping, got " + describe(item));
+        continue;
+      }
+      const Scope item_scope{scope.environment, i};
+      key.enter(config_, item_scope);
+      walk_section(item, item_pattern, item_path, item_scope);
+    }
+  }
+
+  void walk_scalar(const Key& key, const YAML::Node& value, const std::string& path,
+                   const Scope& scope, const YAML::Mark& where) {
+    const Slot slot = key.slot(config_, scope);
+    if (key.kind == Kind::StringList) {
+      auto* list = std::get_if<std::vector<std::string>*>(&slot);
+      if (list == nullptr) table_bug(key);
+      if (!value.IsSequence()) {
+        add(where, path, "expected a list of strings, got " + describe(value));
+        return;
+      }
+      if (value.size() < static_cast<std::size_t>(key.minimum)) {
+        add(where, path, "must list at least " + std::to_string(key.minimum) + " item" +
+                             (key.minimum == 1 ? "" : "s"));
+        return;
+      }
+      std::vector<std::string> items;
+      bool ok = true;
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        const YAML::Node item = value[i];
+        if (!item.IsScalar() || item.Scalar().empty()) {
+          add(item.Mark().is_null() ? where : item.Mark(), path + "[" + std::to_string(i) + "]",
+              "expected a non-empty string, got " + describe(item));
+          ok = false;
+          continue;
+        }
+        items.push_back(item.Scalar());
+      }
+      if (ok) **list = std::move(items);
+      return;
+    }
+
+    if (!value.IsScalar()) {
+      add(where, path, "expected " + expected(key) + ", got " + describe(value));
+      return;
+    }
+    const std::string& text = value.Scalar();
+    const YAML::Mark mark = value.Mark().is_null() ? where : value.Mark();
+    auto reject = [&] { add(mark, path, "expected " + expected(key) + ", got " + quote(text)); };
+
+    switch (key.kind) {
+      case Kind::String:
+        if (text.empty()) return reject();
+        return store(key, slot, text);
+      case Kind::Identifier:
+        if (text.empty() || std::any_of(text.begin(), text.end(), [](char c) {
+              return static_cast<unsigned char>(c) <= ' ' || c == 0x7f;
+            }))
+          return reject();
+        return store(key, slot, text);
+      case Kind::Path:
+        if (text.empty() || std::any_of(text.begin(), text.end(), [](char c) {
+              return static_cast<unsigned char>(c) < ' ' || c == 0x7f;
+            }))
+          return reject();
+        return store(key, slot, text);
+      case Kind::Url: {
+        auto url = normalize_url(text);
+        if (!url) return reject();
+        return store(key, slot, std::move(*url));
+      }
+      case Kind::EnvVar:
+        if (!is_valid_env_var_name(text)) {
+          // Never echo the value: a secret pasted here by mistake must not reach the logs.
+          add(mark, path,
+              "expected the name of an environment variable like GITHUB_TOKEN "
+              "(A-Z, 0-9 and _), not its value");
+          return;
+        }
+        return store(key, slot, text);
+      case Kind::Repo:
+        if (!is_valid_repo(text)) return reject();
+        return store(key, slot, text);
+      case Kind::ApiVersion:
+        if (!is_valid_api_version(text)) return reject();
+        return store(key, slot, text);
+      case Kind::Enum:
+        if (!enum_contains(key.choices, text)) return reject();
+        return store(key, slot, text);
+      case Kind::Duration: {
+        auto* out = std::get_if<Duration*>(&slot);
+        if (out == nullptr) table_bug(key);
+        const auto d = parse_duration(text);
+        if (!d) return reject();
+        if (d->count() < key.minimum) {
+          add(mark, path,
+              (key.minimum == 1 ? std::string("must be greater than 0")
+                                : "must be at least " + format_duration(Duration{key.minimum})) +
+                  ", got " + quote(text));
+          return;
+        }
+        **out = *d;
+        return;
+      }
+      case Kind::Size: {
+        auto* out = std::get_if<std::size_t*>(&slot);
+        if (out == nullptr) table_bug(key);
+        const auto size = parse_size(text);
+        if (!size) return reject();
+        if (*size < static_cast<std::size_t>(key.minimum)) {
+          add(mark, path,
+              (key.minimum == 1 ? std::string("must be greater than 0")
+                                : "must be at least " +
+                                      format_size(static_cast<std::size_t>(key.minimum))) +
+                  ", got " + quote(text));
+          return;
+        }
+        **out = *size;
+        return;
+      }
+      case Kind::Count: {
+        // Sizes and counts share the digit parser; a unit is not allowed here.
+        const bool digits_only = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+          return c >= '0' && c <= '9';
+        });
+        const auto n = digits_only ? parse_size(text) : std::nullopt;
+        if (!digits_only) return reject();
+        const std::size_t limit = std::holds_alternative<int*>(slot)
+                                      ? static_cast<std::size_t>(std::numeric_limits<int>::max())
+                                      : std::numeric_limits<std::size_t>::max();
+        if (!n || *n > limit) {
+          add(mark, path, "must be at most " + std::to_string(limit) + ", got " + quote(text));
+          return;
+        }
+        if (*n < static_cast<std::size_t>(key.minimum)) {
+          add(mark, path,
+              "must be at least " + std::to_string(key.minimum) + ", got " + quote(text));
+          return;
+        }
+        if (auto* i = std::get_if<int*>(&slot)) {
+          **i = static_cast<int>(*n);
+        } else if (auto* z = std::get_if<std::size_t*>(&slot)) {
+          **z = *n;
+        } else {
+          table_bug(key);
+        }
+        return;
+      }
+      case Kind::Listen: {
+        std::string why;
+        auto address = parse_listen(text, why);
+        if (!address) {
+          add(mark, path, why + ", got " + quote(text));
+          return;
+        }
+        if (auto* a = std::get_if<ListenAddress*>(&slot)) {
+          **a = std::move(*address);
+        } else if (auto* o = std::get_if<std::optional<ListenAddress>*>(&slot)) {
+          **o = std::move(*address);
+        } else {
+          table_bug(key);
+        }
+        return;
+      }
+      case Kind::StringList:
+      case Kind::Section:
+      case Kind::OptionalSection:
+      case Kind::NamedSections:
+      case Kind::SectionList: break;
+    }
+    table_bug(key);
+  }
+
+  // Rules that involve more than one key. Presence is judged by what was written (written_), so
+  // a key that already failed to parse does not also count as missing.
+  void cross_check() {
+    const Config& c = config_;
+
+    if (written("server.cert_file") != written("server.key_file")) {
+      const bool cert = written("server.cert_file");
+      add_at(cert ? "server.key_file" : "server.cert_file",
+             std::string("required when server.") + (cert ? "cert_file" : "key_file") +
+                 " is set");
+    }
+    if (written("server.cert_file") && !written("server.webhook_listen"))
+      add_at("server.cert_file", "TLS is only served on server.webhook_listen, which is not set");
+    if (c.server.webhook_listen && valid("server.listen")) {
+      const ListenAddress& a = c.server.listen;
+      const ListenAddress& b = *c.server.webhook_listen;
+      if (a.port != 0 && a.port == b.port && a.host == b.host)
+        add_at("server.webhook_listen", "must differ from server.listen");
+    }
+    if (written("server.webhook_listen") && !written("github.webhook_secret_file"))
+      add_at("server.webhook_listen",
+             "requires github.webhook_secret_file to verify webhook deliveries");
+
+    if (written("github")) {
+      const int sources = int{written("github.token_file")} + int{written("github.token_env")};
+      if (sources == 0) add_at("github", "one of token_file or token_env is required");
+      if (sources == 2) add_at("github.token_env", "set only one of token_file and token_env");
+    }
+
+    if (written("azure.auth") && valid("azure.auth.method") && c.azure) check_azure_auth(c.azure->auth);
+
+    for (const auto& [name, env] : c.environments) {
+      const std::string path = "environments." + name;
+      const bool github = written(path + ".github");
+      const bool container_app = written(path + ".container_app");
+      const bool postgres = written(path + ".postgres_servers");
+      if (!github && !container_app && (!postgres || env.postgres_servers.empty()))
+        add_at(path, "watches nothing; set github, container_app or postgres_servers");
+      if (github && !written("github"))
+        add_at(path + ".github", "requires the top-level github section");
+      if (container_app && !written("azure"))
+        add_at(path + ".container_app", "requires the top-level azure section");
+      if (postgres && !env.postgres_servers.empty() && !written("azure"))
+        add_at(path + ".postgres_servers", "requires the top-level azure section");
+      const std::string initial = path + ".busy_backoff.initial";
+      const std::string max = path + ".busy_backoff.max";
+      if (valid(initial) && valid(max) && env.busy_backoff.initial > env.busy_backoff.max)
+        add_at(written(initial) ? initial : max,
+               "busy_backoff.initial (" + format_duration(env.busy_backoff.initial) +
+                   ") must not exceed busy_backoff.max (" +
+                   format_duration(env.busy_backoff.max) + ")");
+    }
+  }
+
+  void check_azure_auth(const AzureAuthConfig& auth) {
+    // Keys each method reads; any other written key is a mistake (often a half-edited method).
+    static const std::map<std::string, std::set<std::string>> kUses = {
+        {"client_secret",
+         {"tenant_id", "client_id", "client_secret_file", "client_secret_env", "authority_url"}},
+        {"workload_identity", {"tenant_id", "client_id", "federated_token_file", "authority_url"}},
+        {"managed_identity", {"client_id"}},
+        {"token_file", {"token_file"}},
+    };
+    const auto uses = kUses.find(auth.method);
+    if (uses == kUses.end()) return;
+    for (const Key* key : schema::children("azure.auth")) {
+      const std::string name(schema::key_name(*key));
+      const std::string path = "azure.auth." + name;
+      if (name != "method" && written(path) && uses->second.count(name) == 0)
+        add_at(path, "not used by method " + auth.method);
+    }
+    if (auth.method == "client_secret") {
+      for (const char* name : {"tenant_id", "client_id"}) {
+        const std::string path = std::string("azure.auth.") + name;
+        if (!written(path)) add_at(path, "required for method client_secret");
+      }
+      const int sources = int{written("azure.auth.client_secret_file")} +
+                          int{written("azure.auth.client_secret_env")};
+      if (sources == 0)
+        add_at("azure.auth", "method client_secret needs client_secret_file or client_secret_env");
+      if (sources == 2)
+        add_at("azure.auth.client_secret_env",
+               "set only one of client_secret_file and client_secret_env");
+    } else if (auth.method == "token_file" && !written("azure.auth.token_file")) {
+      add_at("azure.auth.token_file", "required for method token_file");
+    }
+  }
+
+  Config config_;
+  std::vector<Issue> issues_;
+  std::map<std::string, YAML::Mark> written_;  // paths present in the YAML -> key position
+  std::set<std::string> invalid_;              // paths that already have an error
+};
+
+}  // namespace
+
+LoadResult parse_config(std::string_view yaml_text) { return Loader{}.load(yaml_text); }
+
+LoadResult load_config_file(const std::string& path) {
+  auto fail = [&](const std::string& why) {
+    LoadResult result;
+    result.errors.push_back({"", "cannot read configuration file \"" + path + "\": " + why});
+    return result;
+  };
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return fail("is a directory");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(std::strerror(errno));
+  std::string text;
+  char buffer[8192];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxConfigFileBytes) return fail("larger than 1MiB");
+  }
+  if (in.bad()) return fail(std::strerror(errno));
+  return parse_config(text);
+}
+
+}  // namespace deployguard::config

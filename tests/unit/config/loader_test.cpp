@@ -1,0 +1,287 @@
+// Successful loads: the documented shape, the shipped example, defaults.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "config/loader.hpp"
+
+namespace deployguard::config {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+std::string all_errors(const LoadResult& r) {
+  std::string out;
+  for (const auto& e : r.errors) out += e.to_string() + "\n";
+  return out;
+}
+
+// The shape documented in the project brief, every section written out.
+constexpr const char* kFullConfig = R"(
+server:
+  listen: "127.0.0.1:8080"
+  api_token_file: /etc/deployguard/api-token
+  webhook_listen: "0.0.0.0:8443"
+  cert_file: /etc/deployguard/cert.pem
+  key_file: /etc/deployguard/key.pem
+  max_connections: 500
+  max_header_bytes: 32KiB
+  max_body_bytes: 1024
+  max_webhook_body_bytes: 5MiB
+  read_timeout: 15s
+  idle_timeout: 2m
+  max_wait: 10m
+  max_waiters: 100
+  max_lease_ttl: 1h30m
+state:
+  path: /var/lib/deployguard/state.json
+  audit_log_path: /var/log/deployguard/audit.jsonl
+log: { level: debug, format: json }
+github:
+  api_url: "https://ghe.example.com/api/v3/"
+  token_file: /etc/deployguard/github-token
+  webhook_secret_file: /etc/deployguard/webhook-secret
+  poll_interval: 30s
+  busy_patterns: ["ServerIsBusy", "try again later"]
+  max_log_bytes: 4MiB
+azure:
+  arm_url: "https://management.azure.com"
+  subscription_id: "00000000-0000-0000-0000-000000000000"
+  auth: { method: client_secret, tenant_id: "tenant-1", client_id: "client-1", client_secret_file: "azure-secret", authority_url: "https://login.microsoftonline.com" }
+  poll_interval: 60s
+  api_versions: { container_apps: "2025-07-01", postgres: "2024-08-01" }
+http_client: { ca_file: /etc/ssl/ca.pem, connect_timeout: 500ms, request_timeout: 20s, max_response_bytes: 8MiB, max_backoff: 45s }
+environments:
+  staging:
+    github: { repo: "zimaxnet/engram", workflows: ["deploy.yml"], branch: main }
+    container_app: { resource_group: engram-rg, name: staging-env-api }
+    postgres_servers: [ { resource_group: engram-rg, name: staging-env-db } ]
+    min_interval: 14m
+    cooldown: 2m
+    busy_backoff: { initial: 2m, max: 30m }
+    max_active_revisions: 1
+    stale_after: 5m
+)";
+
+TEST(LoadConfig, FullDocumentedShapeParsesWithTheRightValues) {
+  const LoadResult r = parse_config(kFullConfig);
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  ASSERT_TRUE(r.errors.empty());
+  const Config& c = *r.config;
+
+  EXPECT_EQ(c.server.listen.host, "127.0.0.1");
+  EXPECT_EQ(c.server.listen.port, 8080);
+  EXPECT_EQ(c.server.api_token_file, "/etc/deployguard/api-token");
+  ASSERT_TRUE(c.server.webhook_listen);
+  EXPECT_EQ(c.server.webhook_listen->host, "0.0.0.0");
+  EXPECT_EQ(c.server.webhook_listen->port, 8443);
+  EXPECT_EQ(c.server.cert_file, "/etc/deployguard/cert.pem");
+  EXPECT_EQ(c.server.key_file, "/etc/deployguard/key.pem");
+  EXPECT_EQ(c.server.max_connections, 500u);
+  EXPECT_EQ(c.server.max_header_bytes, 32u * 1024);
+  EXPECT_EQ(c.server.max_body_bytes, 1024u);
+  EXPECT_EQ(c.server.max_webhook_body_bytes, 5u * 1024 * 1024);
+  EXPECT_EQ(c.server.read_timeout, seconds{15});
+  EXPECT_EQ(c.server.idle_timeout, minutes{2});
+  EXPECT_EQ(c.server.max_wait, minutes{10});
+  EXPECT_EQ(c.server.max_waiters, 100u);
+  EXPECT_EQ(c.server.max_lease_ttl, hours{1} + minutes{30});
+
+  EXPECT_EQ(c.state.path, "/var/lib/deployguard/state.json");
+  EXPECT_EQ(c.state.audit_log_path, "/var/log/deployguard/audit.jsonl");
+  EXPECT_EQ(c.log.level, "debug");
+  EXPECT_EQ(c.log.format, "json");
+
+  ASSERT_TRUE(c.github);
+  EXPECT_EQ(c.github->api_url, "https://ghe.example.com/api/v3");  // trailing '/' removed
+  EXPECT_EQ(c.github->token_file, "/etc/deployguard/github-token");
+  EXPECT_FALSE(c.github->token_env);
+  EXPECT_EQ(c.github->webhook_secret_file, "/etc/deployguard/webhook-secret");
+  EXPECT_EQ(c.github->poll_interval, seconds{30});
+  EXPECT_EQ(c.github->busy_patterns, (std::vector<std::string>{"ServerIsBusy", "try again later"}));
+  EXPECT_EQ(c.github->max_log_bytes, 4u * 1024 * 1024);
+
+  ASSERT_TRUE(c.azure);
+  EXPECT_EQ(c.azure->arm_url, "https://management.azure.com");
+  EXPECT_EQ(c.azure->subscription_id, "00000000-0000-0000-0000-000000000000");
+  EXPECT_EQ(c.azure->auth.method, "client_secret");
+  EXPECT_EQ(c.azure->auth.tenant_id, "tenant-1");
+  EXPECT_EQ(c.azure->auth.client_id, "client-1");
+  EXPECT_EQ(c.azure->auth.client_secret_file, "azure-secret");
+  EXPECT_FALSE(c.azure->auth.client_secret_env);
+  EXPECT_EQ(c.azure->auth.authority_url, "https://login.microsoftonline.com");
+  EXPECT_EQ(c.azure->poll_interval, seconds{60});
+  EXPECT_EQ(c.azure->api_versions.container_apps, "2025-07-01");
+  EXPECT_EQ(c.azure->api_versions.postgres, "2024-08-01");
+
+  EXPECT_EQ(c.http_client.ca_file, "/etc/ssl/ca.pem");
+  EXPECT_EQ(c.http_client.connect_timeout, milliseconds{500});
+  EXPECT_EQ(c.http_client.request_timeout, seconds{20});
+  EXPECT_EQ(c.http_client.max_response_bytes, 8u * 1024 * 1024);
+  EXPECT_EQ(c.http_client.max_backoff, seconds{45});
+
+  ASSERT_EQ(c.environments.size(), 1u);
+  const EnvironmentConfig& e = c.environments.at("staging");
+  EXPECT_EQ(e.name, "staging");
+  ASSERT_TRUE(e.github);
+  EXPECT_EQ(e.github->repo, "zimaxnet/engram");
+  EXPECT_EQ(e.github->workflows, std::vector<std::string>{"deploy.yml"});
+  EXPECT_EQ(e.github->branch, "main");
+  ASSERT_TRUE(e.container_app);
+  EXPECT_EQ(e.container_app->resource_group, "engram-rg");
+  EXPECT_EQ(e.container_app->name, "staging-env-api");
+  ASSERT_EQ(e.postgres_servers.size(), 1u);
+  EXPECT_EQ(e.postgres_servers[0].resource_group, "engram-rg");
+  EXPECT_EQ(e.postgres_servers[0].name, "staging-env-db");
+  EXPECT_EQ(e.min_interval, minutes{14});
+  EXPECT_EQ(e.cooldown, minutes{2});
+  EXPECT_EQ(e.busy_backoff.initial, minutes{2});
+  EXPECT_EQ(e.busy_backoff.max, minutes{30});
+  EXPECT_EQ(e.max_active_revisions, 1);
+  EXPECT_EQ(e.stale_after, minutes{5});
+}
+
+TEST(LoadConfig, ShippedExampleFileLoads) {
+  const LoadResult r = load_config_file(DEPLOYGUARD_SOURCE_DIR "/config/deployguard.example.yaml");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const Config& c = *r.config;
+  EXPECT_EQ(c.environments.size(), 2u);
+  ASSERT_TRUE(c.environments.count("production"));
+  EXPECT_EQ(c.environments.at("production").min_interval, minutes{30});
+  EXPECT_EQ(c.environments.at("production").busy_backoff.max, hours{1});
+  ASSERT_TRUE(c.azure);
+  EXPECT_EQ(c.azure->auth.client_secret_file, "/etc/deployguard/azure-client-secret");
+}
+
+TEST(LoadConfig, OmittedKeysTakeTheDefaultsOfCoreConfig) {
+  const LoadResult r = parse_config(R"(
+github:
+  token_env: GITHUB_TOKEN
+environments:
+  staging:
+    github: { repo: octo/app, workflows: [deploy.yml] }
+)");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const Config& c = *r.config;
+  const Config defaults;
+  EXPECT_EQ(c.server.listen.host, defaults.server.listen.host);
+  EXPECT_EQ(c.server.listen.port, defaults.server.listen.port);
+  EXPECT_FALSE(c.server.api_token_file);
+  EXPECT_FALSE(c.server.webhook_listen);
+  EXPECT_EQ(c.server.max_connections, defaults.server.max_connections);
+  EXPECT_EQ(c.server.max_header_bytes, defaults.server.max_header_bytes);
+  EXPECT_EQ(c.server.max_body_bytes, defaults.server.max_body_bytes);
+  EXPECT_EQ(c.server.max_webhook_body_bytes, defaults.server.max_webhook_body_bytes);
+  EXPECT_EQ(c.server.read_timeout, defaults.server.read_timeout);
+  EXPECT_EQ(c.server.max_wait, defaults.server.max_wait);
+  EXPECT_EQ(c.state.path, defaults.state.path);
+  EXPECT_FALSE(c.state.audit_log_path);
+  EXPECT_EQ(c.log.level, "info");
+  EXPECT_EQ(c.log.format, "text");
+  EXPECT_FALSE(c.azure);
+  EXPECT_EQ(c.http_client.request_timeout, defaults.http_client.request_timeout);
+
+  ASSERT_TRUE(c.github);
+  const GitHubConfig github_defaults;
+  EXPECT_EQ(c.github->api_url, github_defaults.api_url);
+  EXPECT_EQ(c.github->token_env, "GITHUB_TOKEN");
+  EXPECT_EQ(c.github->poll_interval, github_defaults.poll_interval);
+  EXPECT_EQ(c.github->busy_patterns, github_defaults.busy_patterns);
+  EXPECT_EQ(c.github->max_log_bytes, github_defaults.max_log_bytes);
+
+  const EnvironmentConfig& e = c.environments.at("staging");
+  const EnvironmentConfig env_defaults;
+  EXPECT_FALSE(e.github->branch);
+  EXPECT_FALSE(e.container_app);
+  EXPECT_TRUE(e.postgres_servers.empty());
+  EXPECT_EQ(e.min_interval, env_defaults.min_interval);
+  EXPECT_EQ(e.cooldown, env_defaults.cooldown);
+  EXPECT_EQ(e.busy_backoff.initial, env_defaults.busy_backoff.initial);
+  EXPECT_EQ(e.busy_backoff.max, env_defaults.busy_backoff.max);
+  EXPECT_EQ(e.max_active_revisions, env_defaults.max_active_revisions);
+  EXPECT_EQ(e.stale_after, env_defaults.stale_after);
+}
+
+TEST(LoadConfig, DurationFormsAndOneSecondFloor) {
+  const LoadResult r = parse_config(R"(
+server: { read_timeout: 500ms, idle_timeout: 90s, max_wait: 0s }
+github: { token_env: GITHUB_TOKEN, poll_interval: 1s }
+environments:
+  e1:
+    github: { repo: octo/app, workflows: [deploy.yml] }
+    min_interval: 1h30m
+    cooldown: 0s
+    stale_after: 1s
+    busy_backoff: { initial: 1s, max: 1d }
+)");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const Config& c = *r.config;
+  EXPECT_EQ(c.server.read_timeout, milliseconds{500});
+  EXPECT_EQ(c.server.idle_timeout, seconds{90});
+  EXPECT_EQ(c.server.max_wait, seconds{0});
+  EXPECT_EQ(c.github->poll_interval, seconds{1});
+  const auto& e = c.environments.at("e1");
+  EXPECT_EQ(e.min_interval, minutes{90});
+  EXPECT_EQ(e.cooldown, seconds{0});
+  EXPECT_EQ(e.stale_after, seconds{1});
+  EXPECT_EQ(e.busy_backoff.max, hours{24});
+}
+
+TEST(LoadConfig, Ipv6ListenAndPortZero) {
+  const LoadResult r = parse_config(R"(
+server: { listen: "[::1]:0" }
+github: { token_env: GITHUB_TOKEN }
+environments: { e: { github: { repo: octo/app, workflows: [deploy.yml] } } }
+)");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_EQ(r.config->server.listen.host, "::1");
+  EXPECT_EQ(r.config->server.listen.port, 0);
+}
+
+TEST(LoadConfig, AzureAuthMethodsWithTheirOwnKeys) {
+  const char* const kCases[] = {
+      "{ method: workload_identity }",  // ids come from AZURE_* at run time
+      "{ method: workload_identity, tenant_id: t, client_id: c, federated_token_file: /var/run/t }",
+      "{ method: managed_identity }",
+      "{ method: managed_identity, client_id: c }",
+      "{ method: token_file, token_file: arm-token }",
+      "{ tenant_id: t, client_id: c, client_secret_env: AZURE_CLIENT_SECRET }",
+  };
+  for (const char* auth : kCases) {
+    const std::string yaml = std::string("azure: { subscription_id: sub, auth: ") + auth +
+                             " }\nenvironments: { e: { container_app: { resource_group: rg, "
+                             "name: app } } }\n";
+    const LoadResult r = parse_config(yaml);
+    EXPECT_TRUE(r.ok()) << auth << "\n" << all_errors(r);
+  }
+  const LoadResult r = parse_config(
+      "azure: { subscription_id: sub, auth: { method: workload_identity } }\n"
+      "environments: { e: { postgres_servers: [ { resource_group: rg, name: db1 }, "
+      "{ resource_group: rg, name: db2 } ] } }\n");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_EQ(r.config->azure->auth.method, "workload_identity");
+  EXPECT_TRUE(r.config->azure->auth.tenant_id.empty());
+  ASSERT_EQ(r.config->environments.at("e").postgres_servers.size(), 2u);
+  EXPECT_EQ(r.config->environments.at("e").postgres_servers[1].name, "db2");
+}
+
+TEST(LoadConfig, EnvironmentsAreKeyedByName) {
+  const LoadResult r = parse_config(R"(
+github: { token_env: GITHUB_TOKEN }
+environments:
+  prod.eu-1_a: { github: { repo: octo/app, workflows: [a.yml, "Deploy to prod"] } }
+  Staging: { github: { repo: octo/app, workflows: [b.yml] } }
+)");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  ASSERT_EQ(r.config->environments.size(), 2u);
+  EXPECT_EQ(r.config->environments.at("prod.eu-1_a").name, "prod.eu-1_a");
+  EXPECT_EQ(r.config->environments.at("prod.eu-1_a").github->workflows,
+            (std::vector<std::string>{"a.yml", "Deploy to prod"}));
+  EXPECT_EQ(r.config->environments.at("Staging").name, "Staging");
+}
+
+}  // namespace
+}  // namespace deployguard::config
