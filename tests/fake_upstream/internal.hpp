@@ -1,0 +1,22 @@
+// Helpers shared by the FakeUpstream translation units. Not part of the library interface.
+#pragma once
+
+#include "fake_upstream.hpp"
+
+#include <string>
+
+namespace deployguard::fake {
+
+struct FakeUpstream::Ctx {
+  ParsedTarget t;
+  SystemTime now;
+  std::string base_url;  // "http://<Host header>", used for absolute links back to this server
+};
+
+Response make_json(http::status status, const Json& body);
+Response make_text(http::status status, std::string body, const char* content_type = "text/plain; charset=utf-8");
+Response github_error(http::status status, const std::string& message, const std::string& doc_url);
+Response arm_error(http::status status, const std::string& code, const std::string& message);
+std::string header_value(const Request& req, std::string_view name);
+
+}  // namespace deployguard::fake
