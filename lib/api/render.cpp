@@ -1,0 +1,189 @@
+#include "api/render.hpp"
+
+namespace deployguard::api {
+namespace {
+
+Json timestamp_or_null(const std::optional<TimePoint>& t) {
+  return t ? Json(format_timestamp(*t)) : Json(nullptr);
+}
+
+Json string_or_null(const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); }
+
+Json run_json(const WorkflowRun& run) {
+  Json j;
+  j["id"] = run.id;
+  j["workflow"] = run.workflow_name;
+  j["status"] = run.status_text.empty() ? std::string(to_string(run.status)) : run.status_text;
+  if (run.conclusion == RunConclusion::None)
+    j["conclusion"] = nullptr;
+  else
+    j["conclusion"] =
+        run.conclusion_text.empty() ? std::string(to_string(run.conclusion)) : run.conclusion_text;
+  j["created_at"] = format_timestamp(run.created_at);
+  j["started_at"] = timestamp_or_null(run.run_started_at);
+  j["updated_at"] = format_timestamp(run.updated_at);
+  j["head_branch"] = string_or_null(run.head_branch);
+  j["head_sha"] = run.head_sha;
+  j["title"] = run.title;
+  j["event"] = string_or_null(run.event);
+  j["attempt"] = run.run_attempt;
+  j["url"] = string_or_null(run.html_url);
+  return j;
+}
+
+Json container_app_json(const ContainerAppSnapshot& app) {
+  Json j;
+  j["name"] = app.name;
+  j["provisioning_state"] = string_or_null(app.provisioning_state);
+  j["running_status"] = string_or_null(app.running_status);
+  j["active_revisions_mode"] = string_or_null(app.active_revisions_mode);
+  j["latest_revision"] = string_or_null(app.latest_revision_name);
+  j["latest_ready_revision"] = string_or_null(app.latest_ready_revision_name);
+  return j;
+}
+
+Json revision_json(const RevisionSnapshot& rev) {
+  Json j;
+  j["name"] = rev.name;
+  j["active"] = rev.active;
+  j["traffic_weight"] = rev.traffic_weight;
+  j["replicas"] = rev.replicas;
+  j["image"] = string_or_null(rev.image);
+  j["created_at"] = timestamp_or_null(rev.created_time);
+  j["provisioning_state"] = string_or_null(rev.provisioning_state);
+  j["running_state"] = string_or_null(rev.running_state);
+  j["health_state"] = string_or_null(rev.health_state);
+  return j;
+}
+
+Json lease_json(const std::optional<Lease>& lease) {
+  if (!lease) return nullptr;
+  Json j;
+  j["id"] = lease->id;
+  j["holder"] = lease->holder;
+  j["run_id"] = lease->run_id ? Json(*lease->run_id) : Json(nullptr);
+  j["acquired_at"] = format_timestamp(lease->acquired_at);
+  j["expires_at"] = format_timestamp(lease->expires_at);
+  return j;
+}
+
+Json freeze_json(const std::optional<Freeze>& freeze) {
+  if (!freeze) return nullptr;
+  Json j;
+  j["reason"] = freeze->reason;
+  j["by"] = freeze->by;
+  j["since"] = format_timestamp(freeze->since);
+  j["until"] = timestamp_or_null(freeze->until);
+  return j;
+}
+
+Json source_json(const SourceHealth* health, TimePoint now) {
+  Json j;
+  if (!health) {
+    j["last_success"] = nullptr;
+    j["age_s"] = nullptr;
+    j["last_error"] = nullptr;
+    j["last_error_at"] = nullptr;
+    return j;
+  }
+  j["last_success"] = timestamp_or_null(health->last_success);
+  if (health->last_success) {
+    const Duration age = now - *health->last_success;  // whole seconds, rounded down
+    j["age_s"] = age <= Duration::zero() ? std::int64_t{0} : age / std::chrono::seconds{1};
+  } else {
+    j["age_s"] = nullptr;
+  }
+  j["last_error"] = string_or_null(health->last_error);
+  j["last_error_at"] = timestamp_or_null(health->last_error_at);
+  return j;
+}
+
+}  // namespace
+
+std::int64_t seconds_rounded_up(Duration d) {
+  if (d <= Duration::zero()) return 0;
+  return (d.count() + 999) / 1000;
+}
+
+Json decision_json(std::string_view environment, const Decision& decision) {
+  Json j;
+  j["environment"] = environment;
+  j["safe"] = decision.safe;
+  Json reasons = Json::array();
+  for (const auto& reason : decision.reasons) {
+    Json r;
+    r["code"] = to_string(reason.code);
+    r["message"] = reason.message;
+    if (reason.until) r["until"] = format_timestamp(*reason.until);
+    reasons.push_back(std::move(r));
+  }
+  j["reasons"] = std::move(reasons);
+  if (decision.retry_after) j["retry_after_s"] = seconds_rounded_up(*decision.retry_after);
+  j["evaluated_at"] = format_timestamp(decision.evaluated_at);
+  return j;
+}
+
+Json environment_status_json(std::string_view environment, const EnvironmentPolicy& policy,
+                             const Decision& decision, TimePoint now) {
+  Json j = decision_json(environment, decision);
+
+  Json runs = Json::array();
+  for (const auto& run : policy.runs()) runs.push_back(run_json(run));
+  j["runs"] = std::move(runs);
+
+  j["container_app"] = policy.container_app() ? container_app_json(*policy.container_app())
+                                              : Json(nullptr);
+  Json revisions = Json::array();
+  for (const auto& rev : policy.revisions()) revisions.push_back(revision_json(rev));
+  j["revisions"] = std::move(revisions);
+  Json traffic = Json::object();
+  for (const auto& [revision, weight] : policy.traffic_by_revision()) traffic[revision] = weight;
+  j["traffic"] = std::move(traffic);
+
+  Json databases = Json::array();
+  for (const auto& name : policy.rules().postgres_servers) {
+    Json db;
+    db["name"] = name;
+    if (auto it = policy.postgres().find(name); it != policy.postgres().end()) {
+      db["state"] = string_or_null(it->second.state);
+      db["ha_state"] = string_or_null(it->second.ha_state);
+      db["version"] = string_or_null(it->second.version);
+    } else {
+      db["state"] = nullptr;
+      db["ha_state"] = nullptr;
+      db["version"] = nullptr;
+    }
+    databases.push_back(std::move(db));
+  }
+  j["databases"] = std::move(databases);
+
+  j["lease"] = lease_json(policy.lease());
+  j["freeze"] = freeze_json(policy.freeze());
+
+  const auto& busy = policy.busy();
+  Json busy_json;
+  busy_json["consecutive_failures"] = busy.consecutive_failures;
+  busy_json["last_failure_at"] = timestamp_or_null(busy.last_failure_at);
+  busy_json["last_detail"] = string_or_null(busy.last_detail);
+  j["busy_backoff"] = std::move(busy_json);
+
+  Json deploys = Json::array();
+  for (const auto& record : policy.deploys()) {
+    Json d;
+    d["key"] = record.key;
+    d["started_at"] = format_timestamp(record.started_at);
+    d["ended_at"] = timestamp_or_null(record.ended_at);
+    deploys.push_back(std::move(d));
+  }
+  j["deploys"] = std::move(deploys);
+
+  Json sources = Json::object();
+  for (const auto& source : policy.rules().sources()) {
+    auto it = policy.sources().find(source);
+    sources[source] = source_json(it == policy.sources().end() ? nullptr : &it->second, now);
+  }
+  j["sources"] = std::move(sources);
+  return j;
+}
+
+}  // namespace deployguard::api

@@ -1,0 +1,31 @@
+#pragma once
+// JSON shapes of the public API. Pure functions of core values: keys appear in the order shown
+// in docs (ordered_json), timestamps are RFC 3339 UTC (format_timestamp), durations are integer
+// seconds rounded up.
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "core/decision.hpp"
+#include "core/policy.hpp"
+#include "core/time.hpp"
+
+namespace deployguard::api {
+
+using Json = nlohmann::ordered_json;
+
+/// Whole seconds, rounded up; negative durations give 0. Used for retry_after_s and Retry-After.
+std::int64_t seconds_rounded_up(Duration d);
+
+/// {"environment":"staging","safe":false,"reasons":[{"code":"cooldown","message":"...",
+///  "until":"..."}],"retry_after_s":312,"evaluated_at":"..."}; `until` and `retry_after_s` are
+/// present only when known.
+Json decision_json(std::string_view environment, const Decision& decision);
+
+/// Everything /v1/environments/NAME reports: the decision fields above, then runs, container
+/// app, revisions, traffic, databases, lease, freeze, busy backoff, deploys and sources.
+Json environment_status_json(std::string_view environment, const EnvironmentPolicy& policy,
+                             const Decision& decision, TimePoint now);
+
+}  // namespace deployguard::api

@@ -1,0 +1,132 @@
+#include "app/daemon_app.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <utility>
+
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+
+#include "app/logging.hpp"
+
+namespace deployguard::app {
+
+namespace {
+
+// Logging must be configured before any component grabs a subsystem logger; this runs first in
+// the member-initialiser order of DaemonApp.
+std::shared_ptr<spdlog::logger> init_logging(const Config& config, const DaemonOptions& options) {
+  configure_logging(config.log, options.log_level);
+  return subsystem_logger("app");
+}
+
+std::unique_ptr<Clock> take_clock(DaemonOptions& options) {
+  if (options.clock) return std::move(options.clock);
+  return std::make_unique<SystemClock>();
+}
+
+}  // namespace
+
+http::ServerOptions server_options(const ServerConfig& config) {
+  http::ServerOptions options;
+  options.host = config.listen.host;
+  options.port = config.listen.port;
+  options.max_connections = config.max_connections;
+  options.max_header_bytes = config.max_header_bytes;
+  options.max_body_bytes = config.max_body_bytes;
+  options.read_timeout = config.read_timeout;
+  options.idle_timeout = config.idle_timeout;
+  return options;
+}
+
+DaemonApp::DaemonApp(Config config, DaemonOptions options)
+    : config_(std::move(config)),
+      options_(std::move(options)),
+      log_(init_logging(config_, options_)),
+      clock_(take_clock(options_)),
+      service_(io_.get_executor(), *clock_, config_.environments),
+      api_(service_, api::ApiOptions::from_config(config_.server)),
+      server_(io_.get_executor(),
+              [this] {
+                auto opts = server_options(config_.server);
+                opts.body_limit_for = [this](const http::RequestHeader& header) {
+                  return api_.body_limit_for(header);
+                };
+                return opts;
+              }(),
+              [this](http::Request&& request, http::Responder responder) {
+                api_(std::move(request), std::move(responder));
+              }),
+      signals_(io_, SIGINT, SIGTERM) {}
+
+DaemonApp::~DaemonApp() = default;
+
+void DaemonApp::start() {
+  server_.start();
+  log_->info("event=listening address={} environments={}", format_endpoint(listen_endpoint()),
+             config_.environments.size());
+  service_.start();
+  wait_for_signal();
+}
+
+int DaemonApp::run() {
+  io_.run();
+  log_->info("event=stopped");
+  return 0;
+}
+
+void DaemonApp::request_stop() {
+  boost::asio::post(io_, [this] { begin_shutdown("request"); });
+}
+
+void DaemonApp::wait_for_signal() {
+  signals_.async_wait([this](boost::system::error_code ec, int signal) {
+    if (ec) return;  // cancelled at the end of shutdown
+    if (shutting_down_) {
+      log_->warn("event=shutdown_forced signal={}", signal);
+      io_.stop();
+      return;
+    }
+    begin_shutdown(signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    wait_for_signal();  // a second signal forces the stop
+  });
+}
+
+void DaemonApp::begin_shutdown(std::string_view cause) {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  log_->info("event=shutdown cause={} grace={}", cause, format_duration(options_.shutdown_grace));
+  service_.stop();
+  server_.stop(options_.shutdown_grace, [this] {
+    // Nothing else keeps the io_context busy once the signal wait is gone: run() returns.
+    signals_.cancel();
+  });
+}
+
+std::string format_endpoint(const boost::asio::ip::tcp::endpoint& endpoint) {
+  const auto address = endpoint.address();
+  const auto port = std::to_string(endpoint.port());
+  if (address.is_v6()) return "[" + address.to_string() + "]:" + port;
+  return address.to_string() + ":" + port;
+}
+
+bool write_ready_line(int fd, const boost::asio::ip::tcp::endpoint& endpoint) {
+  const std::string line = nlohmann::json{{"listen", format_endpoint(endpoint)}}.dump() + "\n";
+  std::size_t written = 0;
+  bool ok = true;
+  while (written < line.size()) {
+    const auto n = ::write(fd, line.data() + written, line.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ok = false;
+      break;
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace deployguard::app

@@ -1,0 +1,142 @@
+#include "app/guard_service.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "app/logging.hpp"
+
+namespace deployguard::app {
+
+namespace {
+
+std::string reason_codes(const Decision& decision) {
+  if (decision.reasons.empty()) return "none";
+  // Reasons come grouped by code; each code is listed once ("starting" for three sources).
+  std::string out;
+  std::string_view previous;
+  for (const auto& reason : decision.reasons) {
+    const auto code = to_string(reason.code);
+    if (code == previous) continue;
+    if (!out.empty()) out += ',';
+    out += code;
+    previous = code;
+  }
+  return out;
+}
+
+}  // namespace
+
+GuardService::GuardService(boost::asio::any_io_executor executor, const Clock& clock,
+                           const std::map<std::string, EnvironmentConfig>& environments)
+    : clock_(clock), timer_(executor), log_(subsystem_logger("guard")) {
+  for (const auto& [name, config] : environments) {
+    policies_.emplace(name, EnvironmentPolicy{EnvironmentRules::from_config(config)});
+    entries_.emplace(name, Entry{});
+  }
+}
+
+void GuardService::start() {
+  running_ = true;
+  const auto now = clock_.now();
+  for (auto& [name, policy] : policies_) after_change(name, policy, now, Notify::Never);
+  arm_timer();
+}
+
+void GuardService::stop() {
+  running_ = false;
+  timer_.cancel();
+  armed_deadline_.reset();
+}
+
+const EnvironmentPolicy* GuardService::find(std::string_view environment) const {
+  auto it = policies_.find(environment);
+  return it == policies_.end() ? nullptr : &it->second;
+}
+
+std::optional<Decision> GuardService::decide(std::string_view environment,
+                                             std::optional<std::int64_t> as_run_id) const {
+  const auto* policy = find(environment);
+  if (!policy) return std::nullopt;
+  return policy->decide(clock_.now(), as_run_id);
+}
+
+bool GuardService::apply(std::string_view environment, const Event& event) {
+  return modify(environment,
+                [&event](EnvironmentPolicy& policy, TimePoint now) { policy.apply(event, now); });
+}
+
+bool GuardService::modify(std::string_view environment,
+                          const std::function<void(EnvironmentPolicy&, TimePoint)>& mutate) {
+  auto it = policies_.find(environment);
+  if (it == policies_.end()) return false;
+  const auto now = clock_.now();
+  mutate(it->second, now);
+  after_change(it->first, it->second, now, Notify::Always);
+  arm_timer();
+  return true;
+}
+
+std::vector<MissingSource> GuardService::missing_sources() const {
+  std::vector<MissingSource> missing;
+  for (const auto& [name, policy] : policies_) {
+    const auto& health = policy.sources();
+    for (const auto& source : policy.rules().sources()) {
+      auto it = health.find(source);
+      if (it == health.end() || !it->second.last_success) missing.push_back({name, source});
+    }
+  }
+  return missing;
+}
+
+void GuardService::add_listener(Listener listener) { listeners_.push_back(std::move(listener)); }
+
+void GuardService::run_due_deadlines() {
+  const auto now = clock_.now();
+  for (auto& [name, policy] : policies_) {
+    const bool expired = policy.expire(now);
+    after_change(name, policy, now, expired ? Notify::Always : Notify::IfVerdictChanged);
+  }
+  arm_timer();
+}
+
+void GuardService::after_change(const std::string& environment, EnvironmentPolicy& policy,
+                                TimePoint now, Notify notify) {
+  auto& entry = entries_.at(environment);
+  const Decision decision = policy.decide(now);
+  const bool verdict_changed = !entry.last || !entry.last->same_verdict(decision);
+  if (verdict_changed) {
+    log_->info("event=decision env={} safe={} reasons={}{}", environment, decision.safe,
+               reason_codes(decision),
+               decision.retry_after
+                   ? " retry_after=" + format_duration(*decision.retry_after)
+                   : std::string{});
+  }
+  entry.last = decision;
+  if (notify == Notify::Never || (notify == Notify::IfVerdictChanged && !verdict_changed)) return;
+  const StateChange change{environment, decision, verdict_changed};
+  for (const auto& listener : listeners_) listener(change);
+}
+
+void GuardService::arm_timer() {
+  if (!running_) return;
+  const auto now = clock_.now();
+  std::optional<TimePoint> earliest;
+  for (const auto& [name, policy] : policies_) {
+    if (auto deadline = policy.next_deadline(now); deadline && (!earliest || *deadline < *earliest))
+      earliest = deadline;
+  }
+  armed_deadline_ = earliest;
+  timer_.cancel();
+  if (!earliest) return;
+  // A deadline not after `now` would make the timer spin; next_deadline promises a future
+  // instant, so treat that as a policy slip and look again a second later.
+  const Duration wait =
+      *earliest > now ? std::min<Duration>(*earliest - now, kMaxTimerWait) : std::chrono::seconds{1};
+  timer_.expires_after(wait);
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;  // cancelled: re-armed or stopped
+    run_due_deadlines();
+  });
+}
+
+}  // namespace deployguard::app

@@ -1,0 +1,115 @@
+#pragma once
+// GuardService: owns one EnvironmentPolicy per configured environment and is the only way the
+// daemon changes them. It is the seam between the pure core and the I/O shell.
+//
+// Thread: every member function must be called on the io thread (the thread running the
+// executor passed to the constructor). Nothing is locked.
+//
+// Extension points (later issues):
+//   * pollers and the webhook receiver feed observations with apply(env, event);
+//   * lease/freeze routes and state restore mutate a policy through modify(env, fn), which
+//     re-evaluates and notifies exactly like apply();
+//   * long-poll waiters and durable state subscribe with add_listener(): the listener runs after
+//     every change of an environment (event applied, lease/freeze mutation, deadline expiry),
+//     with the fresh decision and whether the verdict changed;
+//   * metrics can read decisions(), environments() and missing_sources().
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/logger.h>
+
+#include "core/config.hpp"
+#include "core/decision.hpp"
+#include "core/policy.hpp"
+#include "core/time.hpp"
+
+namespace deployguard::app {
+
+/// What a listener is told after an environment changed.
+struct StateChange {
+  const std::string& environment;
+  const Decision& decision;  // decide(now) right after the change
+  bool verdict_changed;      // safe flag or reason codes differ from the previous decision
+};
+
+/// A configured source of an environment that has never been refreshed successfully.
+struct MissingSource {
+  std::string environment;
+  SourceId source;
+};
+
+class GuardService {
+ public:
+  using Listener = std::function<void(const StateChange&)>;
+  using Policies = std::map<std::string, EnvironmentPolicy, std::less<>>;
+  /// Longest single wait of the deadline timer. The timer is steady but deadlines are wall-clock
+  /// times, so a bounded wait lets the guard notice wall-clock jumps.
+  static constexpr Duration kMaxTimerWait = std::chrono::seconds{60};
+
+  /// `clock` must outlive the service.
+  GuardService(boost::asio::any_io_executor executor, const Clock& clock,
+               const std::map<std::string, EnvironmentConfig>& environments);
+  GuardService(const GuardService&) = delete;
+  GuardService& operator=(const GuardService&) = delete;
+
+  /// Logs the initial decisions (listeners are not called) and arms the deadline timer.
+  void start();
+  /// Cancels the deadline timer; apply()/modify() keep working but nothing expires by itself.
+  void stop();
+
+  /// Applies an observation to one environment. Returns false for an unknown environment.
+  bool apply(std::string_view environment, const Event& event);
+  /// Runs `mutate(policy, now)` on one environment, then re-evaluates and notifies listeners.
+  /// Returns false for an unknown environment (mutate is not called).
+  bool modify(std::string_view environment,
+              const std::function<void(EnvironmentPolicy&, TimePoint)>& mutate);
+
+  TimePoint now() const { return clock_.now(); }
+  const Policies& environments() const { return policies_; }
+  const EnvironmentPolicy* find(std::string_view environment) const;
+  /// decide(now) for one environment; nullopt when unknown.
+  std::optional<Decision> decide(std::string_view environment,
+                                 std::optional<std::int64_t> as_run_id = std::nullopt) const;
+
+  /// True once every configured source of every environment was refreshed at least once.
+  bool ready() const { return missing_sources().empty(); }
+  std::vector<MissingSource> missing_sources() const;
+
+  void add_listener(Listener listener);
+
+  /// Expires leases/freezes and re-evaluates every environment at now(), then re-arms the timer.
+  /// The timer calls this; tests driving a ManualClock call it directly after advancing time.
+  void run_due_deadlines();
+  /// The policies' earliest next_deadline the timer is armed for (nullopt: timer idle).
+  std::optional<TimePoint> armed_deadline() const { return armed_deadline_; }
+
+ private:
+  struct Entry {
+    std::optional<Decision> last;  // last decision logged / notified
+  };
+
+  enum class Notify { Never, IfVerdictChanged, Always };
+  /// Re-evaluates one environment, logs a changed verdict and tells the listeners.
+  void after_change(const std::string& environment, EnvironmentPolicy& policy, TimePoint now,
+                    Notify notify);
+  void arm_timer();
+
+  const Clock& clock_;
+  Policies policies_;
+  std::map<std::string, Entry, std::less<>> entries_;
+  std::vector<Listener> listeners_;
+  boost::asio::steady_timer timer_;
+  std::optional<TimePoint> armed_deadline_;
+  bool running_ = false;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+}  // namespace deployguard::app

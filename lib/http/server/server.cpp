@@ -1,0 +1,573 @@
+#include "http/server/server.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace deployguard::http {
+
+namespace bhttp = beast::http;
+using error_code = boost::system::error_code;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> http_logger() {
+  if (auto existing = spdlog::get("http")) return existing;
+  auto created = spdlog::default_logger()->clone("http");
+  spdlog::register_logger(created);
+  return created;
+}
+
+// Canned answer for connections over max_connections; written without any per-connection state.
+constexpr std::string_view kOverloadedResponse =
+    "HTTP/1.1 503 Service Unavailable\r\n"
+    "Content-Type: application/json\r\n"
+    "Connection: close\r\n"
+    "Retry-After: 1\r\n"
+    "Content-Length: 70\r\n"
+    "\r\n"
+    "{\"error\":{\"code\":\"overloaded\",\"message\":\"too many open connections\"}}\n";
+static_assert(kOverloadedResponse.size() - kOverloadedResponse.find("\r\n\r\n") - 4 == 70);
+
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// After an error response, unread request bytes are drained (bounded) before closing: closing a
+// socket with unread input sends RST, which can destroy the response before the client reads it.
+constexpr std::size_t kMaxDrainBytes = 256 * 1024;
+constexpr auto kDrainTimeout = std::chrono::milliseconds{500};
+constexpr std::size_t kReadChunk = 4096;
+
+bool is_http_error(const error_code& ec) { return ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category(); }
+
+}  // namespace
+
+Response make_error_response(Status status, std::string_view code, std::string_view message) {
+  Response res{status, 11};
+  res.set(bhttp::field::content_type, "application/json");
+  nlohmann::ordered_json body;
+  body["error"]["code"] = code;
+  body["error"]["message"] = message;
+  res.body() = body.dump();
+  res.body() += '\n';
+  return res;
+}
+
+struct Server::State {
+  State(net::any_io_executor ex, ServerOptions opts, Handler h)
+      : executor(ex), options(std::move(opts)), handler(std::move(h)), acceptor(ex),
+        grace_timer(ex), log(http_logger()) {}
+
+  void maybe_finish_stop() {
+    if (!stopping || !sessions.empty() || !on_stopped) return;
+    grace_timer.cancel();
+    auto done = std::move(on_stopped);
+    on_stopped = nullptr;
+    net::post(executor, std::move(done));
+  }
+
+  net::any_io_executor executor;
+  ServerOptions options;
+  Handler handler;
+  tcp::acceptor acceptor;
+  tcp::endpoint bound;
+  // Sessions holding a connection slot. Raw pointers: a session erases itself when it gives up
+  // its slot (always before its destructor finishes).
+  std::unordered_set<detail::Session*> sessions;
+  bool stopping = false;
+  std::function<void()> on_stopped;
+  net::steady_timer grace_timer;
+  std::shared_ptr<spdlog::logger> log;
+};
+
+namespace detail {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, std::shared_ptr<Server::State> server)
+      : stream_(std::move(socket)), server_(std::move(server)) {}
+
+  ~Session() { server_->sessions.erase(this); }
+
+  void start() {
+    server_->sessions.insert(this);
+    // The first request must arrive completely within read_timeout of the accept.
+    stream_.expires_after(server_->options.read_timeout);
+    wait_for_request();
+  }
+
+  bool idle() const { return phase_ == Phase::Idle; }
+
+  /// Closes at once (stop() on idle connections, or the grace period ran out).
+  void force_close() { close_now(); }
+
+  // ---- used by Responder -------------------------------------------------------------------
+  bool pending(std::uint64_t request_id) const {
+    return phase_ == Phase::Handling && request_id == request_id_;
+  }
+  void set_on_disconnect(std::uint64_t request_id, std::function<void()> callback) {
+    if (pending(request_id)) on_disconnect_ = std::move(callback);
+  }
+  void respond(std::uint64_t request_id, Response response) {
+    if (!pending(request_id)) return;
+    on_disconnect_ = nullptr;
+    send(std::move(response), /*close_after=*/false);
+  }
+
+ private:
+  enum class Phase {
+    Idle,      // waiting for the first byte of a request
+    Reading,   // a request is arriving
+    Handling,  // the handler owns the request; a Responder may answer later
+    Writing,   // a response is being written
+    Closed,    // slot released; only draining or teardown remain
+  };
+
+  const ServerOptions& opts() const { return server_->options; }
+
+  void wait_for_request() {
+    if (buffer_.size() > 0) {  // pipelined bytes already buffered
+      read_header();
+      return;
+    }
+    phase_ = Phase::Idle;
+    if (server_->stopping) {
+      close_now();
+      return;
+    }
+    stream_.async_read_some(buffer_.prepare(kReadChunk),
+                            [self = shared_from_this()](error_code ec, std::size_t n) {
+                              self->on_first_bytes(ec, n);
+                            });
+  }
+
+  void on_first_bytes(error_code ec, std::size_t n) {
+    if (phase_ == Phase::Closed) return;
+    if (ec) {  // timeout (idle/read deadline), EOF, reset: nothing to answer
+      close_now();
+      return;
+    }
+    buffer_.commit(n);
+    read_header();
+  }
+
+  void read_header() {
+    phase_ = Phase::Reading;
+    if (!first_request_) stream_.expires_after(opts().read_timeout);
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(
+        std::min<std::size_t>(opts().max_header_bytes, UINT32_MAX)));
+    // No body limit while reading the header: the limit depends on the route, applied below.
+    parser_->body_limit(boost::none);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = shared_from_this()](error_code ec, std::size_t) {
+                               self->on_header(ec);
+                             });
+  }
+
+  void on_header(error_code ec) {
+    if (phase_ == Phase::Closed) return;
+    if (ec) {
+      on_read_error(ec);
+      return;
+    }
+    const auto& header = parser_->get().base();
+    const std::size_t limit =
+        opts().body_limit_for ? opts().body_limit_for(header) : opts().max_body_bytes;
+    if (auto length = parser_->content_length(); length && *length > limit) {
+      reject(Status::payload_too_large, "payload_too_large",
+             "request body exceeds " + std::to_string(limit) + " bytes");
+      return;
+    }
+    parser_->body_limit(limit);
+    if (parser_->is_done()) {
+      dispatch_request();
+      return;
+    }
+    auto expect = header[bhttp::field::expect];
+    if (beast::iequals(expect, "100-continue")) {
+      net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                       [self = shared_from_this()](error_code wec, std::size_t) {
+                         if (self->phase_ == Phase::Closed) return;
+                         if (wec) return self->close_now();
+                         self->read_body();
+                       });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](error_code ec, std::size_t) {
+                        if (self->phase_ == Phase::Closed) return;
+                        if (ec) return self->on_read_error(ec);
+                        self->dispatch_request();
+                      });
+  }
+
+  void on_read_error(const error_code& ec) {
+    if (ec == bhttp::error::header_limit) {
+      reject(Status::request_header_fields_too_large, "header_too_large",
+             "request header exceeds " + std::to_string(opts().max_header_bytes) + " bytes");
+    } else if (ec == bhttp::error::body_limit) {
+      reject(Status::payload_too_large, "payload_too_large", "request body too large");
+    } else if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
+               !is_http_error(ec)) {
+      // Client went away, or the read deadline cut off a slow client: nobody to answer.
+      if (ec == beast::error::timeout)
+        server_->log->debug("event=request_timeout remote={}", remote());
+      close_now();
+    } else {
+      reject(Status::bad_request, "bad_request", "malformed HTTP request: " + ec.message());
+    }
+  }
+
+  void dispatch_request() {
+    phase_ = Phase::Handling;
+    first_request_ = false;
+    ++request_id_;
+    // The handler decides how long it takes (long-poll); the client's disconnect is watched.
+    stream_.expires_never();
+    Request request = parser_->release();
+    parser_.reset();
+    head_request_ = request.method() == bhttp::verb::head;
+    version_ = request.version();
+    keep_alive_ = request.keep_alive();
+    const auto id = request_id_;
+    try {
+      server_->handler(std::move(request), Responder{weak_from_this(), id});
+    } catch (const std::exception& e) {
+      server_->log->error("event=handler_exception error=\"{}\"", e.what());
+      respond(id, make_error_response(Status::internal_server_error, "internal",
+                                      "internal error"));
+    }
+    if (phase_ == Phase::Handling) watch_for_disconnect();
+  }
+
+  // While the handler holds the request, a read detects a client that goes away. Bytes that
+  // arrive (a pipelined request) are buffered, up to one header's worth.
+  void watch_for_disconnect() {
+    if (watching_ || buffer_.size() >= opts().max_header_bytes) return;
+    watching_ = true;
+    stream_.async_read_some(buffer_.prepare(kReadChunk),
+                            [self = shared_from_this()](error_code ec, std::size_t n) {
+                              self->on_watch(ec, n);
+                            });
+  }
+
+  void on_watch(error_code ec, std::size_t n) {
+    watching_ = false;
+    if (!ec) buffer_.commit(n);
+    if (draining_) {  // close_gracefully() cancelled this read; continue as a drain
+      if (ec && ec != net::error::operation_aborted) return stream_.close();
+      return drain();
+    }
+    if (phase_ == Phase::Closed) return;
+    if (resume_after_watch_) {  // the response was written meanwhile; this read was cancelled
+      resume_after_watch_ = false;
+      if (ec && ec != net::error::operation_aborted) return close_now();
+      return after_response();
+    }
+    if (!ec) {
+      if (phase_ == Phase::Handling) watch_for_disconnect();
+      return;
+    }
+    peer_gone_ = true;
+    if (phase_ == Phase::Handling) {
+      server_->log->debug("event=client_disconnected_while_pending remote={}", remote());
+      close_now();
+    }
+    // While Writing, the write fails or completes and on_write() closes.
+  }
+
+  void send(Response response, bool close_after) {
+    phase_ = Phase::Writing;
+    response.version(version_);
+    const bool keep = keep_alive_ && !close_after && !server_->stopping && !peer_gone_;
+    response.keep_alive(keep);
+    close_after_write_ = !keep;
+    if (head_request_) {
+      const auto length = response.body().size();
+      response.body().clear();
+      response.content_length(length);
+    } else {
+      response.prepare_payload();
+    }
+    response_.emplace(std::move(response));
+    stream_.expires_after(opts().write_timeout);
+    bhttp::async_write(stream_, *response_,
+                       [self = shared_from_this()](error_code ec, std::size_t) {
+                         self->on_write(ec);
+                       });
+  }
+
+  void on_write(error_code ec) {
+    response_.reset();
+    if (phase_ == Phase::Closed) return;
+    if (ec) return close_now();
+    if (close_after_write_ || peer_gone_) return close_gracefully();
+    if (watching_) {  // stop the disconnect watch before reading the next request
+      resume_after_watch_ = true;
+      error_code ignored;
+      stream_.socket().cancel(ignored);
+      return;
+    }
+    after_response();
+  }
+
+  void after_response() {
+    if (peer_gone_ || server_->stopping) return close_gracefully();
+    stream_.expires_after(opts().idle_timeout);
+    wait_for_request();
+  }
+
+  /// Error answer for a request that cannot be read further; the connection closes after it.
+  void reject(Status status, std::string_view code, std::string message) {
+    parser_.reset();
+    head_request_ = false;
+    version_ = 11;
+    keep_alive_ = false;
+    send(make_error_response(status, code, message), /*close_after=*/true);
+  }
+
+  /// Gives up the slot first, so a client that sees EOF can count on the slot being free.
+  void release_slot() {
+    if (phase_ == Phase::Closed) return;
+    const bool was_pending = phase_ == Phase::Handling;
+    phase_ = Phase::Closed;
+    server_->sessions.erase(this);
+    if (was_pending && on_disconnect_) {
+      auto callback = std::move(on_disconnect_);
+      on_disconnect_ = nullptr;
+      callback();
+    }
+    server_->maybe_finish_stop();
+  }
+
+  void close_now() {
+    release_slot();
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+  }
+
+  /// Half-closes, then discards what the client still sends (bounded in bytes and time) before
+  /// closing.
+  void close_gracefully() {
+    release_slot();
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    draining_ = true;
+    drained_ = 0;
+    drain_deadline_ = std::chrono::steady_clock::now() + kDrainTimeout;
+    if (watching_) {  // only one read may be outstanding: on_watch() continues the drain
+      stream_.socket().cancel(ignored);
+      return;
+    }
+    drain();
+  }
+
+  void drain() {
+    buffer_.clear();
+    if (drained_ > kMaxDrainBytes || std::chrono::steady_clock::now() >= drain_deadline_) {
+      stream_.close();
+      return;
+    }
+    stream_.expires_at(drain_deadline_);
+    stream_.async_read_some(buffer_.prepare(kReadChunk),
+                            [self = shared_from_this()](error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (ec) return self->stream_.close();
+                              self->drain();
+                            });
+  }
+
+  std::string remote() const {
+    error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (ec) return "?";
+    return ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<Response> response_;
+  std::shared_ptr<Server::State> server_;
+  Phase phase_ = Phase::Idle;
+  bool first_request_ = true;
+  bool watching_ = false;
+  bool resume_after_watch_ = false;
+  bool peer_gone_ = false;
+  bool close_after_write_ = false;
+  bool draining_ = false;
+  std::chrono::steady_clock::time_point drain_deadline_{};
+  bool head_request_ = false;
+  bool keep_alive_ = false;
+  unsigned version_ = 11;
+  std::uint64_t request_id_ = 0;
+  std::size_t drained_ = 0;
+  std::function<void()> on_disconnect_;
+};
+
+}  // namespace detail
+
+// ---- Responder ---------------------------------------------------------------------------------
+
+Responder::Responder(std::weak_ptr<detail::Session> session, std::uint64_t request_id)
+    : session_(std::move(session)), request_id_(request_id) {}
+
+Responder::Responder(Responder&& other) noexcept
+    : session_(std::exchange(other.session_, {})), request_id_(other.request_id_) {}
+
+Responder& Responder::operator=(Responder&& other) noexcept {
+  if (this != &other) {
+    answer_if_unused();
+    session_ = std::exchange(other.session_, {});
+    request_id_ = other.request_id_;
+  }
+  return *this;
+}
+
+Responder::~Responder() { answer_if_unused(); }
+
+void Responder::answer_if_unused() {
+  if (auto session = session_.lock(); session && session->pending(request_id_)) {
+    session->respond(request_id_, make_error_response(Status::internal_server_error, "internal",
+                                                      "request dropped without a response"));
+  }
+}
+
+void Responder::operator()(Response response) {
+  auto session = std::exchange(session_, {}).lock();
+  if (session) session->respond(request_id_, std::move(response));
+}
+
+bool Responder::connected() const {
+  auto session = session_.lock();
+  return session && session->pending(request_id_);
+}
+
+void Responder::on_disconnect(std::function<void()> callback) {
+  if (auto session = session_.lock()) session->set_on_disconnect(request_id_, std::move(callback));
+}
+
+// ---- Server ------------------------------------------------------------------------------------
+
+namespace {
+
+void accept_next(const std::shared_ptr<Server::State>& state);
+
+void reject_overloaded(tcp::socket socket) {
+  // Best effort and non-blocking: the canned answer fits in any socket send buffer.
+  error_code ec;
+  socket.non_blocking(true, ec);
+  socket.write_some(net::buffer(kOverloadedResponse.data(), kOverloadedResponse.size()), ec);
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+}
+
+void on_accept(const std::shared_ptr<Server::State>& state, error_code ec, tcp::socket socket) {
+  if (ec == net::error::operation_aborted || !state->acceptor.is_open()) return;
+  if (ec) {
+    // EMFILE and friends: back off briefly instead of spinning on the failing accept.
+    state->log->warn("event=accept_failed error=\"{}\"", ec.message());
+    auto timer = std::make_shared<net::steady_timer>(state->executor, std::chrono::milliseconds{100});
+    timer->async_wait([state, timer](error_code) { accept_next(state); });
+    return;
+  }
+  if (state->sessions.size() >= state->options.max_connections) {
+    state->log->warn("event=connection_rejected reason=max_connections limit={}",
+                     state->options.max_connections);
+    reject_overloaded(std::move(socket));
+  } else {
+    std::make_shared<detail::Session>(std::move(socket), state)->start();
+  }
+  accept_next(state);
+}
+
+void accept_next(const std::shared_ptr<Server::State>& state) {
+  if (state->stopping || !state->acceptor.is_open()) return;
+  state->acceptor.async_accept(state->executor, [state](error_code ec, tcp::socket socket) {
+    on_accept(state, ec, std::move(socket));
+  });
+}
+
+}  // namespace
+
+Server::Server(net::any_io_executor executor, ServerOptions options, Handler handler)
+    : state_(std::make_shared<State>(executor, std::move(options), std::move(handler))) {}
+
+Server::~Server() {
+  error_code ignored;
+  state_->acceptor.close(ignored);
+  state_->grace_timer.cancel();
+}
+
+void Server::start() {
+  tcp::resolver resolver{state_->executor};
+  auto results = resolver.resolve(state_->options.host, std::to_string(state_->options.port),
+                                  tcp::resolver::passive | tcp::resolver::numeric_service);
+  const tcp::endpoint endpoint = results.begin()->endpoint();
+  auto& acceptor = state_->acceptor;
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(net::socket_base::reuse_address(true));
+  acceptor.bind(endpoint);
+  acceptor.listen(net::socket_base::max_listen_connections);
+  state_->bound = acceptor.local_endpoint();
+  accept_next(state_);
+}
+
+tcp::endpoint Server::local_endpoint() const { return state_->bound; }
+
+std::size_t Server::connection_count() const { return state_->sessions.size(); }
+
+void Server::stop(Duration grace, std::function<void()> on_stopped) {
+  auto& state = *state_;
+  if (on_stopped) state.on_stopped = std::move(on_stopped);
+  if (state.stopping) {
+    state.maybe_finish_stop();
+    return;
+  }
+  state.stopping = true;
+  error_code ignored;
+  state.acceptor.close(ignored);
+  // Armed before anything can finish the stop, which cancels it again.
+  state.grace_timer.expires_after(grace);
+  state.grace_timer.async_wait([weak = std::weak_ptr<State>(state_)](error_code ec) {
+    auto s = weak.lock();
+    if (ec || !s) return;
+    std::vector<std::shared_ptr<detail::Session>> remaining;
+    for (auto* session : s->sessions) remaining.push_back(session->shared_from_this());
+    if (!remaining.empty())
+      s->log->warn("event=server_force_close connections={}", remaining.size());
+    for (auto& session : remaining) session->force_close();
+  });
+
+  std::vector<std::shared_ptr<detail::Session>> idle;
+  for (auto* session : state.sessions)
+    if (session->idle()) idle.push_back(session->shared_from_this());
+  for (auto& session : idle) session->force_close();
+  state.log->info("event=server_stopping open_connections={} grace={}", state.sessions.size(),
+                  format_duration(grace));
+
+  state.maybe_finish_stop();
+}
+
+}  // namespace deployguard::http

@@ -1,0 +1,130 @@
+#pragma once
+// Asynchronous HTTP/1.1 server (Boost.Beast) for the guard's API.
+//
+// Threading: everything in this file runs on ONE thread, the thread that runs the io_context the
+// server was built with. There are no strands because there is nothing to serialise: sessions,
+// the acceptor, the connection registry and every Responder call happen on that thread. Calling
+// a Responder from another thread is a bug; post() onto the server's executor instead.
+//
+// Bounds enforced per connection (see ServerOptions):
+//   * the first request of a connection must arrive completely within read_timeout of the
+//     accept; on keep-alive connections the wait for the next request's first byte is bounded by
+//     idle_timeout, and from that first byte the whole request must arrive within read_timeout.
+//     The deadline is absolute, so a client that trickles bytes is cut off.
+//   * headers larger than max_header_bytes -> 431, bodies larger than the route's body limit
+//     (body_limit_for, default max_body_bytes) -> 413, unparseable HTTP -> 400; all then close.
+//   * at most max_connections connections are served; extra ones are answered 503 and closed.
+//   * writes are bounded by write_timeout.
+// HEAD: the handler answers HEAD like GET; the server strips the body and keeps its length.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "core/time.hpp"
+
+namespace deployguard::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using tcp = net::ip::tcp;
+
+using Request = beast::http::request<beast::http::string_body>;
+using RequestHeader = beast::http::request_header<>;
+using Response = beast::http::response<beast::http::string_body>;
+using Status = beast::http::status;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;  // 0: the OS picks; read it back with Server::local_endpoint()
+  std::size_t max_connections = 12000;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  /// Body limit per request, decided from its header (e.g. a larger limit for the webhook
+  /// route). Unset: max_body_bytes for every request.
+  std::function<std::size_t(const RequestHeader&)> body_limit_for;
+  Duration read_timeout = std::chrono::seconds{10};
+  Duration idle_timeout = std::chrono::seconds{60};
+  Duration write_timeout = std::chrono::seconds{10};
+};
+
+namespace detail {
+class Session;
+}
+
+/// Sends the response to one request, now or later. Movable, one-shot, io-thread only.
+/// Guarantees: a call after the client disconnected, after the server force-closed the
+/// connection, or a second call, is a no-op. A Responder destroyed without being called answers
+/// 500, so a handler bug never leaves a client hanging until its own timeout.
+class Responder {
+ public:
+  Responder() = default;
+  Responder(std::weak_ptr<detail::Session> session, std::uint64_t request_id);
+  Responder(Responder&& other) noexcept;
+  Responder& operator=(Responder&& other) noexcept;
+  Responder(const Responder&) = delete;
+  Responder& operator=(const Responder&) = delete;
+  ~Responder();
+
+  /// Sends `response`. The server sets version, keep-alive and Content-Length.
+  void operator()(Response response);
+  /// True while the request's connection is open and this responder has not been used.
+  bool connected() const;
+  /// Called once if the client disconnects (or the server force-closes the connection) before
+  /// the response is sent; for long-poll waiters to free their slot. Replaces any earlier one.
+  void on_disconnect(std::function<void()> callback);
+
+ private:
+  void answer_if_unused();
+
+  std::weak_ptr<detail::Session> session_;
+  std::uint64_t request_id_ = 0;
+};
+
+/// Called once per complete request, on the io thread. May answer synchronously (call the
+/// responder before returning) or keep the responder and answer later. Exceptions thrown by the
+/// handler become a 500.
+using Handler = std::function<void(Request&&, Responder)>;
+
+/// JSON error response `{"error":{"code":"...","message":"..."}}` used by the server and the API.
+Response make_error_response(Status status, std::string_view code, std::string_view message);
+
+class Server {
+ public:
+  Server(net::any_io_executor executor, ServerOptions options, Handler handler);
+  ~Server();  // closes the acceptor; open connections end with the io_context
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// Resolves, binds and listens, then starts accepting. Throws boost::system::system_error
+  /// (address in use, bad host, ...): startup errors are fatal. Call on the io thread or before
+  /// the io_context runs.
+  void start();
+  /// The bound address (useful with port 0). Valid after start().
+  tcp::endpoint local_endpoint() const;
+
+  /// Graceful stop: stops accepting, closes idle keep-alive connections at once, lets requests in
+  /// flight finish (their responses carry `Connection: close`), and force-closes whatever is
+  /// still open after `grace` (pending responders then see a disconnect). `on_stopped` runs on the
+  /// io thread once no connection is left. Calling it again only replaces `on_stopped`.
+  void stop(Duration grace, std::function<void()> on_stopped = {});
+
+  /// Connections currently holding a slot (counted against max_connections).
+  std::size_t connection_count() const;
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace deployguard::http

@@ -1,0 +1,149 @@
+// GuardService: events reach the right policy, listeners hear about changes, the deadline timer
+// expires freezes/leases. Time is a ManualClock; the io_context runs only where a test needs the
+// real timer, and then stops on the event it waits for.
+#include "app/guard_service.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+namespace deployguard::app {
+namespace {
+
+using namespace std::chrono_literals;
+
+TimePoint at(std::string_view text) { return parse_timestamp(text).value(); }
+
+EnvironmentConfig github_env(std::string name) {
+  EnvironmentConfig env;
+  env.name = std::move(name);
+  env.github = GitHubTarget{"example/app", {"deploy.yml"}, std::nullopt};
+  env.stale_after = 5min;
+  return env;
+}
+
+struct Heard {
+  std::string environment;
+  bool safe;
+  bool verdict_changed;
+};
+
+class GuardServiceTest : public ::testing::Test {
+ protected:
+  GuardServiceTest()
+      : service_(io_.get_executor(), clock_,
+                 {{"production", github_env("production")}, {"staging", github_env("staging")}}) {
+    service_.add_listener([this](const StateChange& change) {
+      heard_.push_back({change.environment, change.decision.safe, change.verdict_changed});
+    });
+  }
+
+  boost::asio::io_context io_;
+  ManualClock clock_{at("2025-12-31T19:00:00Z")};
+  GuardService service_;
+  std::vector<Heard> heard_;
+};
+
+TEST_F(GuardServiceTest, StartsBlockedAndNotReady) {
+  service_.start();
+  EXPECT_FALSE(service_.ready());
+  ASSERT_EQ(service_.missing_sources().size(), 2u);
+  EXPECT_EQ(service_.missing_sources()[0].environment, "production");
+  EXPECT_EQ(service_.missing_sources()[0].source, "github");
+  EXPECT_TRUE(service_.decide("staging")->has(ReasonCode::Starting));
+  EXPECT_FALSE(service_.decide("qa"));
+  EXPECT_TRUE(heard_.empty()) << "start() logs initial decisions but is not a change";
+}
+
+TEST_F(GuardServiceTest, ApplyReachesOnlyThatEnvironmentAndNotifies) {
+  service_.start();
+  EXPECT_TRUE(service_.apply("staging", RunsPolled{}));
+  EXPECT_TRUE(service_.decide("staging")->safe);
+  EXPECT_FALSE(service_.decide("production")->safe);
+  ASSERT_EQ(heard_.size(), 1u);
+  EXPECT_EQ(heard_[0].environment, "staging");
+  EXPECT_TRUE(heard_[0].safe);
+  EXPECT_TRUE(heard_[0].verdict_changed);
+
+  // Same verdict again: listeners still hear of the change (to persist), flagged unchanged.
+  EXPECT_TRUE(service_.apply("staging", RunsPolled{}));
+  ASSERT_EQ(heard_.size(), 2u);
+  EXPECT_FALSE(heard_[1].verdict_changed);
+
+  EXPECT_FALSE(service_.apply("qa", RunsPolled{}));
+  EXPECT_EQ(heard_.size(), 2u);
+}
+
+TEST_F(GuardServiceTest, ReadyOnceEverySourceRefreshed) {
+  service_.apply("staging", RunsPolled{});
+  EXPECT_FALSE(service_.ready());
+  service_.apply("production", RunsPolled{});
+  EXPECT_TRUE(service_.ready());
+}
+
+TEST_F(GuardServiceTest, DeadlineExpiresFreezeAndNotifies) {
+  service_.apply("staging", RunsPolled{});
+  service_.start();
+  const auto until = clock_.now() + 3min;
+  ASSERT_TRUE(service_.modify("staging", [&](EnvironmentPolicy& policy, TimePoint now) {
+    policy.set_freeze(Freeze{"incident", "alice", now, until});
+  }));
+  EXPECT_EQ(service_.armed_deadline(), until);
+  EXPECT_TRUE(service_.decide("staging")->has(ReasonCode::Frozen));
+  heard_.clear();
+
+  clock_.set(until);
+  service_.run_due_deadlines();
+  EXPECT_FALSE(service_.find("staging")->freeze());
+  EXPECT_TRUE(service_.decide("staging")->safe);
+  ASSERT_EQ(heard_.size(), 1u);
+  EXPECT_TRUE(heard_[0].safe);
+  EXPECT_TRUE(heard_[0].verdict_changed);
+  // Next: the github data of staging goes stale 5 min after its refresh at 19:00.
+  ASSERT_TRUE(service_.armed_deadline());
+  EXPECT_GT(*service_.armed_deadline(), at("2025-12-31T19:05:00Z"));
+  EXPECT_LE(*service_.armed_deadline(), at("2025-12-31T19:05:01Z"));
+}
+
+TEST_F(GuardServiceTest, DeadlinePassingWithoutExpiryStillReportsVerdictChange) {
+  service_.apply("staging", RunsPolled{});
+  service_.start();
+  heard_.clear();
+  clock_.advance(6min);  // staging's github data is now stale
+  service_.run_due_deadlines();
+  ASSERT_EQ(heard_.size(), 1u);
+  EXPECT_EQ(heard_[0].environment, "staging");
+  EXPECT_FALSE(heard_[0].safe);
+}
+
+TEST_F(GuardServiceTest, NoDeadlineNoTimer) {
+  service_.start();
+  EXPECT_FALSE(service_.armed_deadline());
+}
+
+TEST_F(GuardServiceTest, StopDisarmsTheTimer) {
+  service_.apply("staging", RunsPolled{});
+  service_.start();
+  EXPECT_TRUE(service_.armed_deadline());
+  service_.stop();
+  EXPECT_FALSE(service_.armed_deadline());
+  EXPECT_EQ(io_.poll(), 1u) << "only the cancelled wait completes";
+}
+
+TEST_F(GuardServiceTest, RealTimerFiresAndExpiresTheFreeze) {
+  service_.apply("staging", RunsPolled{});
+  service_.start();
+  // A freeze 50 ms from now; the manual clock is already past it when the timer fires.
+  service_.modify("staging", [&](EnvironmentPolicy& policy, TimePoint now) {
+    policy.set_freeze(Freeze{"short", "bob", now, now + 50ms});
+  });
+  clock_.advance(50ms);
+  service_.add_listener([this](const StateChange& change) {
+    if (change.environment == "staging" && change.decision.safe) io_.stop();
+  });
+  io_.run_for(5s);
+  EXPECT_TRUE(io_.stopped());
+  EXPECT_FALSE(service_.find("staging")->freeze());
+}
+
+}  // namespace
+}  // namespace deployguard::app
