@@ -1,0 +1,75 @@
+#include "upstream/arm_api.hpp"
+
+#include <utility>
+
+#include "parse/azure.hpp"
+#include "parse/headers.hpp"
+
+namespace deployguard::upstream {
+
+std::string arm_error_text(const http::HttpResponse& response) {
+  std::string text = "ARM " + std::to_string(response.status);
+  auto err = parse::parse_arm_error(response.body);
+  if (err.ok()) {
+    if (!err->code.empty()) text += " " + err->code;
+    if (!err->message.empty()) text += ": " + err->message;
+    // The real cause often sits in details[] (ServerBusy under ResourceDeploymentFailure).
+    for (const auto& d : err->details) {
+      if (d.code.empty() || d.code == err->code) continue;
+      text += " [" + d.code + (d.message.empty() ? "" : ": " + d.message) + "]";
+      break;
+    }
+  }
+  return text;
+}
+
+ArmApi::ArmApi(http::HttpClient& client, TokenProvider& tokens, const Clock& wall_clock)
+    : client_(client), tokens_(tokens), clock_(wall_clock) {}
+
+void ArmApi::get(std::string url, std::shared_ptr<RequestStats> stats, Callback done) {
+  send(std::move(url), std::move(stats), std::move(done), false);
+}
+
+void ArmApi::send(std::string url, std::shared_ptr<RequestStats> stats, Callback done,
+                  bool retried) {
+  tokens_.get_token([this, alive = guard_.watch(), url = std::move(url), stats = std::move(stats),
+                     done = std::move(done), retried](TokenResult token) mutable {
+    if (alive.expired()) return;
+    if (!token.token) return done({PollStatus::failure(token.error), std::nullopt});
+    http::HttpRequest req;
+    req.method = "GET";
+    req.url = url;
+    req.headers = {{"Authorization", "Bearer " + *token.token}, {"Accept", "application/json"}};
+    client_.send(std::move(req), [this, alive, url = std::move(url), stats = std::move(stats),
+                                  done = std::move(done), retried](http::HttpResult result) mutable {
+      if (alive.expired()) return;
+      if (stats) stats->record(result);
+      if (!result.ok()) {
+        const auto& e = result.error();
+        return done({PollStatus::failure("ARM request failed: " +
+                                          std::string(http::to_string(e.kind)) + ": " + e.message),
+                      std::nullopt});
+      }
+      auto& res = result.response();
+      if (res.status == 401 && !retried) {
+        // Expired or revoked before we expected: fetch a new token and try once more.
+        tokens_.invalidate();
+        return send(std::move(url), std::move(stats), std::move(done), true);
+      }
+      if (res.status >= 200 && res.status < 300) return done({PollStatus::success(), std::move(res)});
+      if (res.status == 429) {
+        auto retry_after = res.header("retry-after");
+        std::optional<Duration> wait;
+        if (retry_after) wait = parse::parse_retry_after(*retry_after, clock_.now());
+        // Without Retry-After ARM gives no hint: the regular exponential backoff applies.
+        return done({PollStatus::failure(arm_error_text(res),
+                                         wait ? FailureKind::rate_limited : FailureKind::transient,
+                                         wait),
+                     std::move(res)});
+      }
+      return done({PollStatus::failure(arm_error_text(res)), std::move(res)});
+    });
+  });
+}
+
+}  // namespace deployguard::upstream

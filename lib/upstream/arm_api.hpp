@@ -1,0 +1,47 @@
+#pragma once
+// Azure Resource Manager GETs shared by every Azure source: bearer token from the TokenProvider
+// (a 401 drops the cached token and retries once with a fresh one), 429 + Retry-After as a rate
+// limit, ARM error envelopes turned into "ARM 404 ResourceNotFound: <message>".
+//
+// Threading: single event loop; callbacks run on the io_context, never inside get().
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/time.hpp"
+#include "http/client/http_client.hpp"
+#include "upstream/azure_credentials.hpp"
+#include "upstream/lifetime.hpp"
+#include "upstream/request_stats.hpp"
+#include "upstream/schedule.hpp"
+
+namespace deployguard::upstream {
+
+struct ArmResult {
+  PollStatus status;                           // ok for 2xx
+  std::optional<http::HttpResponse> response;  // set whenever a response arrived
+};
+
+class ArmApi {
+ public:
+  using Callback = std::function<void(ArmResult)>;
+  /// `tokens` must outlive the ArmApi. `wall_clock` dates Retry-After HTTP-dates.
+  ArmApi(http::HttpClient& client, TokenProvider& tokens, const Clock& wall_clock);
+
+  void get(std::string url, std::shared_ptr<RequestStats> stats, Callback done);
+
+ private:
+  void send(std::string url, std::shared_ptr<RequestStats> stats, Callback done, bool retried);
+
+  http::HttpClient& client_;
+  TokenProvider& tokens_;
+  const Clock& clock_;
+  LifetimeGuard guard_;
+};
+
+/// "ARM 404 ResourceNotFound: The Resource '...' was not found." from an ARM error response;
+/// the status alone when the body is not an error envelope.
+std::string arm_error_text(const http::HttpResponse& response);
+
+}  // namespace deployguard::upstream

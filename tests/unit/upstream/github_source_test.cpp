@@ -1,0 +1,484 @@
+#include "upstream/github_source.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "scripted_http_client.hpp"
+
+namespace deployguard::upstream {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using upstream::testing::header;
+using upstream::testing::response;
+using upstream::testing::run_until;
+using upstream::testing::RecordingSink;
+using upstream::testing::ScriptedHttpClient;
+using Json = nlohmann::json;
+
+constexpr std::int64_t kRunId = 9'000'000'001;  // above 2^31, as real run ids are
+
+Json workflow(std::int64_t id, std::string name, std::string path) {
+  return {{"id", id}, {"node_id", "W_" + std::to_string(id)}, {"name", std::move(name)},
+          {"path", std::move(path)}, {"state", "active"}};
+}
+
+std::string workflows_body(std::vector<Json> items) {
+  return Json{{"total_count", items.size()}, {"workflows", std::move(items)}}.dump();
+}
+
+Json run(std::int64_t id, std::string status, std::string conclusion,
+         std::string path = ".github/workflows/deploy.yml@main") {
+  Json r = {{"id", id},
+            {"name", "Deploy"},
+            {"workflow_id", 101},
+            {"path", std::move(path)},
+            {"head_branch", "main"},
+            {"head_sha", "abc"},
+            {"display_title", "deploy it"},
+            {"event", "push"},
+            {"status", std::move(status)},
+            {"run_attempt", 1},
+            {"created_at", "2023-11-14T22:00:00Z"},
+            {"run_started_at", "2023-11-14T22:00:05Z"},
+            {"updated_at", "2023-11-14T22:05:00Z"},
+            {"repository", {{"full_name", "acme/shop"}}}};
+  r["conclusion"] = conclusion.empty() ? Json(nullptr) : Json(conclusion);
+  return r;
+}
+
+std::string runs_body(std::vector<Json> runs) {
+  return Json{{"total_count", runs.size()}, {"workflow_runs", std::move(runs)}}.dump();
+}
+
+std::string jobs_body(std::vector<Json> jobs) {
+  return Json{{"total_count", jobs.size()}, {"jobs", std::move(jobs)}}.dump();
+}
+
+Json job(std::int64_t id, std::string name, std::string conclusion) {
+  return {{"id", id},        {"run_id", kRunId},        {"name", std::move(name)},
+          {"status", "completed"}, {"conclusion", std::move(conclusion)}};
+}
+
+class GitHubSourceTest : public ::testing::Test {
+ protected:
+  GitHubSourceTest() {
+    config.api_url = "https://api.test/";
+    config.max_log_bytes = 4096;
+  }
+
+  void make(std::vector<std::string> workflows, std::optional<std::string> branch = std::nullopt,
+            GitHubSourceOptions options = {}) {
+    api = std::make_shared<GitHubApi>(ioc, client, config, clock, [this](std::string& error)
+                                          -> std::optional<std::string> {
+      ++token_reads;
+      if (token.empty()) {
+        error = "cannot read token file";
+        return std::nullopt;
+      }
+      return token;
+    });
+    source = std::make_unique<GitHubSource>(
+        api, config, "prod", GitHubTarget{"acme/shop", std::move(workflows), std::move(branch)},
+        sink, options);
+  }
+
+  void list_workflows() {
+    client.always("/actions/workflows?per_page=100",
+                  response(200, workflows_body({workflow(101, "Deploy", ".github/workflows/deploy.yml"),
+                                                workflow(102, "CI", ".github/workflows/ci.yml"),
+                                                workflow(103, "Release", ".github/workflows/release.yaml")})));
+  }
+
+  PollStatus poll() {
+    std::optional<PollStatus> status;
+    source->poll([&](PollStatus s) { status = std::move(s); });
+    EXPECT_TRUE(run_until(ioc, [&] { return status.has_value(); })) << "poll did not finish";
+    return status.value_or(PollStatus::failure("poll did not finish"));
+  }
+
+  boost::asio::io_context ioc;
+  ManualClock clock{TimePoint{std::chrono::seconds{1'700'000'000}}};
+  ScriptedHttpClient client{ioc};
+  RecordingSink sink;
+  GitHubConfig config;
+  std::string token = "ghp_first";
+  int token_reads = 0;
+  std::shared_ptr<GitHubApi> api;
+  std::unique_ptr<GitHubSource> source;
+};
+
+// ---- workflow resolution --------------------------------------------------------------------
+
+TEST_F(GitHubSourceTest, ResolvesFileNamePathAndDisplayNameToIdsOnce) {
+  make({"deploy.yml", ".github/workflows/release.yaml", "CI"});
+  list_workflows();
+  client.always("/runs?per_page=20", response(200, runs_body({})));
+
+  ASSERT_TRUE(poll().ok);
+  EXPECT_THAT(source->workflow_ids(), ::testing::ElementsAre(101, 103, 102));
+  EXPECT_EQ(client.count("/actions/workflows/101/runs?per_page=20"), 1u);
+  EXPECT_EQ(client.count("/actions/workflows/102/runs?per_page=20"), 1u);
+  EXPECT_EQ(client.count("/actions/workflows/103/runs?per_page=20"), 1u);
+
+  ASSERT_TRUE(poll().ok);
+  EXPECT_EQ(client.count("/actions/workflows?per_page=100"), 1u) << "resolution is cached";
+  EXPECT_EQ(sink.count<RunsPolled>(), 2u);
+}
+
+TEST_F(GitHubSourceTest, UnknownWorkflowFailsThePollNamingIt) {
+  make({"deploy.yml", "nope.yml"});
+  list_workflows();
+  const auto status = poll();
+  EXPECT_FALSE(status.ok);
+  EXPECT_EQ(status.kind, FailureKind::transient);
+  EXPECT_THAT(status.error, HasSubstr("'nope.yml' not found in acme/shop (3 workflows listed)"));
+  EXPECT_EQ(client.count("/runs?"), 0u);
+  EXPECT_EQ(sink.count<RunsPolled>(), 0u);
+}
+
+TEST_F(GitHubSourceTest, WorkflowListFollowsLinkNext) {
+  make({"Release"});
+  client.once("/actions/workflows?per_page=100",
+              response(200, workflows_body({workflow(101, "Deploy", ".github/workflows/deploy.yml")}),
+                       {{"Link", "<https://api.test/repositories/1/actions/workflows?per_page=100&page=2>; "
+                                 "rel=\"next\", <https://api.test/repositories/1/actions/workflows?"
+                                 "per_page=100&page=2>; rel=\"last\""}}));
+  client.once("page=2", response(200, workflows_body({workflow(103, "Release",
+                                                               ".github/workflows/release.yaml")})));
+  client.always("/runs?", response(200, runs_body({})));
+  ASSERT_TRUE(poll().ok);
+  EXPECT_EQ(client.requests()[1].url,
+            "https://api.test/repositories/1/actions/workflows?per_page=100&page=2");
+  EXPECT_THAT(source->workflow_ids(), ::testing::ElementsAre(103));
+}
+
+TEST(LinkHeaderTest, FindsNextAmongOtherRelations) {
+  EXPECT_EQ(link_next("<https://x/a?page=1>; rel=\"prev\", <https://x/a?page=3>; rel=\"next\""),
+            "https://x/a?page=3");
+  EXPECT_EQ(link_next("<https://x/a?page=1>; rel=\"last\""), std::nullopt);
+  EXPECT_EQ(link_next(""), std::nullopt);
+}
+
+// ---- runs polling ---------------------------------------------------------------------------
+
+TEST_F(GitHubSourceTest, SendsGitHubHeadersAndTheBranchFilter) {
+  make({"deploy.yml"}, "release/v1 hot");
+  list_workflows();
+  client.always("/runs?", response(200, runs_body({run(kRunId, "in_progress", "")})));
+  ASSERT_TRUE(poll().ok);
+  const auto& req = client.last("/runs?");
+  EXPECT_EQ(req.url,
+            "https://api.test/repos/acme/shop/actions/workflows/101/runs?per_page=20&branch=release%2Fv1%20hot");
+  EXPECT_EQ(req.method, "GET");
+  EXPECT_EQ(header(req, "Accept"), "application/vnd.github+json");
+  EXPECT_EQ(header(req, "Authorization"), "Bearer ghp_first");
+  EXPECT_EQ(header(req, "X-GitHub-Api-Version"), "2022-11-28");
+  EXPECT_EQ(header(req, "If-None-Match"), "") << "no ETag known yet";
+
+  const auto polled = sink.of<RunsPolled>("prod");
+  ASSERT_EQ(polled.size(), 1u);
+  ASSERT_EQ(polled[0].runs.size(), 1u);
+  EXPECT_EQ(polled[0].runs[0].id, kRunId);
+  EXPECT_EQ(polled[0].runs[0].status, RunStatus::InProgress);
+}
+
+TEST_F(GitHubSourceTest, SendsStoredETagAndTreats304AsAnUnchangedSuccess) {
+  make({"deploy.yml"});
+  list_workflows();
+  client.once("/runs?", response(200, runs_body({run(kRunId, "completed", "success")}),
+                                 {{"ETag", "W/\"e1\""}}));
+  ASSERT_TRUE(poll().ok);
+  client.once("/runs?", response(304, ""));
+  ASSERT_TRUE(poll().ok);
+
+  EXPECT_EQ(header(client.last("/runs?"), "If-None-Match"), "W/\"e1\"") << "sent exactly as received";
+  const auto polled = sink.of<RunsPolled>();
+  ASSERT_EQ(polled.size(), 2u);
+  ASSERT_EQ(polled[1].runs.size(), 1u) << "304 re-delivers the stored runs";
+  EXPECT_EQ(polled[1].runs[0].id, kRunId);
+}
+
+TEST_F(GitHubSourceTest, RunsFromAllWorkflowsAreDeliveredTogether) {
+  make({"deploy.yml", "release.yaml"});
+  list_workflows();
+  client.always("/workflows/101/runs", response(200, runs_body({run(1, "completed", "success")})));
+  client.always("/workflows/103/runs", response(200, runs_body({run(2, "queued", "")})));
+  ASSERT_TRUE(poll().ok);
+  const auto polled = sink.of<RunsPolled>();
+  ASSERT_EQ(polled.size(), 1u);
+  EXPECT_EQ(polled[0].runs.size(), 2u);
+}
+
+TEST_F(GitHubSourceTest, RunsNotFoundResolvesTheWorkflowsAgainNextTime) {
+  make({"deploy.yml"});
+  list_workflows();
+  client.once("/runs?", response(404, R"({"message":"Not Found"})"));
+  const auto status = poll();
+  EXPECT_FALSE(status.ok);
+  EXPECT_EQ(status.error, "GitHub 404: Not Found");
+  client.always("/runs?", response(200, runs_body({})));
+  ASSERT_TRUE(poll().ok);
+  EXPECT_EQ(client.count("/actions/workflows?per_page=100"), 2u);
+}
+
+TEST_F(GitHubSourceTest, ServerErrorAndTransportErrorAreTransientFailures) {
+  make({"deploy.yml"});
+  list_workflows();
+  client.once("/runs?", response(502, "<html>bad gateway</html>"));
+  auto status = poll();
+  EXPECT_FALSE(status.ok);
+  EXPECT_EQ(status.kind, FailureKind::transient);
+  EXPECT_EQ(status.error, "GitHub 502: unparsable error body");
+
+  client.once("/runs?", upstream::testing::transport_error(http::HttpErrorKind::timeout, "total deadline"));
+  status = poll();
+  EXPECT_FALSE(status.ok);
+  EXPECT_EQ(status.error, "GitHub request failed: timeout: total deadline");
+  const auto stats = source->request_stats();
+  EXPECT_EQ(stats.by_status.at(502), 1u);
+  EXPECT_EQ(stats.transport_errors, 1u);
+  EXPECT_EQ(stats.last_status, 0u);
+}
+
+TEST_F(GitHubSourceTest, MalformedRunsPageIsAFailure) {
+  make({"deploy.yml"});
+  list_workflows();
+  client.once("/runs?", response(200, "{not json"));
+  const auto status = poll();
+  EXPECT_FALSE(status.ok);
+  EXPECT_THAT(status.error, HasSubstr("GitHub runs page:"));
+}
+
+// ---- tokens ---------------------------------------------------------------------------------
+
+TEST_F(GitHubSourceTest, Unauthorized401ReReadsTheTokenAndRetriesOnce) {
+  make({"deploy.yml"});
+  client.once("/actions/workflows?per_page=100", response(401, R"({"message":"Bad credentials"})"));
+  list_workflows();
+  client.always("/runs?", response(200, runs_body({})));
+  const int reads_before = token_reads;
+  source->poll([](PollStatus) {});
+  token = "ghp_second";  // the file was rotated after the first read
+  ASSERT_TRUE(run_until(ioc, [&] { return sink.count<RunsPolled>() == 1; }));
+  ASSERT_GE(client.requests().size(), 2u);
+  EXPECT_EQ(header(client.requests()[0], "Authorization"), "Bearer ghp_first");
+  EXPECT_EQ(header(client.requests()[1], "Authorization"), "Bearer ghp_second");
+  EXPECT_EQ(client.requests()[1].url, client.requests()[0].url);
+  EXPECT_GT(token_reads, reads_before + 1);
+}
+
+TEST_F(GitHubSourceTest, Unauthorized401WithAnUnchangedTokenFailsWithoutRetrying) {
+  make({"deploy.yml"});
+  client.always("/actions/workflows?per_page=100", response(401, R"({"message":"Bad credentials"})"));
+  const auto status = poll();
+  EXPECT_FALSE(status.ok);
+  EXPECT_EQ(status.error, "GitHub 401: Bad credentials");
+  EXPECT_EQ(client.requests().size(), 1u);
+}
+
+TEST_F(GitHubSourceTest, UnreadableTokenFailsWithoutSending) {
+  token.clear();
+  make({"deploy.yml"});
+  const auto status = poll();
+  EXPECT_FALSE(status.ok);
+  EXPECT_EQ(status.error, "GitHub token: cannot read token file");
+  EXPECT_TRUE(client.requests().empty());
+}
+
+// ---- rate limits ----------------------------------------------------------------------------
+
+TEST_F(GitHubSourceTest, PrimaryRateLimitWaitsUntilResetAndClosesTheGate) {
+  make({"deploy.yml"});
+  list_workflows();
+  const auto reset = std::chrono::duration_cast<std::chrono::seconds>(
+                         clock.now().time_since_epoch()).count() + 1200;
+  client.once("/runs?", response(403, R"({"message":"API rate limit exceeded for installation ID 1."})",
+                                 {{"x-ratelimit-remaining", "0"},
+                                  {"x-ratelimit-reset", std::to_string(reset)}}));
+  auto status = poll();
+  EXPECT_FALSE(status.ok);
+  EXPECT_EQ(status.kind, FailureKind::rate_limited);
+  ASSERT_TRUE(status.wait);
+  EXPECT_EQ(*status.wait, 1200s);
+  EXPECT_THAT(status.error, HasSubstr("GitHub 403 rate limited: API rate limit exceeded"));
+  EXPECT_EQ(source->rate_limit_remaining(), 0);
+
+  // Ten minutes later the gate is still closed: nothing is sent.
+  clock.advance(600s);
+  const auto sent = client.requests().size();
+  status = poll();
+  EXPECT_FALSE(status.ok);
+  EXPECT_EQ(status.kind, FailureKind::rate_limited);
+  EXPECT_EQ(status.wait, Duration{600s});
+  EXPECT_EQ(client.requests().size(), sent);
+  EXPECT_EQ(source->request_stats().skipped_rate_limited, 1u);
+
+  // After the reset requests flow again.
+  clock.advance(601s);
+  client.always("/runs?", response(200, runs_body({}), {{"x-ratelimit-remaining", "4999"}}));
+  EXPECT_TRUE(poll().ok);
+  EXPECT_EQ(source->rate_limit_remaining(), 4999);
+}
+
+TEST_F(GitHubSourceTest, SecondaryRateLimitHonoursRetryAfter) {
+  make({"deploy.yml"});
+  list_workflows();
+  client.once("/runs?", response(403,
+                                 R"({"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."})",
+                                 {{"Retry-After", "60"}, {"x-ratelimit-remaining", "4000"}}));
+  const auto status = poll();
+  EXPECT_EQ(status.kind, FailureKind::rate_limited);
+  EXPECT_EQ(status.wait, Duration{60s});
+  EXPECT_EQ(api->gate_wait(), Duration{60s});
+}
+
+TEST_F(GitHubSourceTest, RateLimitWithoutHeadersClosesTheGateForTheMinimumWait) {
+  make({"deploy.yml"});
+  list_workflows();
+  client.once("/runs?", response(429, R"({"message":"secondary rate limit"})"));
+  const auto status = poll();
+  EXPECT_EQ(status.kind, FailureKind::rate_limited);
+  EXPECT_FALSE(status.wait) << "no server hint: the poller applies 60 s with doubling";
+  EXPECT_EQ(api->gate_wait(), Duration{60s});
+}
+
+TEST_F(GitHubSourceTest, Forbidden403WithoutRateLimitSignsIsAnOrdinaryFailure) {
+  make({"deploy.yml"});
+  list_workflows();
+  client.once("/runs?", response(403, R"({"message":"Resource not accessible by integration"})",
+                                 {{"x-ratelimit-remaining", "4000"}}));
+  const auto status = poll();
+  EXPECT_EQ(status.kind, FailureKind::transient);
+  EXPECT_EQ(status.error, "GitHub 403: Resource not accessible by integration");
+  EXPECT_FALSE(api->gate_wait());
+}
+
+TEST_F(GitHubSourceTest, SuccessThatExhaustedTheBudgetWaitsForTheReset) {
+  make({"deploy.yml"});
+  list_workflows();
+  const auto reset = std::chrono::duration_cast<std::chrono::seconds>(
+                         clock.now().time_since_epoch()).count() + 300;
+  client.always("/runs?", response(200, runs_body({}), {{"x-ratelimit-remaining", "0"},
+                                                        {"x-ratelimit-reset", std::to_string(reset)}}));
+  const auto status = poll();
+  EXPECT_TRUE(status.ok);
+  EXPECT_EQ(status.wait, Duration{300s});
+}
+
+// ---- failure classification -----------------------------------------------------------------
+
+class GitHubClassificationTest : public GitHubSourceTest {
+ protected:
+  void SetUp() override {
+    make({"deploy.yml"});
+    list_workflows();
+    client.always("/runs?", response(200, runs_body({run(kRunId, "completed", "failure")})));
+    WorkflowRun failed;
+    failed.id = kRunId;
+    sink.classify = {failed};
+  }
+  std::vector<RunClassified> classified() { return sink.of<RunClassified>("prod"); }
+};
+
+TEST_F(GitHubClassificationTest, BusyPatternInAFailedJobLogMarksTheRunBusy) {
+  client.always("/runs/9000000001/jobs",
+                response(200, jobs_body({job(1, "build", "success"), job(2, "deploy", "failure")})));
+  client.always("/actions/jobs/2/logs",
+                response(200, "2024-01-01T00:00:00Z ERROR: (ServerIsBusy) Cannot complete operation "
+                              "while server 'pg' is busy processing another operation."));
+  ASSERT_TRUE(poll().ok);
+  ASSERT_TRUE(run_until(ioc, [&] { return !classified().empty(); }));
+  EXPECT_THAT(sink.marked, ::testing::ElementsAre(kRunId));
+  const auto c = classified().front();
+  EXPECT_EQ(c.run_id, kRunId);
+  EXPECT_TRUE(c.server_busy);
+  EXPECT_EQ(c.detail, "job 'deploy' log contains 'ServerIsBusy'");
+  EXPECT_EQ(client.count("/actions/jobs/1/logs"), 0u) << "only failed jobs are read";
+  const auto& logs = client.last("/actions/jobs/2/logs");
+  EXPECT_EQ(logs.url, "https://api.test/repos/acme/shop/actions/jobs/2/logs");
+  EXPECT_EQ(logs.max_response_bytes, std::optional<std::size_t>{4096});
+  EXPECT_EQ(header(logs, "Range"), "bytes=-4096");
+  EXPECT_TRUE(logs.follow_redirects) << "logs answer 302 to a blob host";
+  EXPECT_EQ(header(logs, "Authorization"), "Bearer ghp_first")
+      << "sent to the API; the client drops it on the cross-host redirect";
+}
+
+TEST_F(GitHubClassificationTest, LogWithoutBusyPatternIsNotBusy) {
+  client.always("/jobs?", response(200, jobs_body({job(2, "deploy", "failure")})));
+  client.always("/actions/jobs/2/logs", response(200, "error: tests failed\n"));
+  ASSERT_TRUE(poll().ok);
+  ASSERT_TRUE(run_until(ioc, [&] { return !classified().empty(); }));
+  EXPECT_FALSE(classified().front().server_busy);
+  EXPECT_EQ(classified().front().detail, "no busy pattern in 1 failed job log(s)");
+}
+
+TEST_F(GitHubClassificationTest, PatternsAreCaseSensitiveSubstrings) {
+  EXPECT_TRUE(find_busy_pattern("x ServerBusy y", config.busy_patterns).busy);
+  EXPECT_FALSE(find_busy_pattern("x serverbusy y", config.busy_patterns).busy);
+  EXPECT_EQ(find_busy_pattern("is busy processing another operation", config.busy_patterns).pattern,
+            "is busy processing another operation");
+}
+
+TEST_F(GitHubClassificationTest, ExpiredLogsAreNotBusyAndNotRetried) {
+  client.always("/jobs?", response(200, jobs_body({job(2, "deploy", "failure")})));
+  client.always("/actions/jobs/2/logs", response(410, R"({"message":"Gone"})"));
+  ASSERT_TRUE(poll().ok);
+  ASSERT_TRUE(run_until(ioc, [&] { return !classified().empty(); }));
+  EXPECT_FALSE(classified().front().server_busy);
+  EXPECT_THAT(classified().front().detail, HasSubstr("job 'deploy' logs unavailable (410)"));
+}
+
+TEST_F(GitHubClassificationTest, RunWithoutFailedJobsIsNotBusy) {
+  client.always("/jobs?", response(200, jobs_body({job(2, "deploy", "cancelled")})));
+  ASSERT_TRUE(poll().ok);
+  ASSERT_TRUE(run_until(ioc, [&] { return !classified().empty(); }));
+  EXPECT_EQ(classified().front().detail, "no failed jobs");
+  EXPECT_EQ(client.count("/logs"), 0u);
+}
+
+TEST_F(GitHubClassificationTest, FailedFetchesAreRetriedAfterLaterPollsThenGivenUp) {
+  client.always("/jobs?", response(500, R"({"message":"Server Error"})"));
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    ASSERT_TRUE(poll().ok);
+    ASSERT_TRUE(run_until(ioc, [&] {
+      return client.count("/jobs?") == static_cast<std::size_t>(attempt) &&
+             source->classifications_in_flight() == 0;
+    }));
+    if (attempt < 3) {
+      EXPECT_TRUE(classified().empty()) << "attempt " << attempt;
+    }
+  }
+  EXPECT_EQ(sink.marked.size(), 1u) << "marked once, retried from the source's own list";
+  ASSERT_EQ(classified().size(), 1u);
+  EXPECT_FALSE(classified().front().server_busy);
+  EXPECT_EQ(classified().front().detail,
+            "logs not inspected after 3 attempts: GitHub 500: Server Error");
+  ASSERT_TRUE(poll().ok);
+  EXPECT_EQ(client.count("/jobs?"), 3u) << "given up: no fourth attempt";
+}
+
+TEST_F(GitHubClassificationTest, WorksAgainstTheRealPolicy) {
+  // The sink backed by EnvironmentPolicy: the policy lists the failed run, the source marks it.
+  sink.classify.clear();
+  ManualClock wall{TimePoint{std::chrono::seconds{1'700'000'000}}};
+  RecordingSink policy_sink(&wall);
+  EnvironmentConfig env;
+  env.name = "prod";
+  env.github = GitHubTarget{"acme/shop", {"deploy.yml"}, std::nullopt};
+  policy_sink.add_policy(env);
+  source = std::make_unique<GitHubSource>(api, config, "prod", *env.github, policy_sink);
+  client.always("/jobs?", response(200, jobs_body({job(2, "deploy", "failure")})));
+  client.always("/actions/jobs/2/logs", response(200, "Code: ServerBusy"));
+  std::optional<PollStatus> st;
+  source->poll([&](PollStatus s) { st = s; });
+  ASSERT_TRUE(run_until(ioc, [&] { return policy_sink.count<RunClassified>() == 1; }));
+  EXPECT_TRUE(policy_sink.of<RunClassified>().front().server_busy);
+  EXPECT_EQ(policy_sink.policies.at("prod").busy().consecutive_failures, 1);
+  EXPECT_TRUE(policy_sink.policies.at("prod").runs_to_classify().empty());
+}
+
+}  // namespace
+}  // namespace deployguard::upstream
