@@ -3,6 +3,8 @@
 //   deployguard serve --config FILE [--log-level LEVEL] [--ready-fd N]
 //   deployguard check-config FILE
 //   deployguard version
+//   deployguard status | can-deploy | lease acquire|release | freeze | unfreeze | report busy
+//     (client subcommands talking to a running daemon; see lib/cli/commands.hpp)
 //
 // Exceptions are expected only while starting (bad config, port in use); they end up here with a
 // clear message and exit code 1.
@@ -15,6 +17,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/daemon_app.hpp"
+#include "cli/commands.hpp"
 #include "config/loader.hpp"
 
 #ifndef DEPLOYGUARD_VERSION
@@ -82,7 +85,18 @@ int main(int argc, char** argv) {
 
   auto* version_cmd = cli.add_subcommand("version", "Print the version");
 
-  CLI11_PARSE(cli, argc, argv);
+  // Client subcommands (status, can-deploy, lease, freeze, unfreeze, report) run from their
+  // CLI11 callbacks during parse and leave their exit code here.
+  int client_exit = -1;
+  deployguard::cli::add_client_commands(cli, client_exit);
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help prints and exits 0; a usage error exits 2 (the CLI's "error" code).
+    return cli.exit(e) == 0 ? 0 : 2;
+  }
+  if (client_exit >= 0) return client_exit;
 
   try {
     if (*serve_cmd) return serve(config_file, log_level, ready_fd);

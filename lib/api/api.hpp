@@ -24,7 +24,7 @@
 namespace deployguard::api {
 
 /// Reserved for the webhook receiver (later issue): requests to it get max_webhook_body_bytes.
-inline constexpr std::string_view kGitHubWebhookPath = "/v1/webhooks/github";
+inline constexpr std::string_view kGitHubWebhookPath = "/webhooks/github";
 
 struct ApiOptions {
   std::size_t max_body_bytes = ServerConfig{}.max_body_bytes;

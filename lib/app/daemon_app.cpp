@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/logging.hpp"
+#include "config/secrets.hpp"
 
 namespace deployguard::app {
 
@@ -20,6 +21,20 @@ namespace {
 std::shared_ptr<spdlog::logger> init_logging(const Config& config, const DaemonOptions& options) {
   configure_logging(config.log, options.log_level);
   return subsystem_logger("app");
+}
+
+bool is_webhook_request(const http::Request& request) {
+  const auto target = std::string_view(request.target());
+  return target.substr(0, target.find('?')) == api::kGitHubWebhookPath;
+}
+
+/// Webhook secrets, one per line (rotation). Missing file: a startup error, not silent 401s.
+std::vector<std::string> webhook_secrets(const Config& config) {
+  if (!config.github || !config.github->webhook_secret_file) return {};
+  std::string error;
+  auto secrets = config::read_secret_lines(*config.github->webhook_secret_file, error);
+  if (!error.empty()) throw std::runtime_error("github.webhook_secret_file: " + error);
+  return secrets;
 }
 
 std::unique_ptr<Clock> take_clock(DaemonOptions& options) {
@@ -57,9 +72,22 @@ DaemonApp::DaemonApp(Config config, DaemonOptions options)
                 return opts;
               }(),
               [this](http::Request&& request, http::Responder responder) {
+                if (webhook_ && is_webhook_request(request)) {
+                  responder(webhook_->handle(request));
+                  return;
+                }
                 api_(std::move(request), std::move(responder));
               }),
-      signals_(io_, SIGINT, SIGTERM) {}
+      signals_(io_, SIGINT, SIGTERM) {
+  // upstream pollers and webhooks
+  http_client_ = std::make_unique<http::BeastHttpClient>(
+      io_, http::BeastHttpClientOptions{config_.http_client,
+                                        http::ProxyEnvironment::from_process_environment()});
+  pollers_ = std::make_unique<upstream::UpstreamPollers>(io_, config_, *http_client_, sink_, *clock_);
+  webhook_ = std::make_unique<WebhookReceiver>(
+      service_, config_.environments, webhook_secrets(config_),
+      [this](const std::string& env) { pollers_->refresh_now(env, kGitHubSource); });
+}
 
 DaemonApp::~DaemonApp() = default;
 
@@ -68,6 +96,7 @@ void DaemonApp::start() {
   log_->info("event=listening address={} environments={}", format_endpoint(listen_endpoint()),
              config_.environments.size());
   service_.start();
+  pollers_->start();
   wait_for_signal();
 }
 
@@ -99,6 +128,8 @@ void DaemonApp::begin_shutdown(std::string_view cause) {
   shutting_down_ = true;
   log_->info("event=shutdown cause={} grace={}", cause, format_duration(options_.shutdown_grace));
   service_.stop();
+  pollers_->stop();
+  http_client_->shutdown();
   server_.stop(options_.shutdown_grace, [this] {
     // Nothing else keeps the io_context busy once the signal wait is gone: run() returns.
     signals_.cancel();

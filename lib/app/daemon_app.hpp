@@ -29,6 +29,10 @@
 
 #include "api/api.hpp"
 #include "app/guard_service.hpp"
+#include "app/guard_sink.hpp"
+#include "app/webhook_receiver.hpp"
+#include "http/client/beast_http_client.hpp"
+#include "upstream/upstream_pollers.hpp"
 #include "core/config.hpp"
 #include "core/time.hpp"
 #include "http/server/server.hpp"
@@ -65,6 +69,7 @@ class DaemonApp {
 
   boost::asio::io_context& io_context() { return io_; }
   GuardService& service() { return service_; }
+  upstream::UpstreamPollers& pollers() { return *pollers_; }
   const Config& config() const { return config_; }
 
  private:
@@ -81,6 +86,11 @@ class DaemonApp {
   http::Server server_;
   boost::asio::signal_set signals_;
   bool shutting_down_ = false;
+  // upstream pollers and webhooks (built in the constructor body, after the service)
+  GuardEventSink sink_{service_};
+  std::unique_ptr<http::BeastHttpClient> http_client_;
+  std::unique_ptr<upstream::UpstreamPollers> pollers_;
+  std::unique_ptr<WebhookReceiver> webhook_;
 };
 
 /// "127.0.0.1:8080" or "[::1]:8080".

@@ -114,7 +114,8 @@ std::string render_environment(const json& env, const RenderOptions& opts) {
     out << "    " << s.dim() << pad(str(run, "created_at"), 21) << s.reset() << pad(state, 12) << pad(sha, 8)
         << str(run, "title", "") << "\n";
   }
-  for (const auto& [source, health] : env.value("sources", json::object()).items()) {
+  const json sources = env.value("sources", json::object());
+  for (const auto& [source, health] : sources.items()) {
     const std::string err = str(health, "last_error", "");
     if (!err.empty()) out << "  " << s.yellow() << "source " << source << ": " << err << s.reset() << "\n";
   }
@@ -123,7 +124,8 @@ std::string render_environment(const json& env, const RenderOptions& opts) {
 
 std::string render_status(const json& status, const RenderOptions& opts) {
   std::string out;
-  for (const auto& [name, env] : status.value("environments", json::object()).items()) {
+  const json environments = status.value("environments", json::object());
+  for (const auto& [name, env] : environments.items()) {
     if (!out.empty()) out += "\n";
     out += render_environment(env, opts);
   }

@@ -132,8 +132,18 @@ std::unique_ptr<DaemonProcess> DaemonProcess::start(const std::string& binary, c
                                                     const std::vector<std::string>& extra_args,
                                                     std::chrono::milliseconds timeout) {
   const auto config = dir.write("config.yaml", config_yaml);
+  std::vector<std::string> args{"serve", "--config", config.string()};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  return spawn_ready(binary, dir, args, "daemon", timeout);
+}
+
+std::unique_ptr<DaemonProcess> DaemonProcess::spawn_ready(const std::string& binary,
+                                                          const TempDir& dir,
+                                                          const std::vector<std::string>& args_in,
+                                                          const std::string& name,
+                                                          std::chrono::milliseconds timeout) {
   std::unique_ptr<DaemonProcess> daemon{new DaemonProcess};
-  daemon->stderr_path_ = dir.path() / "daemon.stderr";
+  daemon->stderr_path_ = dir.path() / (name + ".stderr");
 
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
@@ -145,11 +155,10 @@ std::unique_ptr<DaemonProcess> DaemonProcess::start(const std::string& binary, c
   }
 
   SpawnActions actions;
-  redirect_std_streams(actions, dir.path() / "daemon.stdout", daemon->stderr_path_);
+  redirect_std_streams(actions, dir.path() / (name + ".stdout"), daemon->stderr_path_);
   posix_spawn_file_actions_adddup2(actions.get(), write_end, kReadyFd);  // clears FD_CLOEXEC
-  std::vector<std::string> args{"serve", "--config", config.string(), "--ready-fd",
-                                std::to_string(kReadyFd)};
-  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  std::vector<std::string> args = args_in;
+  args.insert(args.end(), {"--ready-fd", std::to_string(kReadyFd)});
   try {
     daemon->pid_ = spawn(binary, args, actions);
   } catch (...) {
@@ -178,7 +187,7 @@ std::unique_ptr<DaemonProcess> DaemonProcess::start(const std::string& binary, c
   auto fail = [&](const std::string& why) {
     const auto code = wait_for_exit(daemon->pid_, 2s);
     daemon->reaped_ = true;
-    throw std::runtime_error("deployguard did not start (" + why + ", exit " +
+    throw std::runtime_error(name + " did not start (" + why + ", exit " +
                              (code ? std::to_string(*code) : std::string("killed")) +
                              "); stderr:\n" + daemon->stderr_text());
   };

@@ -63,6 +63,12 @@ class DaemonProcess {
                                               const std::string& config_yaml,
                                               const std::vector<std::string>& extra_args = {},
                                               std::chrono::milliseconds timeout = 10s);
+  /// Spawns any program that speaks the --ready-fd protocol (deployguard, fake_upstream):
+  /// `binary args... --ready-fd 3`, stdout/stderr to dir/NAME.stdout|stderr, waits for the line.
+  static std::unique_ptr<DaemonProcess> spawn_ready(const std::string& binary, const TempDir& dir,
+                                                    const std::vector<std::string>& args,
+                                                    const std::string& name,
+                                                    std::chrono::milliseconds timeout = 10s);
   ~DaemonProcess();
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;

@@ -1,0 +1,31 @@
+#pragma once
+// Adapts GuardService to the pollers' EventSink: the upstream layer does not know the app layer.
+// Thread: io thread only.
+#include "app/guard_service.hpp"
+#include "upstream/event_sink.hpp"
+
+namespace deployguard::app {
+
+class GuardEventSink final : public upstream::EventSink {
+ public:
+  explicit GuardEventSink(GuardService& service) : service_(service) {}
+
+  void apply(const std::string& env, Event event) override { service_.apply(env, event); }
+
+  std::vector<WorkflowRun> runs_to_classify(const std::string& env) override {
+    const auto* policy = service_.find(env);
+    return policy ? policy->runs_to_classify() : std::vector<WorkflowRun>{};
+  }
+
+  void mark_classification_started(const std::string& env, std::int64_t run_id) override {
+    // Not a change of anything decide() looks at, but modify() is the only mutating door.
+    service_.modify(env, [run_id](EnvironmentPolicy& p, TimePoint) {
+      p.mark_classification_started(run_id);
+    });
+  }
+
+ private:
+  GuardService& service_;
+};
+
+}  // namespace deployguard::app

@@ -1,0 +1,55 @@
+#pragma once
+// The GitHub webhook route: POST /webhooks/github. Authenticates the delivery
+// (X-Hub-Signature-256) before parsing anything, applies the resulting run updates to the
+// guard at once, and asks the pollers to reconcile with GitHub. Answers synchronously: nothing
+// here waits on an upstream, so GitHub (which gives up after 10 s) always gets a fast answer.
+//
+// Status codes: 200 ping / duplicate delivery, 202 applied or ignored, 400 malformed, 401 bad or
+// missing signature, 405 not POST, 413 over max_webhook_body_bytes (enforced by the server
+// before the body is read), 415 not JSON, 503 no webhook secret configured.
+// Thread: io thread only.
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include "app/guard_service.hpp"
+#include "http/server/server.hpp"
+#include "webhook/processor.hpp"
+
+namespace deployguard::app {
+
+/// Counters by outcome, for status and metrics.
+struct WebhookStats {
+  std::map<std::string, std::uint64_t> by_outcome;  // applied, ignored, pong, duplicate, ...
+};
+
+class WebhookReceiver {
+ public:
+  using RefreshFn = std::function<void(const std::string& environment)>;
+
+  /// `secrets` empty = webhooks disabled (every delivery gets 503).
+  WebhookReceiver(GuardService& service, const std::map<std::string, EnvironmentConfig>& environments,
+                  std::vector<std::string> secrets, RefreshFn refresh);
+
+  http::Response handle(const http::Request& request);
+  void set_refresh(RefreshFn refresh) { refresh_ = std::move(refresh); }
+  const WebhookStats& stats() const { return stats_; }
+
+ private:
+  GuardService& service_;
+  bool enabled_;
+  webhook::WebhookProcessor processor_;
+  RefreshFn refresh_;
+  WebhookStats stats_;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+/// Environment name -> GitHub target, for the environments that have one.
+std::map<std::string, GitHubTarget> github_targets(
+    const std::map<std::string, EnvironmentConfig>& environments);
+
+}  // namespace deployguard::app

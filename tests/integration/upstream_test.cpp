@@ -1,0 +1,187 @@
+// End to end through real processes: the deployguard binary polls the fake GitHub/Azure upstream
+// (tests/fake_upstream) over loopback, and GitHub webhooks change its answer before any poll
+// could have run.
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "harness/daemon_process.hpp"
+#include "harness/test_http_client.hpp"
+#include "webhook/signature.hpp"
+
+namespace deployguard::testing {
+namespace {
+
+const std::string kBinary = DEPLOYGUARD_BINARY;
+const std::string kFakeUpstream = FAKE_UPSTREAM_BINARY;
+const std::string kWebhookSecret = "integration-webhook-secret";
+using Json = nlohmann::json;
+
+/// A quiet, healthy world: one old successful deploy, one revision with all traffic, db Ready.
+Json quiet_state() {
+  return Json::parse(R"({
+    "github": {"repos": {"acme/shop": {
+      "workflows": [{"id": 4242, "name": "Deploy", "path": ".github/workflows/deploy.yml", "state": "active"}],
+      "runs": [{"id": 9000000001, "workflow_id": 4242, "status": "completed", "conclusion": "success",
+                "head_branch": "main", "created_at": "now-2h", "run_started_at": "now-2h", "updated_at": "now-119m"}]}}},
+    "azure": {"container_apps": {"rg/shop-api": {
+                "provisioningState": "Succeeded", "runningStatus": "Running", "activeRevisionsMode": "Multiple",
+                "latestRevisionName": "shop-api--r1", "latestReadyRevisionName": "shop-api--r1",
+                "revisions": [{"name": "shop-api--r1", "active": true, "createdTime": "now-2h", "image": "acme/shop:1"}],
+                "traffic": [{"revisionName": "shop-api--r1", "weight": 100}]}},
+              "postgres": {"rg/shop-db": {"state": "Ready"}}}})");
+}
+
+class UpstreamTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fake_ = DaemonProcess::spawn_ready(kFakeUpstream, dir_, {"--listen", "127.0.0.1:0"}, "fake");
+    TestHttpClient fake(fake_->host(), fake_->port());
+    const auto res = fake.request("PUT", "/_fake/state", "Content-Type: application/json\r\n",
+                                  quiet_state().dump());
+    ASSERT_TRUE(res && res->result_int() == 200) << (res ? res->body() : fake.last_error());
+  }
+
+  void start_daemon(const std::string& github_poll = "1h") {
+    const std::string base = "http://127.0.0.1:" + std::to_string(fake_->port());
+    const auto gh_token = dir_.write("github-token", "gh-test-token\n");
+    const auto arm_token = dir_.write("arm-token", "arm-test-token\n");
+    const auto secret = dir_.write("webhook-secret", kWebhookSecret + "\n");
+    const std::string config =
+        "server:\n  listen: 127.0.0.1:0\n"
+        "state:\n  path: " + (dir_.path() / "state.json").string() + "\n"
+        "github:\n  api_url: " + base + "\n  token_file: " + gh_token.string() +
+        "\n  webhook_secret_file: " + secret.string() + "\n  poll_interval: " + github_poll + "\n"
+        "azure:\n  arm_url: " + base + "\n  subscription_id: sub-1\n  poll_interval: 1h\n"
+        "  auth: { method: token_file, token_file: " + arm_token.string() + " }\n"
+        "environments:\n"
+        "  staging:\n"
+        "    github: { repo: acme/shop, workflows: [deploy.yml], branch: main }\n"
+        "    container_app: { resource_group: rg, name: shop-api }\n"
+        "    postgres_servers: [ { resource_group: rg, name: shop-db } ]\n"
+        "    min_interval: 14m\n    cooldown: 2m\n    stale_after: 2h\n";
+    daemon_ = DaemonProcess::start(kBinary, dir_, config);
+  }
+
+  /// Long-polls /can-deploy until the daemon has refreshed every source and says safe.
+  std::optional<HttpResponse> wait_safe() {
+    TestHttpClient client(daemon_->host(), daemon_->port());
+    client.send_request("GET", "/can-deploy?env=staging&wait=20");
+    return client.read_response(25s);
+  }
+
+  std::optional<HttpResponse> deliver(const std::string& event, const std::string& body,
+                                      const std::string& delivery, const std::string& secret) {
+    TestHttpClient client(daemon_->host(), daemon_->port());
+    const std::string headers = "Content-Type: application/json\r\nX-GitHub-Event: " + event +
+                                "\r\nX-GitHub-Delivery: " + delivery +
+                                "\r\nX-Hub-Signature-256: sha256=" +
+                                webhook::hmac_sha256_hex(secret, body) + "\r\n";
+    return client.request("POST", "/webhooks/github", headers, body);
+  }
+
+  void TearDown() override {
+    if (HasFailure() && daemon_) ADD_FAILURE() << "daemon stderr:\n" << daemon_->stderr_text();
+    if (HasFailure() && fake_) ADD_FAILURE() << "fake stderr:\n" << fake_->stderr_text();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<DaemonProcess> fake_;
+  std::unique_ptr<DaemonProcess> daemon_;
+};
+
+std::string in_progress_run_payload(std::int64_t id) {
+  Json run = {{"id", id}, {"name", "Deploy"}, {"path", ".github/workflows/deploy.yml"},
+              {"head_branch", "main"}, {"head_sha", "0123456789abcdef"}, {"status", "in_progress"},
+              {"conclusion", nullptr}, {"workflow_id", 4242}, {"run_attempt", 1},
+              {"display_title", "webhook-driven deploy"}, {"event", "push"},
+              {"html_url", "https://github.com/acme/shop/actions/runs/" + std::to_string(id)},
+              {"created_at", "2099-01-01T00:00:00Z"}, {"run_started_at", "2099-01-01T00:00:00Z"},
+              {"updated_at", "2099-01-01T00:00:01Z"}, {"repository", {{"full_name", "acme/shop"}}}};
+  return Json{{"action", "in_progress"}, {"workflow_run", run},
+              {"workflow", {{"id", 4242}, {"name", "Deploy"}, {"path", ".github/workflows/deploy.yml"}}},
+              {"repository", {{"full_name", "acme/shop"}}}}
+      .dump();
+}
+
+TEST_F(UpstreamTest, PollsEverySourceAndAnswersSafe) {
+  start_daemon();
+  const auto res = wait_safe();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->result_int(), 200) << res->body();
+
+  TestHttpClient client(daemon_->host(), daemon_->port());
+  const auto ready = client.request("GET", "/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->result_int(), 200);
+  const auto status = client.request("GET", "/v1/environments/staging");
+  ASSERT_TRUE(status);
+  const auto body = Json::parse(status->body());
+  EXPECT_EQ(body["traffic"], Json({{"shop-api--r1", 100}}));
+  EXPECT_EQ(body["databases"][0]["state"], "Ready");
+  ASSERT_EQ(body["runs"].size(), 1u);
+  EXPECT_EQ(body["runs"][0]["id"], 9000000001LL);
+
+  // The pollers authenticated as configured.
+  TestHttpClient fake(fake_->host(), fake_->port());
+  const auto requests = Json::parse(fake.request("GET", "/_fake/requests?path_prefix=/repos/")->body());
+  ASSERT_FALSE(requests.empty());
+  EXPECT_NE(requests.dump().find("Bearer gh-test-token"), std::string::npos) << requests.dump();
+}
+
+TEST_F(UpstreamTest, SignedWebhookBlocksBeforeAnyPollCouldRun) {
+  start_daemon("1h");  // the next GitHub poll is an hour away
+  ASSERT_EQ(wait_safe()->result_int(), 200);
+  // The run exists only in the webhook (not in the fake's GitHub), so only the webhook can
+  // have blocked the environment.
+  const auto res = deliver("workflow_run", in_progress_run_payload(9000000077), "d-1", kWebhookSecret);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->result_int(), 202) << res->body();
+
+  TestHttpClient client(daemon_->host(), daemon_->port());
+  const auto verdict = client.request("GET", "/can-deploy?env=staging");
+  ASSERT_TRUE(verdict);
+  EXPECT_EQ(verdict->result_int(), 423);
+  const auto body = Json::parse(verdict->body());
+  ASSERT_FALSE(body["reasons"].empty());
+  EXPECT_EQ(body["reasons"][0]["code"], "deploy_in_progress");
+  EXPECT_NE(body["reasons"][0]["message"].get<std::string>().find("9000000077"), std::string::npos);
+
+  // A replay of the same delivery is acknowledged, not applied twice.
+  const auto replay = deliver("workflow_run", in_progress_run_payload(9000000077), "d-1", kWebhookSecret);
+  ASSERT_TRUE(replay);
+  EXPECT_EQ(replay->result_int(), 200);
+  EXPECT_NE(replay->body().find("duplicate"), std::string::npos);
+}
+
+TEST_F(UpstreamTest, ForgedWebhookChangesNothing) {
+  start_daemon();
+  ASSERT_EQ(wait_safe()->result_int(), 200);
+  const auto res = deliver("workflow_run", in_progress_run_payload(9000000078), "d-2", "wrong-secret");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->result_int(), 401);
+  TestHttpClient client(daemon_->host(), daemon_->port());
+  EXPECT_EQ(client.request("GET", "/can-deploy?env=staging")->result_int(), 200);
+
+  // Not JSON but correctly signed: 400; ping: 200.
+  EXPECT_EQ(deliver("workflow_run", "{not json", "d-3", kWebhookSecret)->result_int(), 400);
+  EXPECT_EQ(deliver("ping", R"({"zen":"Keep it logically awesome.","hook_id":1})", "d-4", kWebhookSecret)
+                ->result_int(),
+            200);
+}
+
+TEST_F(UpstreamTest, WebhookOverTheSizeCapIsRefusedUnread) {
+  start_daemon();
+  TestHttpClient client(daemon_->host(), daemon_->port());
+  // Announce 6 MiB (the cap is 5 MiB) and send only the headers: the answer must not wait for
+  // the body.
+  client.send_raw("POST /webhooks/github HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  "X-GitHub-Event: ping\r\nContent-Length: 6291456\r\n\r\n");
+  const auto res = client.read_response(5s);
+  ASSERT_TRUE(res) << client.last_error();
+  EXPECT_EQ(res->result_int(), 413);
+}
+
+}  // namespace
+}  // namespace deployguard::testing
