@@ -88,13 +88,19 @@ RevisionSnapshot read_revision(const Reader& r) {
   return rev;
 }
 
+// Details are best effort: a malformed detail must not hide the top-level code, which is what
+// retry classification needs, so wrong shapes here are skipped rather than reported.
 void read_error_details(const Reader& list, int depth, std::vector<ArmErrorDetail>& out) {
-  const auto n = list.opt_array();
-  if (!n || depth > kMaxArmErrorDepth) return;
-  for (std::size_t i = 0; i < *n && out.size() < kMaxArmDetails; ++i) {
+  if (list.raw() == nullptr || !list.raw()->is_array() || depth > kMaxArmErrorDepth) return;
+  const std::size_t n = list.raw()->size();
+  for (std::size_t i = 0; i < n && out.size() < kMaxArmDetails; ++i) {
     const Reader d = list[i];
-    if (!d.opt_object()) continue;
-    out.push_back({d["code"].str(), d["message"].str(), d["target"].str(), depth});
+    if (!d.raw()->is_object()) continue;
+    const auto text = [&d](std::string_view key) {
+      const json* v = d[key].raw();
+      return v != nullptr && v->is_string() ? v->get<std::string>() : std::string{};
+    };
+    out.push_back({text("code"), text("message"), text("target"), depth});
     read_error_details(d["details"], depth + 1, out);
   }
 }
