@@ -1,6 +1,6 @@
 // deployguard: answers "is it safe to deploy to this environment right now?"
 //
-//   deployguard serve --config FILE [--log-level LEVEL] [--ready-fd N]
+//   deployguard serve --config FILE [--log-level LEVEL] [--ready-fd N] [--move-corrupt-state]
 //   deployguard check-config FILE
 //   deployguard version
 //   deployguard status | can-deploy | lease acquire|release | freeze | unfreeze | report busy
@@ -45,7 +45,7 @@ int check_config(const std::string& file) {
 }
 
 int serve(const std::string& file, const std::optional<std::string>& log_level,
-          std::optional<int> ready_fd) {
+          std::optional<int> ready_fd, bool move_corrupt_state) {
   auto result = deployguard::config::load_config_file(file);
   if (!result.ok()) {
     print_errors(file, result);
@@ -53,6 +53,7 @@ int serve(const std::string& file, const std::optional<std::string>& log_level,
   }
   deployguard::app::DaemonOptions options;
   options.log_level = log_level;
+  options.move_corrupt_state = move_corrupt_state;  // durable state
   deployguard::app::DaemonApp app{std::move(*result.config), std::move(options)};
   app.start();
   if (ready_fd && !deployguard::app::write_ready_line(*ready_fd, app.listen_endpoint()))
@@ -78,6 +79,11 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--ready-fd", ready_fd,
                         "Once listening, write {\"listen\":\"HOST:PORT\"} to this fd and close it")
       ->check(CLI::NonNegativeNumber);
+  // durable state
+  bool move_corrupt_state = false;
+  serve_cmd->add_flag("--move-corrupt-state", move_corrupt_state,
+                      "If the state file is corrupt, rename it aside (logged) and start empty "
+                      "instead of refusing to start");
 
   std::string check_file;
   auto* check_cmd = cli.add_subcommand("check-config", "Validate a configuration file");
@@ -99,7 +105,7 @@ int main(int argc, char** argv) {
   if (client_exit >= 0) return client_exit;
 
   try {
-    if (*serve_cmd) return serve(config_file, log_level, ready_fd);
+    if (*serve_cmd) return serve(config_file, log_level, ready_fd, move_corrupt_state);
     if (*check_cmd) return check_config(check_file);
     if (*version_cmd) {
       std::cout << "deployguard " << DEPLOYGUARD_VERSION << '\n';

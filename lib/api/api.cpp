@@ -1,8 +1,13 @@
 #include "api/api.hpp"
 
+#include <charconv>
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
+
+#include <openssl/rand.h>
 
 #include <boost/url/parse.hpp>
 
@@ -50,12 +55,216 @@ std::optional<std::string> query_param(const boost::urls::url_view& url, std::st
   return std::string((*it).value);
 }
 
+Response unauthorized(std::string_view message) {
+  auto res = error(Status::unauthorized, "unauthorized", message);
+  res.set(bhttp::field::www_authenticate, "Bearer realm=\"deployguard\"");
+  return res;
+}
+
+Response bad_request(std::string_view message) {
+  return error(Status::bad_request, "bad_request", message);
+}
+
+Response unknown_environment(std::string_view name) {
+  return error(Status::not_found, "not_found", "unknown environment \"" + std::string(name) + "\"");
+}
+
+Response state_write_failed() {
+  return error(Status::internal_server_error, "state_write_failed",
+               "the change could not be written to the state file and was not applied; see "
+               "the daemon log");
+}
+
+void set_retry_after(Response& res, const Decision& decision) {
+  if (decision.retry_after)
+    res.set(bhttp::field::retry_after, std::to_string(seconds_rounded_up(*decision.retry_after)));
+}
+
+/// Reads a JSON object request body field by field, collecting every problem.
+class BodyReader {
+ public:
+  explicit BodyReader(const std::string& body) {
+    try {
+      json_ = nlohmann::json::parse(body);
+    } catch (const nlohmann::json::exception& e) {
+      errors_.push_back(body.empty() ? std::string("request body must be a JSON object")
+                                     : "request body is not valid JSON: " + std::string(e.what()));
+      return;
+    }
+    if (!json_.is_object()) errors_.push_back("request body must be a JSON object");
+  }
+
+  bool usable() const { return json_.is_object(); }
+
+  void only(std::initializer_list<std::string_view> known) {
+    if (!usable()) return;
+    for (const auto& [key, value] : json_.items()) {
+      bool found = false;
+      for (auto k : known) found = found || k == key;
+      if (!found) errors_.push_back("unknown key \"" + key + "\"");
+    }
+  }
+
+  /// A string of 1..max_bytes bytes. Absent: error if required, else nullopt.
+  std::optional<std::string> string(const std::string& key, bool required, std::size_t max_bytes) {
+    if (!usable()) return std::nullopt;
+    auto it = json_.find(key);
+    if (it == json_.end() || (!required && it->is_null())) {
+      if (required) errors_.push_back(key + ": required");
+      return std::nullopt;
+    }
+    if (!it->is_string()) {
+      errors_.push_back(key + ": must be a string");
+      return std::nullopt;
+    }
+    auto value = it->get<std::string>();
+    if (value.empty()) {
+      errors_.push_back(key + ": must not be empty");
+      return std::nullopt;
+    }
+    if (value.size() > max_bytes) {
+      errors_.push_back(key + ": longer than " + std::to_string(max_bytes) + " bytes");
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  /// An optional positive integer.
+  std::optional<std::int64_t> positive_integer(const std::string& key) {
+    if (!usable()) return std::nullopt;
+    auto it = json_.find(key);
+    if (it == json_.end() || it->is_null()) return std::nullopt;
+    if (!it->is_number_integer() || (it->is_number_unsigned() &&
+                                     it->get<std::uint64_t>() > static_cast<std::uint64_t>(
+                                                                    INT64_MAX))) {
+      errors_.push_back(key + ": must be an integer");
+      return std::nullopt;
+    }
+    const auto value = it->get<std::int64_t>();
+    if (value <= 0) {
+      errors_.push_back(key + ": must be positive");
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  void add_error(std::string message) { errors_.push_back(std::move(message)); }
+  bool ok() const { return errors_.empty(); }
+  Response error_response() const {
+    std::string message;
+    for (const auto& e : errors_) message += (message.empty() ? "" : "; ") + e;
+    return bad_request(message);
+  }
+
+ private:
+  nlohmann::json json_;
+  std::vector<std::string> errors_;
+};
+
+std::optional<std::string> new_lease_id() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return std::nullopt;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id;
+  id.reserve(2 * sizeof bytes);
+  for (unsigned char b : bytes) {
+    id += kHex[b >> 4];
+    id += kHex[b & 0xf];
+  }
+  return id;
+}
+
+struct CanDeployQuery {
+  std::string environment;
+  Duration wait{};
+};
+
 }  // namespace
 
-Api::Api(app::GuardService& service, ApiOptions options)
-    : service_(service), options_(options) {}
+/// Everything a mutating route needs once it matched: the environment and who asks.
+struct Api::Route {
+  std::string environment;
+  std::string actor;  // "token#N" or "anonymous" (auth disabled)
+};
 
-void Api::operator()(http::Request&& request, http::Responder responder) const {
+namespace {
+
+/// Parses env= and wait= of /can-deploy; an error response when they are invalid.
+std::variant<CanDeployQuery, Response> parse_can_deploy(const boost::urls::url_view& url,
+                                                        const app::GuardService& service,
+                                                        Duration max_wait) {
+  CanDeployQuery query;
+  const auto& environments = service.environments();
+  if (auto env = query_param(url, "env")) {
+    if (env->empty()) return bad_request("env must not be empty");
+    query.environment = std::move(*env);
+  } else if (environments.size() == 1) {
+    query.environment = environments.begin()->first;
+  } else {
+    std::string known;
+    for (const auto& [n, p] : environments) known += (known.empty() ? "" : ", ") + n;
+    return bad_request("missing query parameter env (configured environments: " + known + ")");
+  }
+  if (auto wait = query_param(url, "wait")) {
+    std::int64_t seconds = -1;
+    const auto* first = wait->data();
+    const auto* last = first + wait->size();
+    auto [ptr, ec] = std::from_chars(first, last, seconds);
+    if (wait->empty() || ec != std::errc{} || ptr != last || seconds < 0 ||
+        (*wait)[0] == '+' || (*wait)[0] == '-')
+      return bad_request("wait must be a non-negative integer number of seconds");
+    // Values beyond the cap are accepted and capped (a client may ask for "as long as you can").
+    const auto cap_s = max_wait / std::chrono::seconds{1};
+    query.wait = std::chrono::seconds{std::min<std::int64_t>(seconds, cap_s)};
+  }
+  if (!service.find(query.environment)) return unknown_environment(query.environment);
+  return query;
+}
+
+}  // namespace
+
+Api::Api(app::GuardService& service, ApiOptions options, app::Persistence* persistence,
+         TokenAuth auth)
+    : service_(service),
+      options_(options),
+      persistence_(persistence),
+      auth_(std::move(auth)),
+      waiters_(service.executor(), options.max_waiters,
+               [this](const std::string& environment) { return can_deploy_response(environment); },
+               options_.on_waiter_count) {
+  // Long-poll waiters wake on the change that makes their environment safe, never by polling.
+  service_.add_listener([this](const app::StateChange& change) {
+    if (change.decision.safe) waiters_.wake(change.environment);
+  });
+}
+
+http::Response Api::can_deploy_response(const std::string& environment) const {
+  const auto decision = service_.decide(environment);
+  if (!decision) return unknown_environment(environment);
+  auto res = json_response(decision->safe ? Status::ok : Status::locked,
+                           decision_json(environment, *decision));
+  set_retry_after(res, *decision);
+  return res;
+}
+
+void Api::operator()(http::Request&& request, http::Responder responder) {
+  auto parsed = boost::urls::parse_origin_form(request.target());
+  if (parsed && parsed->path() == "/can-deploy" && is_get(request)) {
+    auto query = parse_can_deploy(*parsed, service_, options_.max_wait);
+    if (auto* res = std::get_if<Response>(&query)) return responder(std::move(*res));
+    auto& q = std::get<CanDeployQuery>(query);
+    const auto decision = service_.decide(q.environment);
+    if (q.wait <= Duration::zero() || (decision && decision->safe))
+      return responder(can_deploy_response(q.environment));
+    if (waiters_.full()) {
+      return responder(error(Status::service_unavailable, "too_many_waiters",
+                             "too many long-poll requests are waiting (server.max_waiters = " +
+                                 std::to_string(options_.max_waiters) +
+                                 "); retry without wait or later"));
+    }
+    waiters_.add(q.environment, q.wait, std::move(responder));
+    return;
+  }
   responder(handle(request));
 }
 
@@ -65,7 +274,7 @@ std::size_t Api::body_limit_for(const http::RequestHeader& header) const {
   return options_.max_body_bytes;
 }
 
-http::Response Api::handle(const http::Request& request) const {
+http::Response Api::handle(const http::Request& request) {
   auto parsed = boost::urls::parse_origin_form(request.target());
   if (!parsed) return error(Status::bad_request, "bad_request", "malformed request target");
   const boost::urls::url_view url = *parsed;
@@ -90,30 +299,12 @@ http::Response Api::handle(const http::Request& request) const {
     return json_response(Status::service_unavailable, body);
   }
 
-  // ---- /can-deploy ---------------------------------------------------------------------------
+  // ---- /can-deploy (wait= is honoured by operator() only) ------------------------------------
   if (path == "/can-deploy") {
     if (!is_get(request)) return method_not_allowed(kAllowGet);
-    const auto& environments = service_.environments();
-    std::string name;
-    if (auto env = query_param(url, "env")) {
-      if (env->empty()) return error(Status::bad_request, "bad_request", "env must not be empty");
-      name = std::move(*env);
-    } else if (environments.size() == 1) {
-      name = environments.begin()->first;
-    } else {
-      std::string known;
-      for (const auto& [n, p] : environments) known += (known.empty() ? "" : ", ") + n;
-      return error(Status::bad_request, "bad_request",
-                   "missing query parameter env (configured environments: " + known + ")");
-    }
-    const auto decision = service_.decide(name);
-    if (!decision)
-      return error(Status::not_found, "not_found", "unknown environment \"" + name + "\"");
-    auto res = json_response(decision->safe ? Status::ok : Status::locked,
-                             decision_json(name, *decision));
-    if (decision->retry_after)
-      res.set(bhttp::field::retry_after, std::to_string(seconds_rounded_up(*decision->retry_after)));
-    return res;
+    auto query = parse_can_deploy(url, service_, options_.max_wait);
+    if (auto* res = std::get_if<Response>(&query)) return std::move(*res);
+    return can_deploy_response(std::get<CanDeployQuery>(query).environment);
   }
 
   // ---- /v1/status, /v1/environments/NAME -----------------------------------------------------
@@ -128,18 +319,232 @@ http::Response Api::handle(const http::Request& request) const {
     body["environments"] = std::move(environments);
     return json_response(Status::ok, body);
   }
-  if (segments.size() == 3 && segments[0] == "v1" && segments[1] == "environments" &&
-      !segments[2].empty()) {
-    if (!is_get(request)) return method_not_allowed(kAllowGet);
-    const auto* policy = service_.find(segments[2]);
-    if (!policy)
-      return error(Status::not_found, "not_found", "unknown environment \"" + segments[2] + "\"");
-    const auto now = service_.now();
-    return json_response(Status::ok,
-                         environment_status_json(segments[2], *policy, policy->decide(now), now));
+  if (segments.size() >= 3 && segments.size() <= 5 && segments[0] == "v1" &&
+      segments[1] == "environments" && !segments[2].empty()) {
+    const std::string& name = segments[2];
+    if (segments.size() == 3) {
+      if (!is_get(request)) return method_not_allowed(kAllowGet);
+      const auto* policy = service_.find(name);
+      if (!policy) return unknown_environment(name);
+      const auto now = service_.now();
+      return json_response(Status::ok,
+                           environment_status_json(name, *policy, policy->decide(now), now));
+    }
+    const std::string& action = segments[3];
+    if (segments.size() == 4 && action == "lease") {
+      if (request.method() != bhttp::verb::post) return method_not_allowed("POST");
+      return mutate(request, name, &Api::acquire_lease, "");
+    }
+    if (segments.size() == 5 && action == "lease" && !segments[4].empty()) {
+      if (request.method() != bhttp::verb::delete_) return method_not_allowed("DELETE");
+      return mutate(request, name, &Api::release_lease, segments[4]);
+    }
+    if (segments.size() == 4 && action == "freeze") {
+      if (request.method() == bhttp::verb::post)
+        return mutate(request, name, &Api::set_freeze, "");
+      if (request.method() == bhttp::verb::delete_)
+        return mutate(request, name, &Api::clear_freeze, "");
+      return method_not_allowed("POST, DELETE");
+    }
+    if (segments.size() == 4 && action == "events") {
+      if (request.method() != bhttp::verb::post) return method_not_allowed("POST");
+      return mutate(request, name, &Api::report_event, "");
+    }
   }
 
   return error(Status::not_found, "not_found", "no route for " + std::string(path));
+}
+
+// ---- mutating routes -----------------------------------------------------------------------
+
+http::Response Api::mutate(const http::Request& request, const std::string& environment,
+                           Mutator mutator, const std::string& argument) {
+  Route route{environment, "anonymous"};
+  if (auth_.enabled()) {
+    auto header = request.find(bhttp::field::authorization);
+    if (header == request.end())
+      return unauthorized("this route requires Authorization: Bearer TOKEN");
+    auto index = auth_.check(header->value());
+    if (!index) return unauthorized("invalid bearer token");
+    route.actor = "token#" + std::to_string(*index);
+  }
+  if (!service_.find(environment)) return unknown_environment(environment);
+  return (this->*mutator)(request, route, argument);
+}
+
+std::function<bool()> Api::committer() {
+  if (!persistence_) return {};
+  return [this] { return persistence_->commit(); };
+}
+
+void Api::audit(const Route& route, const std::string& action, Json old_value, Json new_value,
+                Json detail) {
+  if (!persistence_) return;
+  persistence_->audit(route.environment, route.actor, action, nlohmann::json(std::move(old_value)),
+                      nlohmann::json(std::move(new_value)), nlohmann::json(std::move(detail)));
+}
+
+http::Response Api::acquire_lease(const http::Request& request, const Route& route,
+                                  const std::string&) {
+  BodyReader body{request.body()};
+  body.only({"holder", "ttl", "run_id"});
+  auto holder = body.string("holder", true, kMaxHolderBytes);
+  auto ttl_text = body.string("ttl", true, 32);
+  auto run_id = body.positive_integer("run_id");
+  // A plain Duration + flag: GCC 12 reports optional<Duration> as maybe-uninitialized here.
+  Duration lease_ttl{};
+  bool ttl_ok = false;
+  if (ttl_text) {
+    if (auto parsed = parse_duration(*ttl_text); !parsed) {
+      body.add_error("ttl: not a duration (e.g. \"30m\", \"1h30m\")");
+    } else if (*parsed < std::chrono::seconds{1} || *parsed > options_.max_lease_ttl) {
+      body.add_error("ttl: must be between 1s and " + format_duration(options_.max_lease_ttl) +
+                     " (server.max_lease_ttl)");
+    } else {
+      lease_ttl = *parsed;
+      ttl_ok = true;
+    }
+  }
+  if (!body.ok() || !holder || !ttl_ok) return body.error_response();
+
+  auto id = new_lease_id();
+  if (!id) return error(Status::internal_server_error, "internal", "no randomness for a lease id");
+  const LeaseRequest lease_request{*id, *holder, lease_ttl, run_id};
+  std::optional<std::variant<Lease, Decision>> outcome;
+  const auto result = service_.transact(
+      route.environment,
+      [&](EnvironmentPolicy& policy, TimePoint now) {
+        outcome = policy.acquire_lease(lease_request, now);
+      },
+      committer());
+  if (result == app::TransactResult::UnknownEnvironment) return unknown_environment(route.environment);
+  if (result == app::TransactResult::CommitFailed) return state_write_failed();
+  if (auto* decision = std::get_if<Decision>(&*outcome)) {
+    auto res = json_response(Status::locked, decision_json(route.environment, *decision));
+    set_retry_after(res, *decision);
+    return res;
+  }
+  const auto& lease = std::get<Lease>(*outcome);
+  audit(route, "lease.acquire", nullptr, lease_json(lease),
+        Json{{"holder", lease.holder}, {"ttl", format_duration(lease_ttl)}});
+  Json out;
+  out["lease_id"] = lease.id;
+  out["holder"] = lease.holder;
+  out["expires_at"] = format_timestamp(lease.expires_at);
+  auto res = json_response(Status::created, out);
+  res.set(bhttp::field::location, "/v1/environments/" + route.environment + "/lease/" + lease.id);
+  return res;
+}
+
+http::Response Api::release_lease(const http::Request&, const Route& route,
+                                  const std::string& lease_id) {
+  std::optional<Lease> previous;
+  bool released = false;
+  const auto result = service_.transact(
+      route.environment,
+      [&](EnvironmentPolicy& policy, TimePoint now) {
+        previous = policy.lease();
+        released = policy.release_lease(lease_id, now);
+      },
+      committer());
+  if (result == app::TransactResult::UnknownEnvironment) return unknown_environment(route.environment);
+  if (result == app::TransactResult::CommitFailed) return state_write_failed();
+  if (!released)
+    return error(Status::not_found, "not_found",
+                 "no active lease \"" + lease_id + "\" on environment \"" + route.environment +
+                     "\" (released or expired?)");
+  audit(route, "lease.release", lease_json(previous), nullptr,
+        Json{{"holder", previous ? previous->holder : std::string{}}});
+  Response res{Status::no_content, 11};
+  res.set(bhttp::field::cache_control, "no-store");
+  return res;
+}
+
+http::Response Api::set_freeze(const http::Request& request, const Route& route,
+                               const std::string&) {
+  BodyReader body{request.body()};
+  body.only({"reason", "by", "until"});
+  auto reason = body.string("reason", true, kMaxReasonBytes);
+  auto by = body.string("by", true, kMaxHolderBytes);
+  auto until_text = body.string("until", false, 64);
+  std::optional<TimePoint> until;
+  const auto now = service_.now();
+  if (until_text) {
+    until = parse_timestamp(*until_text);
+    if (!until)
+      body.add_error("until: not an RFC 3339 timestamp (e.g. \"2025-12-31T23:00:00Z\")");
+    else if (*until <= now)
+      body.add_error("until: " + *until_text + " is not in the future");
+  }
+  if (!body.ok()) return body.error_response();
+
+  std::optional<Freeze> previous;
+  std::optional<Freeze> applied;
+  const auto result = service_.transact(
+      route.environment,
+      [&](EnvironmentPolicy& policy, TimePoint at) {
+        previous = policy.freeze();
+        policy.set_freeze(Freeze{*reason, *by, at, until});
+        applied = policy.freeze();
+      },
+      committer());
+  if (result == app::TransactResult::UnknownEnvironment) return unknown_environment(route.environment);
+  if (result == app::TransactResult::CommitFailed) return state_write_failed();
+  audit(route, "freeze.set", freeze_json(previous), freeze_json(applied), Json{{"by", *by}});
+  return json_response(Status::ok, freeze_json(applied));
+}
+
+http::Response Api::clear_freeze(const http::Request&, const Route& route, const std::string&) {
+  std::optional<Freeze> previous;
+  bool lifted = false;
+  const auto result = service_.transact(
+      route.environment,
+      [&](EnvironmentPolicy& policy, TimePoint now) {
+        policy.expire(now);  // a freeze past its `until` is already over: 404, not 204
+        previous = policy.freeze();
+        lifted = policy.clear_freeze();
+      },
+      committer());
+  if (result == app::TransactResult::UnknownEnvironment) return unknown_environment(route.environment);
+  if (result == app::TransactResult::CommitFailed) return state_write_failed();
+  if (!lifted)
+    return error(Status::not_found, "not_found",
+                 "environment \"" + route.environment + "\" is not frozen");
+  audit(route, "freeze.clear", freeze_json(previous), nullptr, nullptr);
+  Response res{Status::no_content, 11};
+  res.set(bhttp::field::cache_control, "no-store");
+  return res;
+}
+
+http::Response Api::report_event(const http::Request& request, const Route& route,
+                                 const std::string&) {
+  BodyReader body{request.body()};
+  body.only({"type", "detail"});
+  auto type = body.string("type", true, 64);
+  auto detail = body.string("detail", false, kMaxReasonBytes);
+  if (type && *type != "server_busy")
+    body.add_error("type: unsupported event type \"" + *type + "\" (supported: server_busy)");
+  if (!body.ok()) return body.error_response();
+
+  BusyBackoffState before;
+  BusyBackoffState after;
+  const auto result = service_.transact(
+      route.environment,
+      [&](EnvironmentPolicy& policy, TimePoint now) {
+        before = policy.busy();
+        policy.apply(BusyReported{detail.value_or("")}, now);
+        after = policy.busy();
+      },
+      committer());
+  if (result == app::TransactResult::UnknownEnvironment) return unknown_environment(route.environment);
+  if (result == app::TransactResult::CommitFailed) return state_write_failed();
+  audit(route, "busy.report", busy_json(before), busy_json(after),
+        detail ? Json(*detail) : Json(nullptr));
+  Json out;
+  out["environment"] = route.environment;
+  out["accepted"] = true;
+  out["busy_backoff"] = busy_json(after);
+  return json_response(Status::accepted, out);
 }
 
 }  // namespace deployguard::api

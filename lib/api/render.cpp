@@ -56,27 +56,6 @@ Json revision_json(const RevisionSnapshot& rev) {
   return j;
 }
 
-Json lease_json(const std::optional<Lease>& lease) {
-  if (!lease) return nullptr;
-  Json j;
-  j["id"] = lease->id;
-  j["holder"] = lease->holder;
-  j["run_id"] = lease->run_id ? Json(*lease->run_id) : Json(nullptr);
-  j["acquired_at"] = format_timestamp(lease->acquired_at);
-  j["expires_at"] = format_timestamp(lease->expires_at);
-  return j;
-}
-
-Json freeze_json(const std::optional<Freeze>& freeze) {
-  if (!freeze) return nullptr;
-  Json j;
-  j["reason"] = freeze->reason;
-  j["by"] = freeze->by;
-  j["since"] = format_timestamp(freeze->since);
-  j["until"] = timestamp_or_null(freeze->until);
-  return j;
-}
-
 Json source_json(const SourceHealth* health, TimePoint now) {
   Json j;
   if (!health) {
@@ -99,6 +78,35 @@ Json source_json(const SourceHealth* health, TimePoint now) {
 }
 
 }  // namespace
+
+Json lease_json(const std::optional<Lease>& lease) {
+  if (!lease) return nullptr;
+  Json j;
+  j["id"] = lease->id;
+  j["holder"] = lease->holder;
+  j["run_id"] = lease->run_id ? Json(*lease->run_id) : Json(nullptr);
+  j["acquired_at"] = format_timestamp(lease->acquired_at);
+  j["expires_at"] = format_timestamp(lease->expires_at);
+  return j;
+}
+
+Json freeze_json(const std::optional<Freeze>& freeze) {
+  if (!freeze) return nullptr;
+  Json j;
+  j["reason"] = freeze->reason;
+  j["by"] = freeze->by;
+  j["since"] = format_timestamp(freeze->since);
+  j["until"] = timestamp_or_null(freeze->until);
+  return j;
+}
+
+Json busy_json(const BusyBackoffState& busy) {
+  Json j;
+  j["consecutive_failures"] = busy.consecutive_failures;
+  j["last_failure_at"] = timestamp_or_null(busy.last_failure_at);
+  j["last_detail"] = string_or_null(busy.last_detail);
+  return j;
+}
 
 std::int64_t seconds_rounded_up(Duration d) {
   if (d <= Duration::zero()) return 0;
@@ -160,12 +168,7 @@ Json environment_status_json(std::string_view environment, const EnvironmentPoli
   j["lease"] = lease_json(policy.lease());
   j["freeze"] = freeze_json(policy.freeze());
 
-  const auto& busy = policy.busy();
-  Json busy_json;
-  busy_json["consecutive_failures"] = busy.consecutive_failures;
-  busy_json["last_failure_at"] = timestamp_or_null(busy.last_failure_at);
-  busy_json["last_detail"] = string_or_null(busy.last_detail);
-  j["busy_backoff"] = std::move(busy_json);
+  j["busy_backoff"] = busy_json(policy.busy());
 
   Json deploys = Json::array();
   for (const auto& record : policy.deploys()) {

@@ -23,6 +23,13 @@ std::int64_t seconds_rounded_up(Duration d);
 /// present only when known.
 Json decision_json(std::string_view environment, const Decision& decision);
 
+/// {"id","holder","run_id","acquired_at","expires_at"} or null.
+Json lease_json(const std::optional<Lease>& lease);
+/// {"reason","by","since","until"} or null.
+Json freeze_json(const std::optional<Freeze>& freeze);
+/// {"consecutive_failures","last_failure_at","last_detail"}.
+Json busy_json(const BusyBackoffState& busy);
+
 /// Everything /v1/environments/NAME reports: the decision fields above, then runs, container
 /// app, revisions, traffic, databases, lease, freeze, busy backoff, deploys and sources.
 Json environment_status_json(std::string_view environment, const EnvironmentPolicy& policy,

@@ -23,6 +23,11 @@ std::shared_ptr<spdlog::logger> init_logging(const Config& config, const DaemonO
   return subsystem_logger("app");
 }
 
+bool is_metrics_request(const http::Request& request) {
+  const auto target = std::string_view(request.target());
+  return target.substr(0, target.find('?')) == "/metrics";
+}
+
 bool is_webhook_request(const http::Request& request) {
   const auto target = std::string_view(request.target());
   return target.substr(0, target.find('?')) == api::kGitHubWebhookPath;
@@ -35,6 +40,16 @@ std::vector<std::string> webhook_secrets(const Config& config) {
   auto secrets = config::read_secret_lines(*config.github->webhook_secret_file, error);
   if (!error.empty()) throw std::runtime_error("github.webhook_secret_file: " + error);
   return secrets;
+}
+
+// leases: API bearer tokens (server.api_token_file, one per line). Missing or empty file: a
+// startup error, not an API that silently accepts or refuses every mutation.
+api::TokenAuth api_auth(const ServerConfig& server) {
+  if (!server.api_token_file) return {};
+  std::string error;
+  auto tokens = config::read_secret_lines(*server.api_token_file, error);
+  if (!error.empty()) throw std::runtime_error("server.api_token_file: " + error);
+  return api::TokenAuth{tokens};
 }
 
 std::unique_ptr<Clock> take_clock(DaemonOptions& options) {
@@ -62,18 +77,26 @@ DaemonApp::DaemonApp(Config config, DaemonOptions options)
       log_(init_logging(config_, options_)),
       clock_(take_clock(options_)),
       service_(io_.get_executor(), *clock_, config_.environments),
-      api_(service_, api::ApiOptions::from_config(config_.server)),
+      api_(service_, api::ApiOptions::from_config(config_.server), &persistence_,  // leases
+           api_auth(config_.server)),
       server_(io_.get_executor(),
               [this] {
                 auto opts = server_options(config_.server);
                 opts.body_limit_for = [this](const http::RequestHeader& header) {
                   return api_.body_limit_for(header);
                 };
+                opts.on_response = [this](std::string_view target, unsigned status) {
+                  if (metrics_) metrics_->record_http(target, status);  // metrics
+                };
                 return opts;
               }(),
               [this](http::Request&& request, http::Responder responder) {
                 if (webhook_ && is_webhook_request(request)) {
                   responder(webhook_->handle(request));
+                  return;
+                }
+                if (metrics_ && is_metrics_request(request)) {
+                  responder(metrics_->handle(request));
                   return;
                 }
                 api_(std::move(request), std::move(responder));
@@ -87,16 +110,21 @@ DaemonApp::DaemonApp(Config config, DaemonOptions options)
   webhook_ = std::make_unique<WebhookReceiver>(
       service_, config_.environments, webhook_secrets(config_),
       [this](const std::string& env) { pollers_->refresh_now(env, kGitHubSource); });
+  metrics_ = std::make_unique<Metrics>(service_, pollers_.get(), webhook_.get());
 }
 
 DaemonApp::~DaemonApp() = default;
 
 void DaemonApp::start() {
+  // durable state: a corrupt/unreadable state file stops start-up before anything binds
+  persistence_.restore(options_.move_corrupt_state);
   server_.start();
   log_->info("event=listening address={} environments={}", format_endpoint(listen_endpoint()),
              config_.environments.size());
   service_.start();
+  persistence_.start();  // durable state: audit log, debounced saves
   pollers_->start();
+  systemd_.ready();  // READY=1 once listening, configured and restored; watchdog pings
   wait_for_signal();
 }
 
@@ -127,11 +155,14 @@ void DaemonApp::begin_shutdown(std::string_view cause) {
   if (shutting_down_) return;
   shutting_down_ = true;
   log_->info("event=shutdown cause={} grace={}", cause, format_duration(options_.shutdown_grace));
+  systemd_.stopping();
   service_.stop();
+  api_.answer_waiters();  // leases: long-poll waiters get the current decision now
   pollers_->stop();
   http_client_->shutdown();
   server_.stop(options_.shutdown_grace, [this] {
     // Nothing else keeps the io_context busy once the signal wait is gone: run() returns.
+    persistence_.stop();  // durable state: write pending changes
     signals_.cancel();
   });
 }

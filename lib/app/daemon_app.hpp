@@ -29,7 +29,10 @@
 
 #include "api/api.hpp"
 #include "app/guard_service.hpp"
+#include "app/persistence.hpp"  // durable state
 #include "app/guard_sink.hpp"
+#include "app/metrics.hpp"
+#include "app/systemd_notify.hpp"
 #include "app/webhook_receiver.hpp"
 #include "http/client/beast_http_client.hpp"
 #include "upstream/upstream_pollers.hpp"
@@ -43,6 +46,9 @@ struct DaemonOptions {
   std::optional<std::string> log_level;  // --log-level, overrides config.log.level
   Duration shutdown_grace = std::chrono::seconds{10};
   std::unique_ptr<Clock> clock;          // default SystemClock
+  // durable state: --move-corrupt-state (a corrupt state file is renamed aside instead of
+  // stopping start-up)
+  bool move_corrupt_state = false;
 };
 
 /// Maps ServerConfig to the HTTP server's options (limits, timeouts, listen address).
@@ -82,6 +88,9 @@ class DaemonApp {
   boost::asio::io_context io_{1};
   std::unique_ptr<Clock> clock_;
   GuardService service_;
+  // durable state: state file + audit log; restored in start() before the service starts
+  Persistence persistence_{io_.get_executor(), service_,
+                           PersistenceOptions::from_config(config_.state)};
   api::Api api_;
   http::Server server_;
   boost::asio::signal_set signals_;
@@ -91,6 +100,8 @@ class DaemonApp {
   std::unique_ptr<http::BeastHttpClient> http_client_;
   std::unique_ptr<upstream::UpstreamPollers> pollers_;
   std::unique_ptr<WebhookReceiver> webhook_;
+  std::unique_ptr<Metrics> metrics_;
+  SystemdNotifier systemd_{io_};
 };
 
 /// "127.0.0.1:8080" or "[::1]:8080".

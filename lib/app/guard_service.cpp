@@ -65,8 +65,7 @@ bool GuardService::apply(std::string_view environment, const Event& event) {
                 [&event](EnvironmentPolicy& policy, TimePoint now) { policy.apply(event, now); });
 }
 
-bool GuardService::modify(std::string_view environment,
-                          const std::function<void(EnvironmentPolicy&, TimePoint)>& mutate) {
+bool GuardService::modify(std::string_view environment, const Mutation& mutate) {
   auto it = policies_.find(environment);
   if (it == policies_.end()) return false;
   const auto now = clock_.now();
@@ -74,6 +73,22 @@ bool GuardService::modify(std::string_view environment,
   after_change(it->first, it->second, now, Notify::Always);
   arm_timer();
   return true;
+}
+
+TransactResult GuardService::transact(std::string_view environment, const Mutation& mutate,
+                                      const std::function<bool()>& commit) {
+  auto it = policies_.find(environment);
+  if (it == policies_.end()) return TransactResult::UnknownEnvironment;
+  const auto now = clock_.now();
+  DurableEnvironmentState before = it->second.durable();
+  mutate(it->second, now);
+  if (commit && !commit()) {
+    it->second.restore(std::move(before));
+    return TransactResult::CommitFailed;
+  }
+  after_change(it->first, it->second, now, Notify::Always);
+  arm_timer();
+  return TransactResult::Committed;
 }
 
 std::vector<MissingSource> GuardService::missing_sources() const {

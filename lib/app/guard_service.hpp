@@ -7,8 +7,10 @@
 //
 // Extension points (later issues):
 //   * pollers and the webhook receiver feed observations with apply(env, event);
-//   * lease/freeze routes and state restore mutate a policy through modify(env, fn), which
-//     re-evaluates and notifies exactly like apply();
+//   * state restore mutates a policy through modify(env, fn), which re-evaluates and notifies
+//     exactly like apply();
+//   * lease/freeze routes use transact(env, fn, commit): the change is persisted (commit) before
+//     any listener hears of it, and rolled back if persisting fails;
 //   * long-poll waiters and durable state subscribe with add_listener(): the listener runs after
 //     every change of an environment (event applied, lease/freeze mutation, deadline expiry),
 //     with the fresh decision and whether the verdict changed;
@@ -46,9 +48,17 @@ struct MissingSource {
   SourceId source;
 };
 
+/// Outcome of GuardService::transact().
+enum class TransactResult {
+  Committed,           // mutate ran, commit succeeded, listeners were told
+  UnknownEnvironment,  // nothing ran
+  CommitFailed,        // mutate ran, commit failed: durable state rolled back, nobody told
+};
+
 class GuardService {
  public:
   using Listener = std::function<void(const StateChange&)>;
+  using Mutation = std::function<void(EnvironmentPolicy&, TimePoint)>;
   using Policies = std::map<std::string, EnvironmentPolicy, std::less<>>;
   /// Longest single wait of the deadline timer. The timer is steady but deadlines are wall-clock
   /// times, so a bounded wait lets the guard notice wall-clock jumps.
@@ -69,10 +79,18 @@ class GuardService {
   bool apply(std::string_view environment, const Event& event);
   /// Runs `mutate(policy, now)` on one environment, then re-evaluates and notifies listeners.
   /// Returns false for an unknown environment (mutate is not called).
-  bool modify(std::string_view environment,
-              const std::function<void(EnvironmentPolicy&, TimePoint)>& mutate);
+  bool modify(std::string_view environment, const Mutation& mutate);
+  /// Like modify(), but `commit()` (which persists the state) runs after `mutate` and before
+  /// the change is re-evaluated or any listener is told. If commit returns false, the
+  /// environment's durable state is restored to what it was before `mutate` (mutations of
+  /// leases/freezes/busy reports only touch durable state), so no waiter or audit record ever
+  /// sees a change that is not on disk. An empty `commit` always succeeds.
+  TransactResult transact(std::string_view environment, const Mutation& mutate,
+                          const std::function<bool()>& commit);
 
   TimePoint now() const { return clock_.now(); }
+  /// The io thread's executor (for components that arm their own timers, e.g. waiters).
+  boost::asio::any_io_executor executor() { return timer_.get_executor(); }
   const Policies& environments() const { return policies_; }
   const EnvironmentPolicy* find(std::string_view environment) const;
   /// decide(now) for one environment; nullopt when unknown.

@@ -123,6 +123,18 @@ TEST_F(UpstreamTest, PollsEverySourceAndAnswersSafe) {
   ASSERT_EQ(body["runs"].size(), 1u);
   EXPECT_EQ(body["runs"][0]["id"], 9000000001LL);
 
+  // Metrics agree with the verdict and count the answers.
+  const auto metrics = client.request("GET", "/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->result_int(), 200);
+  EXPECT_NE(metrics->body().find("deployguard_safe{environment=\"staging\"} 1"), std::string::npos)
+      << metrics->body();
+  EXPECT_NE(metrics->body().find("deployguard_http_requests_total{route=\"/can-deploy\",status=\"200\"} 1"),
+            std::string::npos)
+      << metrics->body();
+  EXPECT_NE(metrics->body().find("deployguard_source_refresh_age_seconds{environment=\"staging\",source=\"github\"}"),
+            std::string::npos);
+
   // The pollers authenticated as configured.
   TestHttpClient fake(fake_->host(), fake_->port());
   const auto requests = Json::parse(fake.request("GET", "/_fake/requests?path_prefix=/repos/")->body());

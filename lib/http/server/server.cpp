@@ -247,6 +247,7 @@ class Session : public std::enable_shared_from_this<Session> {
     Request request = parser_->release();
     parser_.reset();
     head_request_ = request.method() == bhttp::verb::head;
+    if (opts().on_response) target_.assign(request.target().data(), request.target().size());
     version_ = request.version();
     keep_alive_ = request.keep_alive();
     const auto id = request_id_;
@@ -298,6 +299,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void send(Response response, bool close_after) {
     phase_ = Phase::Writing;
+    if (opts().on_response) {
+      opts().on_response(target_, response.result_int());
+      target_.clear();
+    }
     response.version(version_);
     const bool keep = keep_alive_ && !close_after && !server_->stopping && !peer_gone_;
     response.keep_alive(keep);
@@ -419,6 +424,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool draining_ = false;
   std::chrono::steady_clock::time_point drain_deadline_{};
   bool head_request_ = false;
+  std::string target_;  // of the request being answered, for on_response
   bool keep_alive_ = false;
   unsigned version_ = 11;
   std::uint64_t request_id_ = 0;

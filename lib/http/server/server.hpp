@@ -52,6 +52,10 @@ struct ServerOptions {
   /// Body limit per request, decided from its header (e.g. a larger limit for the webhook
   /// route). Unset: max_body_bytes for every request.
   std::function<std::size_t(const RequestHeader&)> body_limit_for;
+  /// Observes every response the server sends (request target, status), e.g. for metrics.
+  /// Includes the server's own 400/413/431/503 answers sent before a request was complete
+  /// (target "" then).
+  std::function<void(std::string_view target, unsigned status)> on_response;
   Duration read_timeout = std::chrono::seconds{10};
   Duration idle_timeout = std::chrono::seconds{60};
   Duration write_timeout = std::chrono::seconds{10};

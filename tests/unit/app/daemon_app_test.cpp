@@ -8,14 +8,21 @@
 
 #include <gtest/gtest.h>
 
+#include "harness/daemon_process.hpp"  // TempDir
 #include "harness/test_http_client.hpp"
 
 namespace deployguard::app {
 namespace {
 
-Config test_config() {
+/// State, audit log and the GitHub token live in `dir`; GitHub is unreachable (port 9).
+Config test_config(const testing::TempDir& dir) {
   Config config;
   config.server.listen = {"127.0.0.1", 0};
+  config.state.path = (dir.path() / "state.json").string();
+  GitHubConfig github;
+  github.api_url = "http://127.0.0.1:9";
+  github.token_file = dir.write("github-token", "test-token\n").string();
+  config.github = github;
   EnvironmentConfig env;
   env.name = "staging";
   env.github = GitHubTarget{"example/app", {"deploy.yml"}, std::nullopt};
@@ -24,7 +31,8 @@ Config test_config() {
 }
 
 TEST(DaemonAppTest, ServesUntilStopRequested) {
-  DaemonApp app{test_config()};
+  testing::TempDir dir;
+  DaemonApp app{test_config(dir)};
   app.start();
   const auto port = app.listen_endpoint().port();
   ASSERT_NE(port, 0);
@@ -60,8 +68,22 @@ TEST(DaemonAppTest, ServerOptionsFollowConfig) {
   EXPECT_EQ(options.idle_timeout, std::chrono::seconds{4});
 }
 
+TEST(DaemonAppTest, CorruptStateFileStopsStartNamingTheFile) {
+  testing::TempDir dir;
+  const auto state = dir.write("state.json", "{\"version\": 1, \"envir").string();
+  DaemonApp app{test_config(dir)};
+  try {
+    app.start();
+    ADD_FAILURE() << "expected StateLoadError";
+  } catch (const StateLoadError& e) {
+    EXPECT_NE(std::string(e.what()).find(state), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--move-corrupt-state"), std::string::npos) << e.what();
+  }
+}
+
 TEST(DaemonAppTest, BadLogLevelThrowsAtStartup) {
-  auto config = test_config();
+  testing::TempDir dir;
+  auto config = test_config(dir);
   config.log.level = "loud";
   EXPECT_THROW(DaemonApp{config}, std::invalid_argument);
 }

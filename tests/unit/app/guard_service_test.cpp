@@ -147,3 +147,39 @@ TEST_F(GuardServiceTest, RealTimerFiresAndExpiresTheFreeze) {
 
 }  // namespace
 }  // namespace deployguard::app
+
+namespace deployguard::app {
+namespace {
+
+TEST_F(GuardServiceTest, TransactCommitsBeforeListenersAndRollsBackOnFailure) {
+  service_.start();
+  service_.apply("staging", RunsPolled{});
+  heard_.clear();
+  bool frozen_at_commit = false;
+  auto result = service_.transact(
+      "staging",
+      [](EnvironmentPolicy& p, TimePoint now) { p.set_freeze(Freeze{"r", "a", now, std::nullopt}); },
+      [&] {
+        frozen_at_commit = service_.find("staging")->freeze().has_value();
+        EXPECT_TRUE(heard_.empty()) << "listeners run only after the commit";
+        return false;
+      });
+  EXPECT_EQ(result, TransactResult::CommitFailed);
+  EXPECT_TRUE(frozen_at_commit);
+  EXPECT_FALSE(service_.find("staging")->freeze()) << "rolled back";
+  EXPECT_TRUE(heard_.empty());
+  EXPECT_TRUE(service_.decide("staging")->safe);
+
+  result = service_.transact(
+      "staging",
+      [](EnvironmentPolicy& p, TimePoint now) { p.set_freeze(Freeze{"r", "a", now, std::nullopt}); },
+      [] { return true; });
+  EXPECT_EQ(result, TransactResult::Committed);
+  ASSERT_EQ(heard_.size(), 1u);
+  EXPECT_FALSE(heard_[0].safe);
+  EXPECT_EQ(service_.transact("qa", [](EnvironmentPolicy&, TimePoint) {}, {}),
+            TransactResult::UnknownEnvironment);
+}
+
+}  // namespace
+}  // namespace deployguard::app

@@ -1,0 +1,86 @@
+#pragma once
+// Long-poll waiters of GET /can-deploy?wait=N. A waiter is a held Responder; it is answered
+//   * when its environment becomes safe (wake(), called from a GuardService listener: no polling),
+//   * at its deadline (one steady_timer for all waiters, armed at the earliest deadline), or
+//   * at shutdown (answer_all()).
+// A waiter whose client disconnects is removed at once (Responder::on_disconnect).
+//
+// Memory per waiter: the Responder (a weak_ptr + id), the environment name, a deadline and three
+// container nodes: roughly 200 bytes, so 10,000 waiters cost ~2 MiB here (the connections
+// themselves cost more, in the HTTP server).
+//
+// Thread: io thread only.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "http/server/server.hpp"
+
+namespace deployguard::api {
+
+class WaiterRegistry {
+ public:
+  using SteadyClock = std::chrono::steady_clock;
+  /// Builds the answer for a waiter of `environment` at the moment it is answered.
+  using Answer = std::function<http::Response(const std::string& environment)>;
+
+  /// Told the number of waiters after every change of it (metrics, tests). May be empty.
+  using CountObserver = std::function<void(std::size_t waiting)>;
+
+  WaiterRegistry(boost::asio::any_io_executor executor, std::size_t max_waiters, Answer answer,
+                 CountObserver observer = {});
+  ~WaiterRegistry();
+  WaiterRegistry(const WaiterRegistry&) = delete;
+  WaiterRegistry& operator=(const WaiterRegistry&) = delete;
+
+  bool full() const { return waiters_.size() >= max_waiters_; }
+  std::size_t size() const { return waiters_.size(); }
+  std::size_t size(std::string_view environment) const;
+
+  /// Holds `responder` for at most `wait`. Precondition: !full().
+  void add(const std::string& environment, std::chrono::milliseconds wait,
+           http::Responder responder);
+  /// Answers every waiter of `environment` now.
+  void wake(std::string_view environment);
+  /// Answers every waiter now (graceful shutdown).
+  void answer_all();
+
+ private:
+  struct Waiter {
+    std::string environment;
+    SteadyClock::time_point deadline;
+    http::Responder responder;
+  };
+
+  /// Removes the waiter and returns it (nullopt if already gone).
+  std::optional<Waiter> take(std::uint64_t id);
+  void answer(Waiter waiter);
+  void on_timer();
+  void arm();
+
+  std::size_t max_waiters_;
+  Answer answer_;
+  CountObserver observer_;
+  std::uint64_t next_id_ = 1;
+  std::unordered_map<std::uint64_t, Waiter> waiters_;
+  std::map<std::string, std::set<std::uint64_t>, std::less<>> by_environment_;
+  std::set<std::pair<SteadyClock::time_point, std::uint64_t>> deadlines_;
+  boost::asio::steady_timer timer_;
+  std::optional<SteadyClock::time_point> armed_;
+  /// Disconnect callbacks may outlive the registry (sessions end with the io_context).
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+};
+
+}  // namespace deployguard::api

@@ -1,0 +1,137 @@
+#include "app/metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+namespace deployguard::app {
+namespace {
+
+namespace bhttp = boost::beast::http;
+
+double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+
+}  // namespace
+
+std::string route_label(std::string_view target) {
+  const auto path = target.substr(0, target.find('?'));
+  for (std::string_view fixed : {"/can-deploy", "/v1/status", "/healthz", "/readyz", "/metrics",
+                                 "/webhooks/github"})
+    if (path == fixed) return std::string(fixed);
+  constexpr std::string_view kEnv = "/v1/environments/";
+  if (path.substr(0, kEnv.size()) == kEnv) {
+    const auto rest = path.substr(kEnv.size());
+    const auto slash = rest.find('/');
+    if (slash == std::string_view::npos) return "/v1/environments/{name}";
+    const auto tail = rest.substr(slash);
+    if (tail == "/lease" || tail.substr(0, 7) == "/lease/")
+      return tail == "/lease" ? "/v1/environments/{name}/lease" : "/v1/environments/{name}/lease/{id}";
+    if (tail == "/freeze" || tail == "/events") return "/v1/environments/{name}" + std::string(tail);
+  }
+  return path.empty() ? "(none)" : "(other)";
+}
+
+void Metrics::record_http(std::string_view target, unsigned status) {
+  ++http_requests_[{route_label(target), status}];
+}
+
+std::string Metrics::render() const {
+  using namespace prometheus;
+  Registry registry;
+  const TimePoint now = service_.now();
+
+  auto& safe = BuildGauge().Name("deployguard_safe").Help("1 when it is safe to deploy to the environment").Register(registry);
+  auto& reason = BuildGauge()
+                     .Name("deployguard_blocked_reason")
+                     .Help("1 for each reason that currently blocks deploys to the environment")
+                     .Register(registry);
+  auto& cooldown = BuildGauge()
+                       .Name("deployguard_cooldown_remaining_seconds")
+                       .Help("Seconds until the cooldown / min_interval rule lapses (0 when not in force)")
+                       .Register(registry);
+  auto& backoff = BuildGauge()
+                      .Name("deployguard_busy_backoff_remaining_seconds")
+                      .Help("Seconds until the ServerIsBusy backoff lapses (0 when not in force)")
+                      .Register(registry);
+  auto& age = BuildGauge()
+                  .Name("deployguard_source_refresh_age_seconds")
+                  .Help("Seconds since the source's last successful refresh (absent before the first)")
+                  .Register(registry);
+  for (const auto& [env, policy] : service_.environments()) {
+    const Decision d = policy.decide(now);
+    safe.Add({{"environment", env}}).Set(d.safe ? 1 : 0);
+    for (ReasonCode code : kAllReasonCodes)
+      reason.Add({{"environment", env}, {"reason", std::string(to_string(code))}}).Set(d.has(code) ? 1 : 0);
+    auto remaining = [&](ReasonCode code) {
+      const Reason* r = d.find(code);
+      return r && r->until ? std::max(0.0, seconds(*r->until - now)) : 0.0;
+    };
+    cooldown.Add({{"environment", env}}).Set(remaining(ReasonCode::Cooldown));
+    backoff.Add({{"environment", env}}).Set(remaining(ReasonCode::BusyBackoff));
+    for (const auto& [source, health] : policy.sources())
+      if (health.last_success)
+        age.Add({{"environment", env}, {"source", source}}).Set(seconds(now - *health.last_success));
+  }
+
+  if (pollers_) {
+    auto& polls = BuildCounter().Name("deployguard_polls_total").Help("Polls of an upstream source by result").Register(registry);
+    auto& requests = BuildCounter()
+                         .Name("deployguard_upstream_requests_total")
+                         .Help("Upstream HTTP requests by source and status (\"error\" = no response)")
+                         .Register(registry);
+    auto& rate = BuildGauge()
+                     .Name("deployguard_github_rate_limit_remaining")
+                     .Help("GitHub x-ratelimit-remaining as last seen")
+                     .Register(registry);
+    for (const auto& s : pollers_->stats()) {
+      const Labels base{{"environment", s.environment}, {"source", s.source}};
+      auto with = [&](std::string k, std::string v) {
+        Labels l = base;
+        l.emplace(std::move(k), std::move(v));
+        return l;
+      };
+      polls.Add(with("result", "ok")).Increment(static_cast<double>(s.polls_ok));
+      polls.Add(with("result", "error")).Increment(static_cast<double>(s.polls_failed));
+      for (const auto& [status, count] : s.requests.by_status)
+        requests.Add(with("status", std::to_string(status))).Increment(static_cast<double>(count));
+      requests.Add(with("status", "error")).Increment(static_cast<double>(s.requests.transport_errors));
+      if (s.rate_limit_remaining) rate.Add({{"environment", s.environment}}).Set(static_cast<double>(*s.rate_limit_remaining));
+    }
+  }
+
+  if (webhooks_) {
+    auto& deliveries = BuildCounter()
+                           .Name("deployguard_webhook_deliveries_total")
+                           .Help("GitHub webhook deliveries by outcome")
+                           .Register(registry);
+    for (const auto& [outcome, count] : webhooks_->stats().by_outcome)
+      deliveries.Add({{"outcome", outcome}}).Increment(static_cast<double>(count));
+  }
+
+  auto& http_family = BuildCounter()
+                          .Name("deployguard_http_requests_total")
+                          .Help("HTTP requests answered by route and status")
+                          .Register(registry);
+  for (const auto& [key, count] : http_requests_)
+    http_family.Add({{"route", key.first}, {"status", std::to_string(key.second)}})
+        .Increment(static_cast<double>(count));
+
+  return TextSerializer{}.Serialize(registry.Collect());
+}
+
+http::Response Metrics::handle(const http::Request& request) const {
+  if (request.method() != bhttp::verb::get && request.method() != bhttp::verb::head) {
+    auto res = http::make_error_response(http::Status::method_not_allowed, "method_not_allowed",
+                                         "method not allowed; allowed: GET, HEAD");
+    res.set(bhttp::field::allow, "GET, HEAD");
+    return res;
+  }
+  http::Response res{http::Status::ok, 11};
+  res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  res.set(bhttp::field::cache_control, "no-store");
+  res.body() = render();
+  return res;
+}
+
+}  // namespace deployguard::app

@@ -1,0 +1,42 @@
+#pragma once
+// GET /metrics: Prometheus text exposition built with prometheus-cpp's registry and text
+// serializer. Gauges are computed from the guard at scrape time (so they can never drift from
+// what /can-deploy says); counters are kept here and by the pollers.
+// Thread: io thread only.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "app/guard_service.hpp"
+#include "app/webhook_receiver.hpp"
+#include "http/server/server.hpp"
+#include "upstream/upstream_pollers.hpp"
+
+namespace deployguard::app {
+
+/// Collapses a request target into a bounded route label ("/v1/environments/{name}").
+std::string route_label(std::string_view target);
+
+class Metrics {
+ public:
+  Metrics(const GuardService& service, const upstream::UpstreamPollers* pollers,
+          const WebhookReceiver* webhooks)
+      : service_(service), pollers_(pollers), webhooks_(webhooks) {}
+
+  /// Counts one HTTP response (server on_response hook).
+  void record_http(std::string_view target, unsigned status);
+
+  /// The whole exposition, text format 0.0.4.
+  std::string render() const;
+  http::Response handle(const http::Request& request) const;
+
+ private:
+  const GuardService& service_;
+  const upstream::UpstreamPollers* pollers_;
+  const WebhookReceiver* webhooks_;
+  std::map<std::pair<std::string, unsigned>, std::uint64_t> http_requests_;
+};
+
+}  // namespace deployguard::app

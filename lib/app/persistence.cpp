@@ -1,0 +1,174 @@
+#include "app/persistence.hpp"
+
+#include <utility>
+
+#include "app/logging.hpp"
+#include "state/state_json.hpp"
+
+namespace deployguard::app {
+namespace {
+
+std::string serialize_one(const std::string& name, const DurableEnvironmentState& state) {
+  auto result = state::serialize_state(state::EnvironmentStates{{name, state}});
+  // Serialization fails only for out-of-range timestamps; an empty text still compares as
+  // "different", so the next save reports the error with its path.
+  return result.ok() ? std::move(result.text) : std::string{};
+}
+
+nlohmann::json verdict_json(const Decision& decision) {
+  nlohmann::json codes = nlohmann::json::array();
+  for (const auto& reason : decision.reasons) {
+    const auto code = std::string(to_string(reason.code));
+    if (codes.empty() || codes.back() != code) codes.push_back(code);
+  }
+  return nlohmann::json{{"safe", decision.safe}, {"reasons", std::move(codes)}};
+}
+
+}  // namespace
+
+Persistence::Persistence(boost::asio::any_io_executor executor, GuardService& service,
+                         PersistenceOptions options)
+    : service_(service),
+      options_(std::move(options)),
+      audit_path_(options_.audit_log_path.empty()
+                      ? state::AuditLog::default_path(options_.state_path)
+                      : options_.audit_log_path),
+      debounce_(std::move(executor)),
+      log_(subsystem_logger("state")) {}
+
+void Persistence::restore(bool move_corrupt) {
+  auto loaded = state::load_state(options_.state_path);
+  if (loaded.failure == state::LoadFailure::Corrupt && move_corrupt) {
+    auto moved = state::move_aside(options_.state_path, service_.now());
+    if (!moved.ok()) throw StateLoadError(moved.error);
+    log_->warn("event=state_moved_aside path={} moved_to={} error=\"{}\"", options_.state_path,
+               moved.new_path, loaded.error);
+    loaded = state::LoadResult{};
+  } else if (!loaded.ok()) {
+    throw StateLoadError(loaded.error + (loaded.failure == state::LoadFailure::Corrupt
+                                             ? " (start with --move-corrupt-state to move it "
+                                               "aside and start with empty state)"
+                                             : ""));
+  }
+
+  std::size_t restored = 0;
+  for (auto& [name, durable] : loaded.states) {
+    if (!service_.find(name)) {
+      log_->warn("event=state_dropped env={} reason=not_configured path={}", name,
+                 options_.state_path);
+      continue;
+    }
+    saved_[name] = serialize_one(name, durable);
+    // Leases and freezes that ran out while the daemon was down end now (their cooldown record
+    // is kept); start() then writes the file because it differs from what was loaded.
+    service_.modify(name, [state = std::move(durable)](EnvironmentPolicy& policy, TimePoint now) {
+      policy.restore(state);
+      policy.expire(now);
+    });
+    ++restored;
+  }
+  log_->info("event=state_loaded path={} existed={} environments={}", options_.state_path,
+             loaded.file_existed, restored);
+}
+
+void Persistence::start() {
+  if (started_) return;
+  if (auto status = audit_.open(audit_path_); !status.ok()) throw StateLoadError(status.error);
+  for (const auto& [name, policy] : service_.environments())
+    last_verdict_[name] = verdict_json(policy.decide(service_.now()));
+  service_.add_listener([this](const StateChange& change) { on_change(change); });
+  started_ = true;
+  // The first start creates the file, which also proves early that the directory is writable.
+  // A failure is logged (mutations will answer 500) rather than fatal, so a read-only
+  // deployment still answers /can-deploy.
+  commit();
+}
+
+void Persistence::stop() {
+  debounce_.cancel();
+  timer_armed_ = false;
+  if (dirty_ || changed_since_save()) commit();
+}
+
+bool Persistence::changed_since_save() const {
+  for (const auto& [name, policy] : service_.environments()) {
+    auto it = saved_.find(name);
+    const auto now_text = serialize_one(name, policy.durable());
+    if (it == saved_.end() ? true : it->second != now_text) return true;
+  }
+  return false;
+}
+
+bool Persistence::commit() {
+  std::map<std::string, std::string, std::less<>> current;
+  bool changed = false;
+  for (const auto& [name, policy] : service_.environments()) {
+    auto text = serialize_one(name, policy.durable());
+    auto it = saved_.find(name);
+    if (it == saved_.end() || it->second != text) changed = true;
+    current.emplace(name, std::move(text));
+  }
+  if (!changed) {
+    dirty_ = false;
+    return true;
+  }
+  state::EnvironmentStates states;
+  for (const auto& [name, policy] : service_.environments()) states.emplace(name, policy.durable());
+  const auto result = state::save_state(options_.state_path, states);
+  if (!result.ok()) {
+    log_->error("event=state_write_failed error=\"{}\"", result.error);
+    return false;
+  }
+  saved_ = std::move(current);
+  dirty_ = false;
+  ++saves_;
+  log_->debug("event=state_saved path={}", options_.state_path);
+  return true;
+}
+
+void Persistence::audit(const std::string& environment, const std::string& actor,
+                        const std::string& action, nlohmann::json old_value,
+                        nlohmann::json new_value, nlohmann::json detail) {
+  if (!audit_.is_open()) return;
+  state::AuditRecord record{service_.now(), environment, actor, action, std::move(old_value),
+                            std::move(new_value), std::move(detail)};
+  if (auto status = audit_.append(record, state::AuditSync::Fsync); !status.ok())
+    log_->error("event=audit_write_failed action={} env={} error=\"{}\"", action, environment,
+                status.error);
+}
+
+void Persistence::on_change(const StateChange& change) {
+  if (change.verdict_changed) {
+    auto verdict = verdict_json(change.decision);
+    auto& last = last_verdict_[change.environment];
+    if (audit_.is_open() && last != verdict) {
+      state::AuditRecord record{change.decision.evaluated_at, change.environment, "deployguard",
+                                "decision.change", last, verdict, nullptr};
+      if (auto status = audit_.append(record, state::AuditSync::NoFsync); !status.ok())
+        log_->warn("event=audit_write_failed action=decision.change env={} error=\"{}\"",
+                   change.environment, status.error);
+    }
+    last = std::move(verdict);
+  }
+  // Mutations through transact() were saved before listeners run, so this finds no difference
+  // for them; observations from pollers and webhooks, and TTL expiries, are picked up here.
+  const auto* policy = service_.find(change.environment);
+  if (!policy) return;
+  auto it = saved_.find(change.environment);
+  if (it != saved_.end() && it->second == serialize_one(change.environment, policy->durable()))
+    return;
+  dirty_ = true;
+  if (!timer_armed_) arm_debounce(options_.debounce);
+}
+
+void Persistence::arm_debounce(Duration wait) {
+  timer_armed_ = true;
+  debounce_.expires_after(wait);
+  debounce_.async_wait([this, alive = std::weak_ptr<int>(alive_)](boost::system::error_code ec) {
+    if (ec || alive.expired()) return;  // cancelled (stop) or destroyed
+    timer_armed_ = false;
+    if (!commit()) arm_debounce(options_.retry_after_failure);
+  });
+}
+
+}  // namespace deployguard::app
