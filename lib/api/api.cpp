@@ -519,9 +519,10 @@ http::Response Api::clear_freeze(const http::Request&, const Route& route, const
 http::Response Api::report_event(const http::Request& request, const Route& route,
                                  const std::string&) {
   BodyReader body{request.body()};
-  body.only({"type", "detail"});
+  body.only({"type", "detail", "run_id"});
   auto type = body.string("type", true, 64);
   auto detail = body.string("detail", false, kMaxReasonBytes);
+  auto run_id = body.positive_integer("run_id");
   if (type && *type != "server_busy")
     body.add_error("type: unsupported event type \"" + *type + "\" (supported: server_busy)");
   if (!body.ok()) return body.error_response();
@@ -532,7 +533,7 @@ http::Response Api::report_event(const http::Request& request, const Route& rout
       route.environment,
       [&](EnvironmentPolicy& policy, TimePoint now) {
         before = policy.busy();
-        policy.apply(BusyReported{detail.value_or("")}, now);
+        policy.apply(BusyReported{detail.value_or(""), run_id}, now);
         after = policy.busy();
       },
       committer());

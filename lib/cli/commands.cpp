@@ -344,10 +344,13 @@ void add_client_commands(CLI::App& app, int& exit_code) {
   add_common(busy, *c);
   busy->add_option("--env", a->env, "environment")->required();
   busy->add_option("--detail", a->detail, "what failed")->required();
-  busy->callback([&exit_code, c, a] {
+  busy->add_option("--run-id", a->run_id,
+                   "GitHub run id: the same failure found in that run's logs is not counted twice");
+  busy->callback([&exit_code, c, a, busy] {
     guarded(exit_code, [&] {
-      return cmd_simple(*c, "POST", "/v1/environments/" + url_encode(a->env) + "/events",
-                        json{{"type", "server_busy"}, {"detail", a->detail}}, 202,
+      json body{{"type", "server_busy"}, {"detail", a->detail}};
+      if (busy->count("--run-id")) body["run_id"] = a->run_id;
+      return cmd_simple(*c, "POST", "/v1/environments/" + url_encode(a->env) + "/events", body, 202,
                         a->env + ": busy failure recorded");
     });
   });

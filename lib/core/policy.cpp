@@ -219,10 +219,7 @@ void EnvironmentPolicy::on(const RunClassified& e, TimePoint now) {
   if (std::find(classified_runs_.begin(), classified_runs_.end(), e.run_id) ==
       classified_runs_.end())
     push_bounded(classified_runs_, e.run_id, kMaxRuns * 2);
-  if (!e.server_busy) return;
-  auto& counted = durable_.busy_runs_counted;
-  if (std::find(counted.begin(), counted.end(), e.run_id) != counted.end()) return;
-  push_bounded(counted, e.run_id, kMaxCountedBusyRuns);
+  if (!e.server_busy || !count_busy_run_once(e.run_id)) return;
   // The failure happened when the run ended, not when we finished reading its logs.
   TimePoint at = now;
   for (const auto& r : runs_)
@@ -231,7 +228,15 @@ void EnvironmentPolicy::on(const RunClassified& e, TimePoint now) {
 }
 
 void EnvironmentPolicy::on(const BusyReported& e, TimePoint now) {
+  if (e.run_id && !count_busy_run_once(*e.run_id)) return;
   record_busy_failure(now, e.detail.empty() ? "reported by a pipeline" : e.detail);
+}
+
+bool EnvironmentPolicy::count_busy_run_once(std::int64_t run_id) {
+  auto& counted = durable_.busy_runs_counted;
+  if (std::find(counted.begin(), counted.end(), run_id) != counted.end()) return false;
+  push_bounded(counted, run_id, kMaxCountedBusyRuns);
+  return true;
 }
 
 void EnvironmentPolicy::record_busy_failure(TimePoint at, std::string detail) {

@@ -97,9 +97,11 @@ struct RunClassified {
   bool server_busy = false;
   std::string detail;
 };
-/// A pipeline reported ServerIsBusy itself (POST /v1/environments/NAME/events).
+/// A pipeline reported ServerIsBusy itself (POST /v1/environments/NAME/events). With the run
+/// id, the same failure found again in that run's logs (RunClassified) is not counted twice.
 struct BusyReported {
   std::string detail;
+  std::optional<std::int64_t> run_id;
 };
 
 using Event = std::variant<RunsPolled, RunObserved, ContainerAppPolled, PostgresPolled,
@@ -202,6 +204,8 @@ class EnvironmentPolicy {
   void upsert_run(const WorkflowRun& run, TimePoint now);
   void record_deploy(std::string key, TimePoint started, std::optional<TimePoint> ended);
   void record_busy_failure(TimePoint at, std::string detail);
+  /// False if this run's busy failure was already counted (by its logs or a report).
+  bool count_busy_run_once(std::int64_t run_id);
   void end_lease(LeaseEndCause cause, TimePoint now);
   void mark_success(const SourceId& source, TimePoint now);
 

@@ -1,7 +1,14 @@
 // Leases, freezes, busy reports, long-poll, auth and durable state through the real binary.
 // Tests that need a *safe* environment start the fake upstream (tests/fake_upstream) as a second
 // process and point the daemon's GitHub poller at it; the others use an unreachable upstream.
+#include <poll.h>
+#include <pty.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <csignal>
+#include <future>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -345,6 +352,135 @@ TEST_F(LeaseTest, WaitersBeyondMaxWaitersGet503AndDisconnectedOnesFreeTheirSlot)
   }
   EXPECT_EQ(accepted->result_int(), 423) << "held for its 1 s wait, then answered";
   EXPECT_FALSE(w2.readable_within(0ms));
+}
+
+
+// ---- the command-line client (same binary) against the running daemon -------------------------
+
+/// Runs the CLI under a pseudo-terminal (as a person at a terminal would) and returns what it
+/// wrote and its exit code.
+std::pair<int, std::string> run_in_pty(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(kBinary.c_str()));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  int master = -1;
+  const pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+  if (pid == 0) {
+    ::execv(kBinary.c_str(), argv.data());
+    ::_exit(127);
+  }
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    pollfd p{master, POLLIN, 0};
+    if (::poll(&p, 1, 10000) <= 0) break;
+    const auto n = ::read(master, buf, sizeof buf);
+    if (n <= 0) break;  // EIO once the child closed the terminal
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(master);
+  const auto code = wait_for_exit(pid, 5s);
+  return {code.value_or(-1), out};
+}
+
+class CliTest : public LeaseTest {
+ protected:
+  void SetUp() override {
+    start_fake();
+    start({"staging"});
+    wait_safe("staging");
+    server_ = "http://127.0.0.1:" + std::to_string(daemon_->port());
+  }
+  CommandResult cli(std::vector<std::string> args) {
+    args.insert(args.end(), {"--server", server_});
+    return run_command(kBinary, args, 30s);
+  }
+  std::string server_;
+};
+
+TEST_F(CliTest, CanDeployLeaseFreezeAndReportWithExitCodes) {
+  auto r = cli({"can-deploy", "--env", "staging"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "staging: safe to deploy\n");
+
+  r = cli({"lease", "acquire", "--env", "staging", "--holder", "cli-test", "--ttl", "10m"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string lease = r.out.substr(0, r.out.find('\n'));
+  EXPECT_EQ(lease.size(), 32u) << "stdout is only the lease id: " << r.out;
+
+  r = cli({"can-deploy", "--env", "staging"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("leased"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty());
+
+  r = cli({"lease", "release", "--env", "staging", "--lease", lease});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = cli({"lease", "release", "--env", "staging", "--lease", lease});
+  EXPECT_EQ(r.exit_code, 2) << "already released";
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+
+  // The released lease counts as a deploy: cooldown now.
+  r = cli({"can-deploy", "--env", "staging"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cooldown"), std::string::npos) << r.err;
+
+  r = cli({"freeze", "--env", "staging", "--reason", "incident 42", "--by", "alice"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = cli({"status", "--env", "staging"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("staging: BLOCKED"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("incident 42"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("\033["), std::string::npos) << "no colors when not on a terminal";
+  r = cli({"status", "--json"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(Json::parse(r.out)["environments"]["staging"]["freeze"]["by"], "alice");
+
+  r = cli({"unfreeze", "--env", "staging"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = cli({"report", "busy", "--env", "staging", "--detail", "ServerIsBusy", "--run-id", "77"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto status = Json::parse(call("GET", "/v1/environments/staging")->body());
+  EXPECT_EQ(status["busy_backoff"]["consecutive_failures"], 1);
+}
+
+TEST_F(CliTest, ErrorsAreOneLineWithExitCode2) {
+  auto r = cli({"can-deploy", "--env", "nope"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find("nope"), std::string::npos) << r.err;
+
+  r = run_command(kBinary, {"can-deploy", "--env", "staging", "--server", "http://127.0.0.1:1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("cannot connect"), std::string::npos) << r.err;
+
+  r = run_command(kBinary, {"can-deploy", "--server", server_});  // --env missing
+  EXPECT_EQ(r.exit_code, 2);
+  r = cli({"can-deploy", "--env", "staging", "--wait", "soon"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--wait"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, WaitReturnsOnceTheFreezeIsLifted) {
+  ASSERT_EQ(cli({"freeze", "--env", "staging", "--reason", "r", "--by", "b"}).exit_code, 0);
+  auto waiting = std::async(std::launch::async, [this] {
+    return cli({"can-deploy", "--env", "staging", "--wait", "25s"});
+  });
+  // The CLI blocks in the daemon's long-poll; lift the freeze.
+  ASSERT_EQ(waiting.wait_for(0s), std::future_status::timeout);
+  ASSERT_EQ(call("DELETE", "/v1/environments/staging/freeze")->result_int(), 204);
+  ASSERT_EQ(waiting.wait_for(20s), std::future_status::ready) << "woken by the change";
+  const auto r = waiting.get();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(CliTest, StatusOnATerminalIsColoredAndHighlightsConflicts) {
+  ASSERT_EQ(cli({"freeze", "--env", "staging", "--reason", "release freeze", "--by", "b"}).exit_code, 0);
+  const auto [code, out] = run_in_pty({"status", "--server", server_});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("\033[31m"), std::string::npos) << "red for blocked/reasons: " << out;
+  EXPECT_NE(out.find("BLOCKED"), std::string::npos) << out;
+  EXPECT_NE(out.find("release freeze"), std::string::npos) << out;
 }
 
 }  // namespace

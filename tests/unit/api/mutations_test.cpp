@@ -305,6 +305,16 @@ TEST_F(MutationsTest, ServerBusyEventIs202AndStartsTheBusyBackoff) {
   EXPECT_EQ(service_.find("staging")->busy().consecutive_failures, 2);
 }
 
+TEST_F(MutationsTest, ServerBusyEventWithRunIdCountsOncePerRun) {
+  make_safe();
+  const std::string report = R"({"type":"server_busy","detail":"x","run_id":9000000001})";
+  EXPECT_EQ(post(std::string(kEvents), report).result(), http::Status::accepted);
+  EXPECT_EQ(post(std::string(kEvents), report).result(), http::Status::accepted);  // retried
+  EXPECT_EQ(service_.find("staging")->busy().consecutive_failures, 1);
+  EXPECT_EQ(post(std::string(kEvents), R"({"type":"server_busy","run_id":0})").result(),
+            http::Status::bad_request);
+}
+
 TEST_F(MutationsTest, EventValidation) {
   const std::pair<std::string, std::string> cases[] = {
       {R"({})", "type: required"},

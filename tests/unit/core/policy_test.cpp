@@ -224,15 +224,26 @@ TEST_F(PolicyTest, BusyFailuresBackOffAndResetAfterSuccess) {
   p.apply(RunClassified{1, true, "ServerIsBusy"}, t0);
   EXPECT_EQ(p.busy().consecutive_failures, 1);
   // A pipeline report counts as a second consecutive failure: 4 minutes from now.
-  p.apply(BusyReported{"az cli said ServerIsBusy"}, t0);
+  p.apply(BusyReported{"az cli said ServerIsBusy", std::nullopt}, t0);
   d = p.decide(t0);
   EXPECT_EQ(d.find(ReasonCode::BusyBackoff)->until, t0 + 4min);
   EXPECT_TRUE(p.decide(t0 + 4min).safe);
   // A successful deploy resets it.
   p.apply(RunsPolled{{deploy_run(2, RunStatus::Completed, t0 + 5min, RunConclusion::Success, t0 + 6min)}}, t0 + 6min);
   EXPECT_EQ(p.busy().consecutive_failures, 0);
-  p.apply(BusyReported{"again"}, t0 + 7min);
+  p.apply(BusyReported{"again", std::nullopt}, t0 + 7min);
   EXPECT_EQ(p.decide(t0 + 7min).find(ReasonCode::BusyBackoff)->until, t0 + 9min);
+}
+
+TEST_F(PolicyTest, BusyReportWithRunIdIsNotCountedAgainFromLogs) {
+  refresh_healthy(policy, t0, {deploy_run(9, RunStatus::Completed, t0 - 30min, RunConclusion::Failure, t0 - 20min)});
+  policy.apply(BusyReported{"pipeline saw ServerIsBusy", 9}, t0);
+  EXPECT_EQ(policy.busy().consecutive_failures, 1);
+  policy.apply(RunClassified{9, true, "ServerIsBusy in logs"}, t0);   // same failure, from logs
+  policy.apply(BusyReported{"pipeline retried the report", 9}, t0);  // and reported twice
+  EXPECT_EQ(policy.busy().consecutive_failures, 1);
+  policy.apply(BusyReported{"another run", std::nullopt}, t0);         // without a run id: counts
+  EXPECT_EQ(policy.busy().consecutive_failures, 2);
 }
 
 TEST_F(PolicyTest, NonBusyFailureDoesNotBackOff) {
