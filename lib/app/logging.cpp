@@ -1,5 +1,6 @@
 #include "app/logging.hpp"
 
+#include <cstdlib>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -25,10 +26,20 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
   }
 };
 
+}  // namespace
+
+std::string text_log_pattern(bool under_journald) {
+  // journald stamps every line itself: a second timestamp would only be noise.
+  return under_journald ? "%l [%n] %v" : "%Y-%m-%dT%H:%M:%S.%eZ %l [%n] %v";
+}
+
+namespace {
+
 std::unique_ptr<spdlog::formatter> make_formatter(const std::string& format) {
   if (format == "text") {
-    return std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %l [%n] %v",
-                                                       spdlog::pattern_time_type::utc);
+    // systemd sets JOURNAL_STREAM when stderr is connected to the journal.
+    return std::make_unique<spdlog::pattern_formatter>(
+        text_log_pattern(std::getenv("JOURNAL_STREAM") != nullptr), spdlog::pattern_time_type::utc);
   }
   if (format == "json") {
     auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);

@@ -17,6 +17,10 @@ namespace deployguard::app {
 /// already exist too. Throws std::invalid_argument for an unknown level or format (startup).
 void configure_logging(const LogConfig& config, const std::optional<std::string>& level_override);
 
+/// The spdlog pattern of the text format; without a timestamp under journald (JOURNAL_STREAM),
+/// which adds its own.
+std::string text_log_pattern(bool under_journald);
+
 /// The logger of one subsystem, created on first use with the default logger's sinks and level.
 std::shared_ptr<spdlog::logger> subsystem_logger(const std::string& name);
 

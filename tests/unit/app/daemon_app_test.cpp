@@ -1,6 +1,7 @@
 // DaemonApp built in-process on port 0: serves the API, shuts down on request_stop(), and the
 // --ready-fd line is well formed.
 #include "app/daemon_app.hpp"
+#include "app/logging.hpp"
 
 #include <unistd.h>
 
@@ -106,4 +107,11 @@ TEST(ReadyLineTest, FormatsIpv6WithBrackets) {
 }
 
 }  // namespace
+}  // namespace deployguard::app
+
+namespace deployguard::app {
+TEST(LoggingTest, NoSecondTimestampUnderJournald) {
+  EXPECT_EQ(text_log_pattern(true).find("%Y"), std::string::npos);
+  EXPECT_NE(text_log_pattern(false).find("%Y-%m-%dT%H:%M:%S"), std::string::npos);
+}
 }  // namespace deployguard::app
