@@ -153,7 +153,8 @@ TEST(LoadConfig, ShippedExampleFileLoads) {
   EXPECT_EQ(c.environments.at("production").min_interval, minutes{30});
   EXPECT_EQ(c.environments.at("production").busy_backoff.max, hours{1});
   ASSERT_TRUE(c.azure);
-  EXPECT_EQ(c.azure->auth.client_secret_file, "/etc/deployguard/azure-client-secret");
+  // A relative name: resolved in $CREDENTIALS_DIRECTORY (systemd LoadCredential=).
+  EXPECT_EQ(c.azure->auth.client_secret_file, "azure-client-secret");
 }
 
 TEST(LoadConfig, OmittedKeysTakeTheDefaultsOfCoreConfig) {
