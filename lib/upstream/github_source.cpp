@@ -264,8 +264,9 @@ void GitHubSource::classification_done(std::int64_t run_id, std::optional<PollSt
                                        bool busy, std::string detail) {
   classifying_.erase(run_id);
   if (failure) {
-    int& attempts = retry_[run_id];
-    if (failure->kind != FailureKind::rate_limited) ++attempts;
+    int& counted = retry_[run_id];
+    if (failure->kind != FailureKind::rate_limited) ++counted;
+    const int attempts = counted;  // a copy: the map entry is erased below
     upstream_logger()->warn("github classification failed env={} run_id={} attempt={} error=\"{}\"", env_,
                    run_id, attempts, failure->error);
     if (attempts < options_.max_classification_attempts) return;  // retried after a later poll

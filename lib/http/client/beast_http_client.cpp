@@ -170,6 +170,10 @@ long long ms_since(SteadyClock::time_point start) {
 
 /// One TCP connection, optionally wrapped in TLS. Heap-allocated and never moved, so the TLS
 /// stream can reference the socket (this makes "CONNECT, then TLS inside" trivial).
+/// Lifetime: every pending operation's handler holds a shared_ptr to its Connection, because a
+/// timeout or shutdown (Exchange::finish) drops the Exchange's reference while a read or write
+/// is still in flight; the cancelled operation still touches the socket and buffer when it
+/// completes with operation_aborted.
 struct Connection {
   explicit Connection(net::io_context& ioc) : socket(ioc), idle_timer(ioc) {}
 
@@ -400,16 +404,16 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     start_phase("connect to " + peer);
     resolver_.async_resolve(
         host, std::to_string(port),
-        [self = shared_from_this(), peer](boost::system::error_code ec,
-                                          const tcp::resolver::results_type& results) {
+        [self = shared_from_this(), conn = conn_, peer](boost::system::error_code ec,
+                                                        const tcp::resolver::results_type& results) {
           if (self->finished_) return;
           if (ec) {
             return self->finish(HttpError{self->proxy_ ? HttpErrorKind::proxy : HttpErrorKind::resolve,
                                           "cannot resolve " + peer + ": " + ec.message()});
           }
           net::async_connect(
-              self->conn_->socket, results,
-              [self, peer](boost::system::error_code cec, const tcp::endpoint&) {
+              conn->socket, results,
+              [self, conn, peer](boost::system::error_code cec, const tcp::endpoint&) {
                 if (self->finished_) return;
                 if (cec) {
                   return self->finish(HttpError{
@@ -440,7 +444,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       tunnel_req_.set(bhttp::field::proxy_authorization, *proxy_->authorization);
     }
     bhttp::async_write(conn_->socket, tunnel_req_,
-                       [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                       [self = shared_from_this(), conn = conn_](boost::system::error_code ec,
+                                                                 std::size_t) {
                          if (self->finished_) return;
                          if (ec) {
                            return self->finish(HttpError{HttpErrorKind::proxy,
@@ -456,7 +461,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     tunnel_parser_->skip(true);  // a 2xx answer to CONNECT has no body: the tunnel follows
     bhttp::async_read_header(
         conn_->socket, conn_->buffer, *tunnel_parser_,
-        [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+        [self = shared_from_this(), conn = conn_](boost::system::error_code ec, std::size_t) {
           if (self->finished_) return;
           if (ec) {
             return self->finish(HttpError{HttpErrorKind::proxy,
@@ -505,7 +510,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         });
     start_phase("TLS handshake with " + target_.authority);
     conn_->tls->async_handshake(
-        ssl::stream_base::client, [self = shared_from_this()](boost::system::error_code ec) {
+        ssl::stream_base::client,
+        [self = shared_from_this(), conn = conn_](boost::system::error_code ec) {
           if (self->finished_) return;
           if (ec) {
             std::string message = "TLS handshake with " + self->target_.authority +
@@ -528,7 +534,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     parser_.reset();
     conn_->with_stream([this](auto& stream) {
       bhttp::async_write(stream, wire_,
-                         [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                         [self = shared_from_this(), conn = conn_](boost::system::error_code ec,
+                                                                   std::size_t) {
                            if (self->finished_) return;
                            if (ec) return self->on_io_error(ec);
                            self->read_response();
@@ -543,7 +550,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     if (wire_.method() == bhttp::verb::head) parser_->skip(true);
     conn_->with_stream([this](auto& stream) {
       bhttp::async_read(stream, conn_->buffer, *parser_,
-                        [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                        [self = shared_from_this(), conn = conn_](boost::system::error_code ec,
+                                                                  std::size_t) {
                           if (self->finished_) return;
                           if (ec) return self->on_io_error(ec);
                           self->on_response();
