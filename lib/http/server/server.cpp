@@ -1,13 +1,19 @@
 #include "http/server/server.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <optional>
+#include <stdexcept>
+#include <type_traits>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
@@ -18,7 +24,10 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <nlohmann/json.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 namespace deployguard::http {
@@ -55,6 +64,59 @@ constexpr std::size_t kReadChunk = 4096;
 
 bool is_http_error(const error_code& ec) { return ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category(); }
 
+namespace ssl = net::ssl;
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+/// The first queued OpenSSL error as text (and clears the queue), or `fallback`.
+std::string openssl_reason(const std::string& fallback) {
+  const unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0) return fallback;
+  char text[256];
+  ERR_error_string_n(code, text, sizeof text);
+  return text;
+}
+
+/// Fails with the errno text if `path` cannot be opened: clearer than OpenSSL's "system lib".
+void check_readable(const std::string& what, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const int err = errno;
+    throw std::runtime_error("cannot read TLS " + what + " " + path + ": " +
+                             (err != 0 ? std::strerror(err) : "open failed"));
+  }
+}
+
+/// A server context with `files` loaded, TLS 1.2 minimum. Throws std::runtime_error naming the
+/// file and the OpenSSL reason.
+std::shared_ptr<ssl::context> load_tls_context(const TlsFiles& files) {
+  check_readable("certificate file", files.cert_file);
+  check_readable("key file", files.key_file);
+  ERR_clear_error();
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                       ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  if (SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION) != 1)
+    throw std::runtime_error("TLS: cannot set the minimum protocol version: " +
+                             openssl_reason("unknown error"));
+  error_code ec;
+  context->use_certificate_chain_file(files.cert_file, ec);
+  if (ec)
+    throw std::runtime_error("cannot load TLS certificate chain " + files.cert_file + ": " +
+                             openssl_reason(ec.message()));
+  context->use_private_key_file(files.key_file, ssl::context::pem, ec);
+  if (ec)
+    throw std::runtime_error("cannot load TLS private key " + files.key_file + ": " +
+                             openssl_reason(ec.message()));
+  if (SSL_CTX_check_private_key(context->native_handle()) != 1)
+    throw std::runtime_error("TLS private key " + files.key_file +
+                             " does not match the certificate in " + files.cert_file + ": " +
+                             openssl_reason("key mismatch"));
+  return context;
+}
+
 }  // namespace
 
 Response make_error_response(Status status, std::string_view code, std::string_view message) {
@@ -71,7 +133,9 @@ Response make_error_response(Status status, std::string_view code, std::string_v
 struct Server::State {
   State(net::any_io_executor ex, ServerOptions opts, Handler h)
       : executor(ex), options(std::move(opts)), handler(std::move(h)), acceptor(ex),
-        grace_timer(ex), log(http_logger()) {}
+        grace_timer(ex), log(http_logger()) {
+    if (options.tls) tls_context = load_tls_context(*options.tls);
+  }
 
   void maybe_finish_stop() {
     if (!stopping || !sessions.empty() || !on_stopped) return;
@@ -93,43 +157,95 @@ struct Server::State {
   std::function<void()> on_stopped;
   net::steady_timer grace_timer;
   std::shared_ptr<spdlog::logger> log;
+  // Context for NEW TLS connections (null: plain HTTP). Each session holds the context it was
+  // accepted with, so reload_tls() can swap this one while older connections continue.
+  std::shared_ptr<ssl::context> tls_context;
 };
 
 namespace detail {
 
+/// What the server, the grace timer and Responders need of a connection, whatever its stream.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<Server::State> server)
+  virtual ~Session() = default;
+  virtual bool idle() const = 0;
+  /// Closes at once (stop() on idle connections, or the grace period ran out).
+  virtual void force_close() = 0;
+  // ---- used by Responder -------------------------------------------------------------------
+  virtual bool pending(std::uint64_t request_id) const = 0;
+  virtual void set_on_disconnect(std::uint64_t request_id, std::function<void()> callback) = 0;
+  virtual void respond(std::uint64_t request_id, Response response) = 0;
+};
+
+/// One connection. Stream is PlainStream or TlsStream; the HTTP logic is the same for both,
+/// only the start (TLS handshake) differs. Deadlines and socket calls go to the TCP layer.
+template <class Stream>
+class BasicSession final : public Session {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+ public:
+  BasicSession(tcp::socket socket, std::shared_ptr<Server::State> server)
+    requires(!kTls)
       : stream_(std::move(socket)), server_(std::move(server)) {}
 
-  ~Session() { server_->sessions.erase(this); }
+  BasicSession(tcp::socket socket, std::shared_ptr<Server::State> server,
+               std::shared_ptr<ssl::context> context)
+    requires kTls
+      : tls_context_(std::move(context)), stream_(std::move(socket), *tls_context_),
+        server_(std::move(server)) {}
+
+  ~BasicSession() override { server_->sessions.erase(this); }
 
   void start() {
     server_->sessions.insert(this);
-    // The first request must arrive completely within read_timeout of the accept.
-    stream_.expires_after(server_->options.read_timeout);
-    wait_for_request();
+    remote_ = remote_text();  // kept: a timed-out stream has no peer address any more
+    // The first request (after the TLS handshake, if any) must arrive completely within
+    // read_timeout of the accept.
+    tcp_layer().expires_after(server_->options.read_timeout);
+    if constexpr (kTls) {
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = self()](error_code ec) { self->on_handshake(ec); });
+    } else {
+      wait_for_request();
+    }
   }
 
-  bool idle() const { return phase_ == Phase::Idle; }
+  bool idle() const override { return phase_ == Phase::Idle; }
 
-  /// Closes at once (stop() on idle connections, or the grace period ran out).
-  void force_close() { close_now(); }
+  void force_close() override { close_now(); }
 
-  // ---- used by Responder -------------------------------------------------------------------
-  bool pending(std::uint64_t request_id) const {
+  bool pending(std::uint64_t request_id) const override {
     return phase_ == Phase::Handling && request_id == request_id_;
   }
-  void set_on_disconnect(std::uint64_t request_id, std::function<void()> callback) {
+  void set_on_disconnect(std::uint64_t request_id, std::function<void()> callback) override {
     if (pending(request_id)) on_disconnect_ = std::move(callback);
   }
-  void respond(std::uint64_t request_id, Response response) {
+  void respond(std::uint64_t request_id, Response response) override {
     if (!pending(request_id)) return;
     on_disconnect_ = nullptr;
     send(std::move(response), /*close_after=*/false);
   }
 
  private:
+  std::shared_ptr<BasicSession> self() {
+    return std::static_pointer_cast<BasicSession>(shared_from_this());
+  }
+  beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
+  const beast::tcp_stream& tcp_layer() const { return beast::get_lowest_layer(stream_); }
+
+  void on_handshake(error_code ec) {
+    if (phase_ == Phase::Closed) return;
+    if (ec) {
+      // Scanners, plain-HTTP clients, expired client trust stores, silent peers (timeout):
+      // this connection ends, nothing else is affected.
+      server_->log->info("event=tls_handshake_failed remote={} error=\"{}\"", remote(),
+                         ec == beast::error::timeout ? "timeout" : ec.message());
+      close_now();
+      return;
+    }
+    wait_for_request();
+  }
+
   enum class Phase {
     Idle,      // waiting for the first byte of a request
     Reading,   // a request is arriving
@@ -151,7 +267,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     stream_.async_read_some(buffer_.prepare(kReadChunk),
-                            [self = shared_from_this()](error_code ec, std::size_t n) {
+                            [self = self()](error_code ec, std::size_t n) {
                               self->on_first_bytes(ec, n);
                             });
   }
@@ -168,14 +284,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read_header() {
     phase_ = Phase::Reading;
-    if (!first_request_) stream_.expires_after(opts().read_timeout);
+    if (!first_request_) tcp_layer().expires_after(opts().read_timeout);
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(
         std::min<std::size_t>(opts().max_header_bytes, UINT32_MAX)));
     // No body limit while reading the header: the limit depends on the route, applied below.
     parser_->body_limit(boost::none);
     bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](error_code ec, std::size_t) {
+                             [self = self()](error_code ec, std::size_t) {
                                self->on_header(ec);
                              });
   }
@@ -202,7 +318,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto expect = header[bhttp::field::expect];
     if (beast::iequals(expect, "100-continue")) {
       net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
-                       [self = shared_from_this()](error_code wec, std::size_t) {
+                       [self = self()](error_code wec, std::size_t) {
                          if (self->phase_ == Phase::Closed) return;
                          if (wec) return self->close_now();
                          self->read_body();
@@ -214,7 +330,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read_body() {
     bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](error_code ec, std::size_t) {
+                      [self = self()](error_code ec, std::size_t) {
                         if (self->phase_ == Phase::Closed) return;
                         if (ec) return self->on_read_error(ec);
                         self->dispatch_request();
@@ -243,7 +359,7 @@ class Session : public std::enable_shared_from_this<Session> {
     first_request_ = false;
     ++request_id_;
     // The handler decides how long it takes (long-poll); the client's disconnect is watched.
-    stream_.expires_never();
+    tcp_layer().expires_never();
     Request request = parser_->release();
     parser_.reset();
     head_request_ = request.method() == bhttp::verb::head;
@@ -267,7 +383,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (watching_ || buffer_.size() >= opts().max_header_bytes) return;
     watching_ = true;
     stream_.async_read_some(buffer_.prepare(kReadChunk),
-                            [self = shared_from_this()](error_code ec, std::size_t n) {
+                            [self = self()](error_code ec, std::size_t n) {
                               self->on_watch(ec, n);
                             });
   }
@@ -276,7 +392,7 @@ class Session : public std::enable_shared_from_this<Session> {
     watching_ = false;
     if (!ec) buffer_.commit(n);
     if (draining_) {  // close_gracefully() cancelled this read; continue as a drain
-      if (ec && ec != net::error::operation_aborted) return stream_.close();
+      if (ec && ec != net::error::operation_aborted) return tcp_layer().close();
       return drain();
     }
     if (phase_ == Phase::Closed) return;
@@ -315,9 +431,9 @@ class Session : public std::enable_shared_from_this<Session> {
       response.prepare_payload();
     }
     response_.emplace(std::move(response));
-    stream_.expires_after(opts().write_timeout);
+    tcp_layer().expires_after(opts().write_timeout);
     bhttp::async_write(stream_, *response_,
-                       [self = shared_from_this()](error_code ec, std::size_t) {
+                       [self = self()](error_code ec, std::size_t) {
                          self->on_write(ec);
                        });
   }
@@ -330,7 +446,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (watching_) {  // stop the disconnect watch before reading the next request
       resume_after_watch_ = true;
       error_code ignored;
-      stream_.socket().cancel(ignored);
+      tcp_layer().socket().cancel(ignored);
       return;
     }
     after_response();
@@ -338,7 +454,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void after_response() {
     if (peer_gone_ || server_->stopping) return close_gracefully();
-    stream_.expires_after(opts().idle_timeout);
+    tcp_layer().expires_after(opts().idle_timeout);
     wait_for_request();
   }
 
@@ -368,8 +484,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void close_now() {
     release_slot();
     error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp_layer().close();
   }
 
   /// Half-closes, then discards what the client still sends (bounded in bytes and time) before
@@ -377,12 +493,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void close_gracefully() {
     release_slot();
     error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ignored);
     draining_ = true;
     drained_ = 0;
     drain_deadline_ = std::chrono::steady_clock::now() + kDrainTimeout;
     if (watching_) {  // only one read may be outstanding: on_watch() continues the drain
-      stream_.socket().cancel(ignored);
+      tcp_layer().socket().cancel(ignored);
       return;
     }
     drain();
@@ -391,26 +507,29 @@ class Session : public std::enable_shared_from_this<Session> {
   void drain() {
     buffer_.clear();
     if (drained_ > kMaxDrainBytes || std::chrono::steady_clock::now() >= drain_deadline_) {
-      stream_.close();
+      tcp_layer().close();
       return;
     }
-    stream_.expires_at(drain_deadline_);
+    tcp_layer().expires_at(drain_deadline_);
     stream_.async_read_some(buffer_.prepare(kReadChunk),
-                            [self = shared_from_this()](error_code ec, std::size_t n) {
+                            [self = self()](error_code ec, std::size_t n) {
                               self->drained_ += n;
-                              if (ec) return self->stream_.close();
+                              if (ec) return self->tcp_layer().close();
                               self->drain();
                             });
   }
 
-  std::string remote() const {
+  const std::string& remote() const { return remote_; }
+
+  std::string remote_text() const {
     error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = tcp_layer().socket().remote_endpoint(ec);
     if (ec) return "?";
     return ep.address().to_string() + ":" + std::to_string(ep.port());
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<ssl::context> tls_context_;  // TLS only: must outlive stream_
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<Response> response_;
@@ -430,6 +549,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t request_id_ = 0;
   std::size_t drained_ = 0;
   std::function<void()> on_disconnect_;
+  std::string remote_;  // "address:port" of the peer, for logs
 };
 
 }  // namespace detail
@@ -501,9 +621,18 @@ void on_accept(const std::shared_ptr<Server::State>& state, error_code ec, tcp::
   if (state->sessions.size() >= state->options.max_connections) {
     state->log->warn("event=connection_rejected reason=max_connections limit={}",
                      state->options.max_connections);
-    reject_overloaded(std::move(socket));
+    if (state->tls_context) {
+      error_code ignored;
+      socket.close(ignored);
+    } else {
+      reject_overloaded(std::move(socket));
+    }
+  } else if (state->tls_context) {
+    std::make_shared<detail::BasicSession<TlsStream>>(std::move(socket), state,
+                                                      state->tls_context)
+        ->start();
   } else {
-    std::make_shared<detail::Session>(std::move(socket), state)->start();
+    std::make_shared<detail::BasicSession<PlainStream>>(std::move(socket), state)->start();
   }
   accept_next(state);
 }
@@ -543,6 +672,18 @@ void Server::start() {
 tcp::endpoint Server::local_endpoint() const { return state_->bound; }
 
 std::size_t Server::connection_count() const { return state_->sessions.size(); }
+
+bool Server::tls() const { return state_->options.tls.has_value(); }
+
+std::optional<std::string> Server::reload_tls() {
+  if (!state_->options.tls) return std::nullopt;
+  try {
+    state_->tls_context = load_tls_context(*state_->options.tls);
+  } catch (const std::exception& e) {
+    return std::string(e.what());
+  }
+  return std::nullopt;
+}
 
 void Server::stop(Duration grace, std::function<void()> on_stopped) {
   auto& state = *state_;

@@ -16,11 +16,19 @@
 //   * at most max_connections connections are served; extra ones are answered 503 and closed.
 //   * writes are bounded by write_timeout.
 // HEAD: the handler answers HEAD like GET; the server strips the body and keeps its length.
+//
+// TLS (ServerOptions::tls): the same sessions over OpenSSL, TLS 1.2 minimum. The handshake counts
+// against the first request's read_timeout (the deadline runs from the accept), so a client that
+// connects and stays silent, or speaks plain HTTP, is cut off and logged without affecting other
+// connections. Over max_connections a TLS connection is closed without the canned 503 (writing
+// plaintext to a TLS client would only be noise). reload_tls() swaps the certificate for new
+// connections; open ones keep the one they were accepted with.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -43,6 +51,12 @@ using RequestHeader = beast::http::request_header<>;
 using Response = beast::http::response<beast::http::string_body>;
 using Status = beast::http::status;
 
+/// PEM files for a TLS listener.
+struct TlsFiles {
+  std::string cert_file;  // certificate chain, leaf first
+  std::string key_file;   // private key of the leaf (unencrypted)
+};
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;  // 0: the OS picks; read it back with Server::local_endpoint()
@@ -59,6 +73,8 @@ struct ServerOptions {
   Duration read_timeout = std::chrono::seconds{10};
   Duration idle_timeout = std::chrono::seconds{60};
   Duration write_timeout = std::chrono::seconds{10};
+  /// Set: serve HTTPS with these files (loaded by the constructor); unset: plain HTTP.
+  std::optional<TlsFiles> tls;
 };
 
 namespace detail {
@@ -104,6 +120,8 @@ Response make_error_response(Status status, std::string_view code, std::string_v
 
 class Server {
  public:
+  /// With options.tls, loads the certificate and key; throws std::runtime_error naming the file
+  /// and the OpenSSL reason if they cannot be loaded or do not match (a fatal startup error).
   Server(net::any_io_executor executor, ServerOptions options, Handler handler);
   ~Server();  // closes the acceptor; open connections end with the io_context
   Server(const Server&) = delete;
@@ -124,6 +142,14 @@ class Server {
 
   /// Connections currently holding a slot (counted against max_connections).
   std::size_t connection_count() const;
+
+  /// True if this server speaks TLS (options.tls was set).
+  bool tls() const;
+  /// Re-reads options.tls's cert_file and key_file into a new TLS context. On success new
+  /// connections use it (open ones keep theirs) and nullopt is returned; on failure the old
+  /// context stays in use and the error (file and OpenSSL reason) is returned. Nothing to do
+  /// (and nullopt) for a plain server. io thread only (or before the io_context runs).
+  std::optional<std::string> reload_tls();
 
   struct State;
 
