@@ -28,7 +28,7 @@ std::string reason_codes(const Decision& decision) {
 
 GuardService::GuardService(boost::asio::any_io_executor executor, const Clock& clock,
                            const std::map<std::string, EnvironmentConfig>& environments)
-    : clock_(clock), timer_(executor), log_(subsystem_logger("guard")) {
+    : clock_(clock), configs_(environments), timer_(executor), log_(subsystem_logger("guard")) {
   for (const auto& [name, config] : environments) {
     policies_.emplace(name, EnvironmentPolicy{EnvironmentRules::from_config(config)});
     entries_.emplace(name, Entry{});
@@ -104,6 +104,49 @@ std::vector<MissingSource> GuardService::missing_sources() const {
 }
 
 void GuardService::add_listener(Listener listener) { listeners_.push_back(std::move(listener)); }
+
+ReconfigureSummary GuardService::reconfigure(
+    const std::map<std::string, EnvironmentConfig>& environments) {
+  ReconfigureSummary summary;
+  for (auto it = policies_.begin(); it != policies_.end();) {
+    if (environments.count(it->first)) {
+      ++it;
+      continue;
+    }
+    summary.removed.push_back(it->first);
+    entries_.erase(it->first);
+    configs_.erase(it->first);
+    it = policies_.erase(it);
+  }
+  const auto now = clock_.now();
+  for (const auto& [name, config] : environments) {
+    auto rules = EnvironmentRules::from_config(config);
+    auto it = policies_.find(name);
+    auto old = configs_.find(name);
+    if (it == policies_.end()) {
+      summary.added.push_back(name);
+      it = policies_.emplace(name, EnvironmentPolicy{std::move(rules)}).first;
+      entries_.emplace(name, Entry{});
+    } else if (old != configs_.end() && old->second == config) {
+      ++summary.unchanged;
+      continue;
+    } else if (old != configs_.end() && old->second.github == config.github &&
+               old->second.container_app == config.container_app &&
+               old->second.postgres_servers == config.postgres_servers) {
+      summary.rules_changed.push_back(name);
+      it->second.set_rules(std::move(rules));
+    } else {
+      summary.sources_changed.push_back(name);
+      EnvironmentPolicy fresh{std::move(rules)};
+      fresh.restore(it->second.durable());
+      it->second = std::move(fresh);
+    }
+    after_change(name, it->second, now, Notify::Always);
+  }
+  configs_ = environments;
+  arm_timer();
+  return summary;
+}
 
 void GuardService::run_due_deadlines() {
   const auto now = clock_.now();

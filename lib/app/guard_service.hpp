@@ -48,6 +48,16 @@ struct MissingSource {
   SourceId source;
 };
 
+/// What GuardService::reconfigure() did, by environment name.
+struct ReconfigureSummary {
+  std::vector<std::string> added;      // new policy, nothing observed yet
+  std::vector<std::string> removed;    // policy dropped (its durable state leaves the state file)
+  std::vector<std::string> rules_changed;  // same sources: rules replaced, all state kept
+  std::vector<std::string> sources_changed;  // other repo/app/servers: durable state kept,
+                                             // observations dropped (they were of other things)
+  std::size_t unchanged = 0;
+};
+
 /// Outcome of GuardService::transact().
 enum class TransactResult {
   Committed,           // mutate ran, commit succeeded, listeners were told
@@ -103,6 +113,12 @@ class GuardService {
 
   void add_listener(Listener listener);
 
+  /// Config reload: makes the set of environments match `environments`. Unchanged environments
+  /// keep everything; see ReconfigureSummary for the others. Every kept or added environment is
+  /// re-evaluated and listeners are told (a rule change can change a verdict). Listeners are not
+  /// told about removed environments; the caller answers their waiters.
+  ReconfigureSummary reconfigure(const std::map<std::string, EnvironmentConfig>& environments);
+
   /// Expires leases/freezes and re-evaluates every environment at now(), then re-arms the timer.
   /// The timer calls this; tests driving a ManualClock call it directly after advancing time.
   void run_due_deadlines();
@@ -121,6 +137,7 @@ class GuardService {
   void arm_timer();
 
   const Clock& clock_;
+  std::map<std::string, EnvironmentConfig> configs_;  // what the policies were built from
   Policies policies_;
   std::map<std::string, Entry, std::less<>> entries_;
   std::vector<Listener> listeners_;

@@ -109,6 +109,18 @@ std::string Metrics::render() const {
       deliveries.Add({{"outcome", outcome}}).Increment(static_cast<double>(count));
   }
 
+  if (reload_counts_) {
+    auto& reloads = BuildCounter()
+                        .Name("deployguard_config_reloads_total")
+                        .Help("Configuration reloads (SIGHUP) by result")
+                        .Register(registry);
+    for (const char* result : {"ok", "failed"}) {
+      auto it = reload_counts_->find(result);
+      reloads.Add({{"result", result}})
+          .Increment(it == reload_counts_->end() ? 0.0 : static_cast<double>(it->second));
+    }
+  }
+
   auto& http_family = BuildCounter()
                           .Name("deployguard_http_requests_total")
                           .Help("HTTP requests answered by route and status")

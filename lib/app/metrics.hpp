@@ -25,6 +25,17 @@ class Metrics {
           const WebhookReceiver* webhooks)
       : service_(service), pollers_(pollers), webhooks_(webhooks) {}
 
+  /// After a config reload rebuilt them. Their counters start again from zero (a counter reset
+  /// Prometheus' rate() handles).
+  void set_sources(const upstream::UpstreamPollers* pollers, const WebhookReceiver* webhooks) {
+    pollers_ = pollers;
+    webhooks_ = webhooks;
+  }
+  /// Config reloads by result ("ok", "failed"); read at scrape time.
+  void set_reload_counts(const std::map<std::string, std::uint64_t>* counts) {
+    reload_counts_ = counts;
+  }
+
   /// Counts one HTTP response (server on_response hook).
   void record_http(std::string_view target, unsigned status);
 
@@ -36,6 +47,7 @@ class Metrics {
   const GuardService& service_;
   const upstream::UpstreamPollers* pollers_;
   const WebhookReceiver* webhooks_;
+  const std::map<std::string, std::uint64_t>* reload_counts_ = nullptr;
   std::map<std::pair<std::string, unsigned>, std::uint64_t> http_requests_;
 };
 

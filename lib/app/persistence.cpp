@@ -171,4 +171,14 @@ void Persistence::arm_debounce(Duration wait) {
   });
 }
 
+bool Persistence::reopen_audit_log() {
+  if (!audit_.is_open()) return true;  // not started yet: start() opens it
+  if (auto status = audit_.reopen(); !status.ok()) {
+    log_->error("event=audit_log_reopen_failed path={} error=\"{}\"", audit_path_, status.error);
+    return false;
+  }
+  log_->info("event=audit_log_reopened path={}", audit_path_);
+  return true;
+}
+
 }  // namespace deployguard::app

@@ -89,6 +89,10 @@ class Persistence {
   void audit(const std::string& environment, const std::string& actor, const std::string& action,
              nlohmann::json old_value, nlohmann::json new_value, nlohmann::json detail = nullptr);
 
+  /// Reopens the audit log at its path (SIGHUP, after logrotate moved it). Returns false and
+  /// logs the error if that fails; the old file then stays in use.
+  bool reopen_audit_log();
+
   const std::string& state_path() const { return options_.state_path; }
   const std::string& audit_log_path() const { return audit_path_; }
   /// True while a change waits for the debounce timer.

@@ -15,6 +15,8 @@ namespace deployguard {
 struct ListenAddress {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  // 0 = pick a free port
+
+  bool operator==(const ListenAddress&) const = default;  // config reload compares
 };
 
 struct ServerConfig {
@@ -32,16 +34,22 @@ struct ServerConfig {
   Duration max_wait = std::chrono::minutes{30};      // cap for /can-deploy?wait=
   std::size_t max_waiters = 20000;
   Duration max_lease_ttl = std::chrono::hours{2};
+
+  bool operator==(const ServerConfig&) const = default;  // config reload compares
 };
 
 struct StateConfig {
   std::string path = "/var/lib/deployguard/state.json";
   std::optional<std::string> audit_log_path;  // default: <state dir>/audit.jsonl
+
+  bool operator==(const StateConfig&) const = default;  // config reload compares
 };
 
 struct LogConfig {
   std::string level = "info";   // trace, debug, info, warn, error
   std::string format = "text";  // text, json
+
+  bool operator==(const LogConfig&) const = default;  // config reload compares
 };
 
 struct GitHubConfig {
@@ -53,6 +61,8 @@ struct GitHubConfig {
   std::vector<std::string> busy_patterns = {"ServerIsBusy", "ServerBusy",
                                             "is busy processing another operation"};
   std::size_t max_log_bytes = 2 * 1024 * 1024;
+
+  bool operator==(const GitHubConfig&) const = default;  // config reload compares
 };
 
 struct AzureAuthConfig {
@@ -64,11 +74,15 @@ struct AzureAuthConfig {
   std::optional<std::string> federated_token_file;
   std::optional<std::string> token_file;
   std::string authority_url = "https://login.microsoftonline.com";
+
+  bool operator==(const AzureAuthConfig&) const = default;  // config reload compares
 };
 
 struct AzureApiVersions {
   std::string container_apps = "2025-07-01";
   std::string postgres = "2024-08-01";
+
+  bool operator==(const AzureApiVersions&) const = default;  // config reload compares
 };
 
 struct AzureConfig {
@@ -77,6 +91,8 @@ struct AzureConfig {
   AzureAuthConfig auth;
   Duration poll_interval = std::chrono::seconds{60};
   AzureApiVersions api_versions;
+
+  bool operator==(const AzureConfig&) const = default;  // config reload compares
 };
 
 struct HttpClientConfig {
@@ -85,22 +101,30 @@ struct HttpClientConfig {
   Duration request_timeout = std::chrono::seconds{20};
   std::size_t max_response_bytes = 8 * 1024 * 1024;
   Duration max_backoff = std::chrono::seconds{30};
+
+  bool operator==(const HttpClientConfig&) const = default;  // config reload compares
 };
 
 struct GitHubTarget {
   std::string repo;                    // "owner/name"
   std::vector<std::string> workflows;  // file name, path or display name
   std::optional<std::string> branch;
+
+  bool operator==(const GitHubTarget&) const = default;  // config reload compares
 };
 
 struct AzureResourceRef {
   std::string resource_group;
   std::string name;
+
+  bool operator==(const AzureResourceRef&) const = default;  // config reload compares
 };
 
 struct BusyBackoff {
   Duration initial = std::chrono::minutes{2};
   Duration max = std::chrono::minutes{30};
+
+  bool operator==(const BusyBackoff&) const = default;  // config reload compares
 };
 
 struct EnvironmentConfig {
@@ -113,6 +137,8 @@ struct EnvironmentConfig {
   BusyBackoff busy_backoff;
   int max_active_revisions = 1;
   Duration stale_after = std::chrono::minutes{5};
+
+  bool operator==(const EnvironmentConfig&) const = default;  // config reload compares
 };
 
 struct Config {
@@ -123,6 +149,8 @@ struct Config {
   std::optional<AzureConfig> azure;
   HttpClientConfig http_client;
   std::map<std::string, EnvironmentConfig> environments;  // keyed and ordered by name
+
+  bool operator==(const Config&) const = default;  // config reload compares
 };
 
 }  // namespace deployguard

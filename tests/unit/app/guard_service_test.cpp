@@ -181,5 +181,69 @@ TEST_F(GuardServiceTest, TransactCommitsBeforeListenersAndRollsBackOnFailure) {
             TransactResult::UnknownEnvironment);
 }
 
+// ---- config reload -------------------------------------------------------------------------
+
+TEST_F(GuardServiceTest, ReconfigureKeepsUnchangedAddsRemovesAndSortsChanges) {
+  service_.apply("staging", RunsPolled{});
+  service_.apply("production", RunsPolled{});
+  service_.start();
+  ASSERT_TRUE(service_.modify("staging", [](EnvironmentPolicy& policy, TimePoint now) {
+    policy.set_freeze(Freeze{"incident", "alice", now, std::nullopt});
+  }));
+  heard_.clear();
+
+  auto staging = github_env("staging");
+  staging.cooldown = 7min;  // a rule change: same sources
+  auto qa = github_env("qa");
+  const auto summary = service_.reconfigure({{"staging", staging}, {"qa", qa}});
+
+  EXPECT_EQ(summary.added, std::vector<std::string>{"qa"});
+  EXPECT_EQ(summary.removed, std::vector<std::string>{"production"});
+  EXPECT_EQ(summary.rules_changed, std::vector<std::string>{"staging"});
+  EXPECT_TRUE(summary.sources_changed.empty());
+  EXPECT_EQ(summary.unchanged, 0u);
+
+  EXPECT_FALSE(service_.decide("production")) << "removed";
+  ASSERT_TRUE(service_.find("staging"));
+  EXPECT_EQ(service_.find("staging")->rules().cooldown, 7min);
+  EXPECT_TRUE(service_.find("staging")->freeze()) << "durable state kept";
+  EXPECT_TRUE(service_.find("staging")->sources().at("github").last_success) << "observations kept";
+  EXPECT_TRUE(service_.decide("qa")->has(ReasonCode::Starting)) << "new: nothing observed yet";
+  // Listeners hear about every kept-and-changed or added environment, never a removed one.
+  std::vector<std::string> told;
+  for (const auto& h : heard_) told.push_back(h.environment);
+  EXPECT_EQ(told, (std::vector<std::string>{"qa", "staging"}));
+
+  // The same config again changes nothing and tells nobody.
+  heard_.clear();
+  const auto again = service_.reconfigure({{"staging", staging}, {"qa", qa}});
+  EXPECT_EQ(again.unchanged, 2u);
+  EXPECT_TRUE(again.added.empty() && again.removed.empty() && again.rules_changed.empty());
+  EXPECT_TRUE(heard_.empty());
+}
+
+TEST_F(GuardServiceTest, ReconfigureWithOtherSourcesDropsObservationsButKeepsDurableState) {
+  service_.apply("staging", RunsPolled{});
+  service_.start();
+  ASSERT_TRUE(service_.modify("staging", [](EnvironmentPolicy& policy, TimePoint now) {
+    policy.set_freeze(Freeze{"incident", "alice", now, std::nullopt});
+  }));
+  auto staging = github_env("staging");
+  staging.github->repo = "example/other";
+  const auto summary =
+      service_.reconfigure({{"production", github_env("production")}, {"staging", staging}});
+  EXPECT_EQ(summary.sources_changed, std::vector<std::string>{"staging"});
+  EXPECT_EQ(summary.unchanged, 1u);
+  const auto* policy = service_.find("staging");
+  ASSERT_TRUE(policy);
+  EXPECT_EQ(policy->rules().github->repo, "example/other");
+  EXPECT_TRUE(policy->freeze()) << "a freeze is about the environment, not its repo";
+  const auto github = policy->sources().find("github");
+  EXPECT_TRUE(github == policy->sources().end() || !github->second.last_success)
+      << "what was polled from the old repo must not count";
+  EXPECT_TRUE(policy->runs().empty());
+  EXPECT_TRUE(service_.decide("staging")->has(ReasonCode::Starting));
+}
+
 }  // namespace
 }  // namespace deployguard::app
