@@ -34,17 +34,21 @@ const Key kKeys[] = {
      .slot = DG_SLOT(c.server.api_token_file)},
     {.path = "server.webhook_listen",
      .kind = Kind::Listen,
-     .description = "Optional second listener that serves only the GitHub webhook route. "
-                    "Requires `github.webhook_secret_file`; must differ from `listen`.",
+     .description = "Optional second listener that serves only the GitHub webhook route "
+                    "(every other path answers 404), for exposing webhooks while the API stays "
+                    "private; HTTPS with `cert_file`/`key_file`. Requires "
+                    "`github.webhook_secret_file`; must differ from `listen`. Changing it needs "
+                    "a restart.",
      .slot = DG_SLOT(c.server.webhook_listen)},
     {.path = "server.cert_file",
      .kind = Kind::Path,
-     .description = "PEM certificate chain for TLS on `webhook_listen`. Set together with "
-                    "`key_file`.",
+     .description = "PEM certificate chain (leaf first) for TLS 1.2+ on `webhook_listen`. Set "
+                    "together with `key_file`. Re-read with the key on SIGHUP; if the new files "
+                    "do not load, the old certificate stays in use.",
      .slot = DG_SLOT(c.server.cert_file)},
     {.path = "server.key_file",
      .kind = Kind::Path,
-     .description = "PEM private key for `cert_file`.",
+     .description = "PEM private key (unencrypted) for `cert_file`.",
      .slot = DG_SLOT(c.server.key_file)},
     {.path = "server.max_connections",
      .kind = Kind::Count,
