@@ -148,6 +148,18 @@ class BodyReader {
     return value;
   }
 
+  /// An optional boolean.
+  std::optional<bool> boolean(const std::string& key) {
+    if (!usable()) return std::nullopt;
+    auto it = json_.find(key);
+    if (it == json_.end() || it->is_null()) return std::nullopt;
+    if (!it->is_boolean()) {
+      errors_.push_back(key + ": must be true or false");
+      return std::nullopt;
+    }
+    return it->get<bool>();
+  }
+
   void add_error(std::string message) { errors_.push_back(std::move(message)); }
   bool ok() const { return errors_.empty(); }
   Response error_response() const {
@@ -265,6 +277,13 @@ void Api::operator()(http::Request&& request, http::Responder responder) {
     waiters_.add(q.environment, q.wait, std::move(responder));
     return;
   }
+  if (parsed && request.method() == bhttp::verb::post) {
+    std::vector<std::string> segments;
+    for (auto segment : parsed->segments()) segments.emplace_back(segment);
+    if (segments.size() == 4 && segments[0] == "v1" && segments[1] == "environments" &&
+        !segments[2].empty() && (segments[3] == "stabilize" || segments[3] == "stop"))
+      return remediate(request, std::move(responder), segments[2], segments[3]);
+  }
   responder(handle(request));
 }
 
@@ -346,6 +365,12 @@ http::Response Api::handle(const http::Request& request) {
         return mutate(request, name, &Api::clear_freeze, "");
       return method_not_allowed("POST, DELETE");
     }
+    if (segments.size() == 4 && (action == "stabilize" || action == "stop")) {
+      if (request.method() != bhttp::verb::post) return method_not_allowed("POST");
+      // POST is asynchronous and served by operator(); handle() has no responder to hold.
+      return error(Status::internal_server_error, "internal",
+                   "POST " + std::string(path) + " is served asynchronously only");
+    }
     if (segments.size() == 4 && action == "events") {
       if (request.method() != bhttp::verb::post) return method_not_allowed("POST");
       return mutate(request, name, &Api::report_event, "");
@@ -360,16 +385,20 @@ http::Response Api::handle(const http::Request& request) {
 http::Response Api::mutate(const http::Request& request, const std::string& environment,
                            Mutator mutator, const std::string& argument) {
   Route route{environment, "anonymous"};
-  if (auth_.enabled()) {
-    auto header = request.find(bhttp::field::authorization);
-    if (header == request.end())
-      return unauthorized("this route requires Authorization: Bearer TOKEN");
-    auto index = auth_.check(header->value());
-    if (!index) return unauthorized("invalid bearer token");
-    route.actor = "token#" + std::to_string(*index);
-  }
+  if (auto denied = authenticate(request, route)) return std::move(*denied);
   if (!service_.find(environment)) return unknown_environment(environment);
   return (this->*mutator)(request, route, argument);
+}
+
+std::optional<http::Response> Api::authenticate(const http::Request& request, Route& route) const {
+  if (!auth_.enabled()) return std::nullopt;
+  auto header = request.find(bhttp::field::authorization);
+  if (header == request.end())
+    return unauthorized("this route requires Authorization: Bearer TOKEN");
+  auto index = auth_.check(header->value());
+  if (!index) return unauthorized("invalid bearer token");
+  route.actor = "token#" + std::to_string(*index);
+  return std::nullopt;
 }
 
 std::function<bool()> Api::committer() {
@@ -546,6 +575,143 @@ http::Response Api::report_event(const http::Request& request, const Route& rout
   out["accepted"] = true;
   out["busy_backoff"] = busy_json(after);
   return json_response(Status::accepted, out);
+}
+
+// ---- remediation (asynchronous) ------------------------------------------------------------
+
+namespace {
+
+Response remediation_unavailable() {
+  return error(Status::service_unavailable, "remediation_unavailable",
+               "remediation needs the GitHub/Azure upstream, which this process does not run");
+}
+
+/// The report body with an error envelope in front, so clients that only read error.message
+/// (the CLI's one-line errors) still get the essence.
+Response report_response(Status status, Json body, std::string_view code, std::string message) {
+  Json out;
+  out["error"] = Json{{"code", code}, {"message", std::move(message)}};
+  for (auto& [key, value] : body.items()) out[key] = std::move(value);
+  return json_response(status, out);
+}
+
+}  // namespace
+
+void Api::remediate(const http::Request& request, http::Responder responder,
+                    const std::string& environment, const std::string& action) {
+  Route route{environment, "anonymous"};
+  if (auto denied = authenticate(request, route)) return responder(std::move(*denied));
+  if (!service_.find(environment)) return responder(unknown_environment(environment));
+  if (action == "stabilize") return stabilize(request, std::move(responder), route);
+  stop(request, std::move(responder), route);
+}
+
+void Api::stabilize(const http::Request& request, http::Responder responder, const Route& route) {
+  // An empty body means the defaults: propose a revision, and act (dry_run false).
+  BodyReader body{request.body().empty() ? std::string("{}") : request.body()};
+  body.only({"revision", "dry_run"});
+  auto revision = body.string("revision", false, kMaxHolderBytes);
+  const bool dry_run = body.boolean("dry_run").value_or(false);
+  if (!body.ok()) return responder(body.error_response());
+  if (!remediation_) return responder(remediation_unavailable());
+
+  if (dry_run) {
+    auto planned = remediation_->plan_observed(route.environment, revision);
+    if (auto* refusal = std::get_if<remediation::Refusal>(&planned)) {
+      Json out{{"environment", route.environment}, {"outcome", "refused"}, {"dry_run", true},
+               {"refusal", Json{{"code", refusal->code}, {"message", refusal->message}}}};
+      return responder(report_response(Status::conflict, std::move(out), refusal->code, refusal->message));
+    }
+    Json out{{"environment", route.environment}, {"outcome", "planned"}, {"dry_run", true},
+             {"plan", remediation::plan_json(std::get<remediation::StabilizePlan>(planned))}};
+    return responder(json_response(Status::ok, out));
+  }
+
+  audit(route, "stabilize.start", nullptr, nullptr,
+        Json{{"revision", revision ? Json(*revision) : Json(nullptr)}});
+  auto shared = std::make_shared<http::Responder>(std::move(responder));
+  remediation_->stabilize(
+      route.environment, revision,
+      [this, route, shared](remediation::StabilizeReport report) {
+        using Outcome = remediation::StabilizeReport::Outcome;
+        Json out = remediation::report_json(route.environment, report);
+        Json old_value = report.plan ? remediation::traffic_json(report.plan->traffic_before) : Json(nullptr);
+        Json new_value = out.contains("after") ? out["after"] : Json(nullptr);
+        audit(route, "stabilize", std::move(old_value), std::move(new_value), out);
+        switch (report.outcome) {
+          case Outcome::Succeeded:
+            return (*shared)(json_response(Status::ok, out));
+          case Outcome::Refused:
+            return (*shared)(report_response(Status::conflict, std::move(out), report.refusal->code,
+                                             report.refusal->message));
+          case Outcome::PartiallyFailed: {
+            std::string failed;
+            for (const auto& s : report.steps)
+              if (s.action == "deactivate" && !s.ok)
+                failed += (failed.empty() ? "" : "; ") + s.target + ": " + s.error + " (" +
+                          std::to_string(s.attempts) + " attempts)";
+            return (*shared)(report_response(
+                Status::bad_gateway, std::move(out), "partially_failed",
+                "traffic is 100% on " + report.plan->target +
+                    ", but some revisions could not be deactivated: " + failed));
+          }
+          case Outcome::Failed:
+            return (*shared)(report_response(Status::bad_gateway, std::move(out), "stabilize_failed",
+                                             report.error));
+        }
+      });
+}
+
+void Api::stop(const http::Request& request, http::Responder responder, const Route& route) {
+  BodyReader body{request.body()};
+  body.only({"reason", "by"});
+  auto reason = body.string("reason", true, kMaxReasonBytes);
+  auto by = body.string("by", true, kMaxHolderBytes);
+  if (!body.ok()) return responder(body.error_response());
+
+  // Freeze first: nothing new starts while the running deploys are being cancelled.
+  std::optional<Freeze> previous;
+  std::optional<Freeze> applied;
+  const auto result = service_.transact(
+      route.environment,
+      [&](EnvironmentPolicy& policy, TimePoint at) {
+        previous = policy.freeze();
+        policy.set_freeze(Freeze{*reason, *by, at, std::nullopt});
+        applied = policy.freeze();
+      },
+      committer());
+  if (result == app::TransactResult::UnknownEnvironment)
+    return responder(unknown_environment(route.environment));
+  if (result == app::TransactResult::CommitFailed) return responder(state_write_failed());
+  audit(route, "freeze.set", freeze_json(previous), freeze_json(applied),
+        Json{{"by", *by}, {"via", "stop"}});
+  if (!remediation_) {
+    Json out{{"environment", route.environment}, {"freeze", freeze_json(applied)}};
+    return responder(report_response(Status::bad_gateway, std::move(out), "remediation_unavailable",
+                                     "frozen, but no run was cancelled: this process has no GitHub "
+                                     "upstream"));
+  }
+  auto shared = std::make_shared<http::Responder>(std::move(responder));
+  remediation_->cancel_deploy_runs(
+      route.environment, [this, route, shared, applied, by = *by](remediation::StopReport report) {
+        Json out;
+        out["environment"] = route.environment;
+        out["freeze"] = freeze_json(applied);
+        const Json cancellation = remediation::stop_report_json(report);
+        for (const auto& [key, value] : cancellation.items()) out[key] = value;
+        audit(route, "stop", nullptr, out["cancelled"], out);
+        // A 409 means the run can no longer be cancelled (it finished meanwhile): reported, but
+        // not a failure of the stop.
+        std::string problems;
+        for (const auto& n : report.not_cancelled)
+          if (n.step.status != 409)
+            problems += (problems.empty() ? "" : "; ") + ("run " + std::to_string(n.run.id) + ": " + n.step.error);
+        for (const auto& l : report.listing_errors)
+          problems += (problems.empty() ? "" : "; ") + ("listing " + l.target + " runs: " + l.error);
+        if (problems.empty()) return (*shared)(json_response(Status::ok, out));
+        (*shared)(report_response(Status::bad_gateway, std::move(out), "cancel_incomplete",
+                                  "frozen, but not every run could be cancelled: " + problems));
+      });
 }
 
 }  // namespace deployguard::api

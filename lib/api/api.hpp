@@ -20,6 +20,10 @@
 //   POST   /v1/environments/NAME/freeze      200 freeze
 //   DELETE /v1/environments/NAME/freeze      204 lifted / 404 not frozen
 //   POST   /v1/environments/NAME/events      202 (type "server_busy")
+//   POST   /v1/environments/NAME/stabilize   200 done / 200 plan (dry_run) / 409 refused /
+//                                            502 failed or partially failed (report in body)
+//   POST   /v1/environments/NAME/stop        200 frozen + runs cancelled / 502 incomplete
+//   (stabilize and stop are asynchronous: served by operator(), see lib/remediation)
 // A mutation is answered only after the state file was written (Persistence::commit); if that
 // fails the change is rolled back and the answer is 500 state_write_failed.
 // Errors: {"error":{"code":"bad_request|unauthorized|not_found|method_not_allowed|...",
@@ -30,6 +34,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -41,6 +46,7 @@
 #include "app/persistence.hpp"
 #include "core/config.hpp"
 #include "http/server/server.hpp"
+#include "remediation/remediation.hpp"
 
 namespace deployguard::api {
 
@@ -86,8 +92,16 @@ class Api {
   /// Body limit for a request, chosen from its header (ServerOptions::body_limit_for).
   std::size_t body_limit_for(const http::RequestHeader& header) const;
 
+  /// Enables POST .../stabilize and .../stop (503 remediation_unavailable without it). The
+  /// service must outlive the Api or be destroyed first (its callbacks then never run).
+  void set_remediation(remediation::RemediationService* remediation) { remediation_ = remediation; }
+
   /// Answers every long-poll waiter with the current decision (graceful shutdown).
   void answer_waiters() { waiters_.answer_all(); }
+  /// Answers the waiters of one environment now (config reload removed it: they get 404).
+  void wake_waiters(std::string_view environment) { waiters_.wake(environment); }
+  /// Replaces the bearer tokens (config reload re-reads server.api_token_file).
+  void set_auth(TokenAuth auth) { auth_ = std::move(auth); }
   std::size_t waiter_count() const { return waiters_.size(); }
 
  private:
@@ -103,6 +117,13 @@ class Api {
   http::Response set_freeze(const http::Request&, const Route&, const std::string&);
   http::Response clear_freeze(const http::Request&, const Route&, const std::string&);
   http::Response report_event(const http::Request&, const Route&, const std::string&);
+  /// Bearer-token check shared by every mutating route; sets route.actor. nullopt: allowed.
+  std::optional<http::Response> authenticate(const http::Request& request, Route& route) const;
+  /// POST /v1/environments/NAME/{stabilize,stop}: answered through the responder, later.
+  void remediate(const http::Request& request, http::Responder responder,
+                 const std::string& environment, const std::string& action);
+  void stabilize(const http::Request& request, http::Responder responder, const Route& route);
+  void stop(const http::Request& request, http::Responder responder, const Route& route);
   std::function<bool()> committer();
   void audit(const Route& route, const std::string& action, nlohmann::ordered_json old_value,
              nlohmann::ordered_json new_value, nlohmann::ordered_json detail);
@@ -112,6 +133,7 @@ class Api {
   app::Persistence* persistence_;
   TokenAuth auth_;
   WaiterRegistry waiters_;
+  remediation::RemediationService* remediation_ = nullptr;
 };
 
 }  // namespace deployguard::api

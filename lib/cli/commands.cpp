@@ -226,6 +226,110 @@ int cmd_simple(const Common& c, const std::string& method, const std::string& ta
   return kExitOk;
 }
 
+std::string traffic_text(const json& traffic) {
+  std::string out;
+  for (const auto& t : traffic) {
+    if (!out.empty()) out += ", ";
+    out += t.value("revision", std::string("?")) + " " + std::to_string(t.value("weight", 0)) + "%";
+  }
+  return out.empty() ? "(none)" : out;
+}
+
+std::string join_names(const json& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n.get<std::string>();
+  return out.empty() ? "(none)" : out;
+}
+
+/// The plan, one fact per line.
+void print_plan(std::ostream& out, const json& plan) {
+  out << "  target:     " << plan.value("target", std::string()) << (plan.value("proposed", false) ? " (proposed: the healthy revision with the most traffic)" : "") << "\n";
+  if (plan.value("traffic_change", true))
+    out << "  traffic:    " << traffic_text(plan["traffic_before"]) << "  ->  " << traffic_text(plan["traffic_after"]) << "\n";
+  else
+    out << "  traffic:    already " << traffic_text(plan["traffic_after"]) << " (unchanged)\n";
+  out << "  deactivate: " << join_names(plan.value("deactivate", json::array())) << "\n";
+}
+
+void print_steps(std::ostream& out, const json& report) {
+  for (const auto& s : report.value("steps", json::array())) {
+    out << "  " << (s.value("ok", false) ? "ok    " : "FAILED") << " " << s.value("action", std::string()) << " "
+        << s.value("target", std::string());
+    if (s.value("attempts", 1) > 1) out << " (" << s.value("attempts", 1) << " attempts)";
+    if (s.contains("error")) out << ": " << s["error"].get<std::string>();
+    out << "\n";
+  }
+  if (report.contains("after")) {
+    out << "  now:        traffic " << traffic_text(report["after"]["traffic"]) << "; active "
+        << join_names(report["after"]["active_revisions"]) << "\n";
+  }
+}
+
+/// Dry run (the default) prints the plan; --yes applies it. Exit 0 done or planned, 1 refused,
+/// 2 error or (partial) failure.
+int cmd_stabilize(const Common& c, const std::string& env, const std::string& revision, bool yes) {
+  if (yes && revision.empty())
+    throw UsageError{"--yes needs --revision (run without --yes to see the proposed revision)"};
+  const auto client = make_client(c);
+  json body{{"dry_run", !yes}};
+  if (!revision.empty()) body["revision"] = revision;
+  // Applying waits for Azure's long-running operation and the deactivations (with retries).
+  const auto timeout = yes ? std::chrono::seconds{15 * 60} : std::chrono::seconds{30};
+  const auto r = client.request("POST", "/v1/environments/" + url_encode(env) + "/stabilize", body.dump(), timeout);
+  if (r.status == 409 || r.status == 502 || r.status == 200) {
+    const json report = parse_body(r);
+    if (r.status == 409) {
+      std::cerr << env << ": stabilize refused: " << describe_error(r) << "\n";
+      return kExitBlocked;
+    }
+    if (!yes) {
+      std::cout << env << ": plan (dry run, nothing changed)\n";
+      print_plan(std::cout, report["plan"]);
+      const std::string target = report["plan"].value("target", std::string());
+      std::cout << "apply with: deployguard stabilize --env " << env << " --revision " << target << " --yes\n";
+      return kExitOk;
+    }
+    std::ostream& out = r.status == 200 ? std::cout : std::cerr;
+    out << env << ": stabilize " << report.value("outcome", std::string("?")) << "\n";
+    if (report.contains("plan")) print_plan(out, report["plan"]);
+    print_steps(out, report);
+    if (r.status != 200) {
+      std::cerr << "deployguard: " << describe_error(r) << "\n";
+      return kExitError;
+    }
+    return kExitOk;
+  }
+  throw ApiError{describe_error(r)};
+}
+
+/// Freezes the environment and cancels its running deploys. Exit 0 when every run was
+/// cancelled (or could no longer be), 2 otherwise.
+int cmd_stop(const Common& c, const std::string& env, const std::string& reason, const std::string& by) {
+  const auto client = make_client(c);
+  const json body{{"reason", reason}, {"by", by}};
+  const auto r = client.request("POST", "/v1/environments/" + url_encode(env) + "/stop", body.dump(),
+                                std::chrono::seconds{5 * 60});
+  if (r.status != 200 && r.status != 502) throw ApiError{describe_error(r)};
+  const json report = parse_body(r);
+  std::ostream& out = r.status == 200 ? std::cout : std::cerr;
+  out << env << ": frozen (" << reason << ")\n";
+  for (const auto& run : report.value("cancelled", json::array()))
+    out << "  cancelled     run " << run.value("id", std::int64_t{0}) << " " << run.value("workflow", std::string())
+        << " (" << run.value("status", std::string()) << ")\n";
+  for (const auto& run : report.value("not_cancelled", json::array()))
+    out << "  not cancelled run " << run.value("id", std::int64_t{0}) << " " << run.value("workflow", std::string())
+        << ": " << run.value("error", std::string()) << "\n";
+  for (const auto& l : report.value("listing_errors", json::array()))
+    out << "  listing " << l.value("target", std::string()) << " runs failed: " << l.value("error", std::string()) << "\n";
+  if (report.value("cancelled", json::array()).empty() && report.value("not_cancelled", json::array()).empty())
+    out << "  no queued or running deploy to cancel\n";
+  if (r.status != 200) {
+    std::cerr << "deployguard: " << describe_error(r) << "\n";
+    return kExitError;
+  }
+  return kExitOk;
+}
+
 std::string default_user() {
   for (const char* var : {"DEPLOYGUARD_USER", "USER", "LOGNAME"})
     if (const char* v = std::getenv(var); v && *v) return v;
@@ -260,9 +364,9 @@ void add_client_commands(CLI::App& app, int& exit_code) {
   // Options live as long as the app: CLI11 keeps pointers to them.
   auto c = std::make_shared<Common>();
   struct Args {
-    std::string env, wait, holder, ttl = "30m", lease_id, reason, by, until, detail;
+    std::string env, wait, holder, ttl = "30m", lease_id, reason, by, until, detail, revision;
     std::int64_t run_id = 0;
-    bool json = false, watch = false;
+    bool json = false, watch = false, yes = false;
   };
   auto a = std::make_shared<Args>();
 
@@ -353,6 +457,26 @@ void add_client_commands(CLI::App& app, int& exit_code) {
       return cmd_simple(*c, "POST", "/v1/environments/" + url_encode(a->env) + "/events", body, 202,
                         a->env + ": busy failure recorded");
     });
+  });
+
+  auto* stabilize = app.add_subcommand(
+      "stabilize", "Put all traffic on one healthy revision and deactivate the others (dry run unless --yes)");
+  add_common(stabilize, *c);
+  stabilize->add_option("--env", a->env, "environment")->required();
+  stabilize->add_option("--revision", a->revision,
+                        "revision to keep (default: propose the healthy revision with the most traffic)");
+  stabilize->add_flag("--yes", a->yes, "apply the plan (needs --revision); without it only the plan is printed");
+  stabilize->callback([&exit_code, c, a] {
+    guarded(exit_code, [&] { return cmd_stabilize(*c, a->env, a->revision, a->yes); });
+  });
+
+  auto* stop = app.add_subcommand("stop", "Emergency stop: freeze the environment and cancel its queued and running deploys");
+  add_common(stop, *c);
+  stop->add_option("--env", a->env, "environment")->required();
+  stop->add_option("--reason", a->reason, "why (becomes the freeze reason)")->required();
+  stop->add_option("--by", a->by, "who (default $USER)");
+  stop->callback([&exit_code, c, a] {
+    guarded(exit_code, [&] { return cmd_stop(*c, a->env, a->reason, a->by.empty() ? default_user() : a->by); });
   });
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // Client subcommands of the `deployguard` executable: status, can-deploy, lease, freeze,
-// unfreeze, report. They talk to a running daemon over its HTTP API.
+// unfreeze, report, stabilize, stop. They talk to a running daemon over its HTTP API.
 //
 // Exit codes: 0 = success (safe / done), 1 = blocked (can-deploy, lease acquire), 2 = error
 // (daemon unreachable, bad arguments, unexpected answer). Errors are one line on stderr.

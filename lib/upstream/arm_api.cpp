@@ -23,24 +23,46 @@ std::string arm_error_text(const http::HttpResponse& response) {
   return text;
 }
 
+std::string arm_error_code(const http::HttpResponse& response) {
+  auto err = parse::parse_arm_error(response.body);
+  if (!err.ok()) return {};
+  for (std::string_view busy : {"ServerIsBusy", "ServerBusy"})
+    if (parse::arm_error_mentions(*err, busy)) return std::string(busy);
+  return err->code;
+}
+
 ArmApi::ArmApi(http::HttpClient& client, TokenProvider& tokens, const Clock& wall_clock)
     : client_(client), tokens_(tokens), clock_(wall_clock) {}
 
 void ArmApi::get(std::string url, std::shared_ptr<RequestStats> stats, Callback done) {
-  send(std::move(url), std::move(stats), std::move(done), false);
+  send(Outgoing{"GET", std::move(url), {}, std::nullopt}, std::move(stats), std::move(done), false);
 }
 
-void ArmApi::send(std::string url, std::shared_ptr<RequestStats> stats, Callback done,
+void ArmApi::send(std::string method, std::string url, std::string json_body,
+                  std::shared_ptr<RequestStats> stats, Callback done,
+                  std::optional<Duration> timeout) {
+  send(Outgoing{std::move(method), std::move(url), std::move(json_body), timeout},
+       std::move(stats), std::move(done), false);
+}
+
+void ArmApi::send(Outgoing out, std::shared_ptr<RequestStats> stats, Callback done,
                   bool retried) {
-  tokens_.get_token([this, alive = guard_.watch(), url = std::move(url), stats = std::move(stats),
+  tokens_.get_token([this, alive = guard_.watch(), out = std::move(out), stats = std::move(stats),
                      done = std::move(done), retried](TokenResult token) mutable {
     if (alive.expired()) return;
     if (!token.token) return done({PollStatus::failure(token.error), std::nullopt});
     http::HttpRequest req;
-    req.method = "GET";
-    req.url = url;
+    req.method = out.method;
+    req.url = out.url;
     req.headers = {{"Authorization", "Bearer " + *token.token}, {"Accept", "application/json"}};
-    client_.send(std::move(req), [this, alive, url = std::move(url), stats = std::move(stats),
+    if (!out.body.empty()) {
+      req.headers.push_back({"Content-Type", "application/json"});
+      req.body = out.body;
+    }
+    req.timeout = out.timeout;
+    // A mutation is never replayed by following a redirect to somewhere else.
+    if (out.method != "GET") req.follow_redirects = false;
+    client_.send(std::move(req), [this, alive, out = std::move(out), stats = std::move(stats),
                                   done = std::move(done), retried](http::HttpResult result) mutable {
       if (alive.expired()) return;
       if (stats) stats->record(result);
@@ -54,7 +76,7 @@ void ArmApi::send(std::string url, std::shared_ptr<RequestStats> stats, Callback
       if (res.status == 401 && !retried) {
         // Expired or revoked before we expected: fetch a new token and try once more.
         tokens_.invalidate();
-        return send(std::move(url), std::move(stats), std::move(done), true);
+        return send(std::move(out), std::move(stats), std::move(done), true);
       }
       if (res.status >= 200 && res.status < 300) return done({PollStatus::success(), std::move(res)});
       if (res.status == 429) {

@@ -30,9 +30,21 @@ class ArmApi {
   ArmApi(http::HttpClient& client, TokenProvider& tokens, const Clock& wall_clock);
 
   void get(std::string url, std::shared_ptr<RequestStats> stats, Callback done);
+  /// Any method with an optional JSON body (PATCH of a container app, POST .../deactivate).
+  /// Same token handling and status mapping as get(); `timeout` overrides the client's total
+  /// deadline for this request.
+  void send(std::string method, std::string url, std::string json_body,
+            std::shared_ptr<RequestStats> stats, Callback done,
+            std::optional<Duration> timeout = std::nullopt);
 
  private:
-  void send(std::string url, std::shared_ptr<RequestStats> stats, Callback done, bool retried);
+  struct Outgoing {
+    std::string method;
+    std::string url;
+    std::string body;
+    std::optional<Duration> timeout;
+  };
+  void send(Outgoing out, std::shared_ptr<RequestStats> stats, Callback done, bool retried);
 
   http::HttpClient& client_;
   TokenProvider& tokens_;
@@ -43,5 +55,9 @@ class ArmApi {
 /// "ARM 404 ResourceNotFound: The Resource '...' was not found." from an ARM error response;
 /// the status alone when the body is not an error envelope.
 std::string arm_error_text(const http::HttpResponse& response);
+
+/// The ARM error code of a response ("Conflict", "ServerIsBusy", ...), "" when it has none.
+/// A busy code (ServerIsBusy / ServerBusy) anywhere in details[] wins over the outer code.
+std::string arm_error_code(const http::HttpResponse& response);
 
 }  // namespace deployguard::upstream

@@ -81,7 +81,7 @@ std::optional<Duration> GitHubApi::gate_wait() const {
   return *blocked_until_ - now;
 }
 
-void GitHubApi::post(Callback done, GitHubApiResult result) {
+void GitHubApi::post_result(Callback done, GitHubApiResult result) {
   boost::asio::post(ioc_, [alive = guard_.watch(), done = std::move(done),
                            result = std::move(result)]() mutable {
     if (alive.expired()) return;
@@ -93,9 +93,21 @@ void GitHubApi::get(std::string path_or_url, http::Headers extra,
                     std::shared_ptr<RequestStats> stats, Callback done,
                     std::optional<std::size_t> max_response_bytes) {
   std::string url = path_or_url.starts_with("/") ? api_url_ + path_or_url : std::move(path_or_url);
+  start(Outgoing{"GET", std::move(url), {}, std::move(extra), max_response_bytes}, std::move(stats),
+        std::move(done));
+}
+
+void GitHubApi::post(std::string path_or_url, std::string json_body,
+                     std::shared_ptr<RequestStats> stats, Callback done) {
+  std::string url = path_or_url.starts_with("/") ? api_url_ + path_or_url : std::move(path_or_url);
+  start(Outgoing{"POST", std::move(url), std::move(json_body), {}, std::nullopt}, std::move(stats),
+        std::move(done));
+}
+
+void GitHubApi::start(Outgoing out, std::shared_ptr<RequestStats> stats, Callback done) {
   if (auto wait = gate_wait()) {
     if (stats) ++stats->skipped_rate_limited;
-    return post(std::move(done),
+    return post_result(std::move(done),
                 {PollStatus::failure("GitHub rate limited: next request allowed in " +
                                          seconds_text(*wait),
                                      FailureKind::rate_limited, *wait),
@@ -104,35 +116,36 @@ void GitHubApi::get(std::string path_or_url, http::Headers extra,
   std::string error;
   auto token = tokens_(error);
   if (!token)
-    return post(std::move(done), {PollStatus::failure("GitHub token: " + error), std::nullopt});
-  send(std::move(url), std::move(extra), std::move(stats), std::move(done), max_response_bytes,
-       std::move(*token), false);
+    return post_result(std::move(done), {PollStatus::failure("GitHub token: " + error), std::nullopt});
+  send(std::move(out), std::move(stats), std::move(done), std::move(*token), false);
 }
 
-void GitHubApi::send(std::string url, http::Headers extra, std::shared_ptr<RequestStats> stats,
-                     Callback done, std::optional<std::size_t> max_bytes, std::string token,
-                     bool retried) {
+void GitHubApi::send(Outgoing out, std::shared_ptr<RequestStats> stats, Callback done,
+                     std::string token, bool retried) {
   http::HttpRequest req;
-  req.method = "GET";
-  req.url = url;
+  req.method = out.method;
+  req.url = out.url;
   req.headers = {{"Accept", "application/vnd.github+json"},
                  {"X-GitHub-Api-Version", std::string(kGitHubApiVersion)}};
   if (!token.empty()) req.headers.push_back({"Authorization", "Bearer " + token});
-  for (const auto& h : extra) req.headers.push_back(h);
-  req.max_response_bytes = max_bytes;
-  client_.send(std::move(req), [this, alive = guard_.watch(), url = std::move(url),
-                                extra = std::move(extra), stats = std::move(stats),
-                                done = std::move(done), max_bytes, token = std::move(token),
-                                retried](http::HttpResult result) mutable {
+  for (const auto& h : out.extra) req.headers.push_back(h);
+  if (!out.body.empty()) {
+    req.headers.push_back({"Content-Type", "application/json"});
+    req.body = out.body;
+  }
+  if (out.method != "GET") req.follow_redirects = false;
+  req.max_response_bytes = out.max_bytes;
+  client_.send(std::move(req), [this, alive = guard_.watch(), out = std::move(out),
+                                stats = std::move(stats), done = std::move(done),
+                                token = std::move(token), retried](http::HttpResult result) mutable {
     if (alive.expired()) return;
-    on_response(std::move(result), std::move(url), std::move(extra), std::move(stats),
-                std::move(done), max_bytes, std::move(token), retried);
+    on_response(std::move(result), std::move(out), std::move(stats), std::move(done),
+                std::move(token), retried);
   });
 }
 
-void GitHubApi::on_response(http::HttpResult result, std::string url, http::Headers extra,
-                            std::shared_ptr<RequestStats> stats, Callback done,
-                            std::optional<std::size_t> max_bytes, std::string token,
+void GitHubApi::on_response(http::HttpResult result, Outgoing out,
+                            std::shared_ptr<RequestStats> stats, Callback done, std::string token,
                             bool retried) {
   if (stats) stats->record(result);
   if (!result.ok()) {
@@ -154,8 +167,7 @@ void GitHubApi::on_response(http::HttpResult result, std::string url, http::Head
     std::string error;
     auto fresh = tokens_(error);
     if (fresh && !fresh->empty() && *fresh != token)
-      return send(std::move(url), std::move(extra), std::move(stats), std::move(done), max_bytes,
-                  std::move(*fresh), true);
+      return send(std::move(out), std::move(stats), std::move(done), std::move(*fresh), true);
   }
 
   const bool limit_status = status == 403 || status == 429;

@@ -51,6 +51,11 @@ class GitHubApi {
   void get(std::string path_or_url, http::Headers extra, std::shared_ptr<RequestStats> stats,
            Callback done, std::optional<std::size_t> max_response_bytes = std::nullopt);
 
+  /// POST with a JSON body (empty: no body), e.g. ".../actions/runs/{id}/cancel". Same headers,
+  /// token, rate-limit gate and status mapping as get(); never follows redirects.
+  void post(std::string path_or_url, std::string json_body, std::shared_ptr<RequestStats> stats,
+            Callback done);
+
   std::string url(std::string_view path) const { return api_url_ + std::string(path); }
 
   /// x-ratelimit-remaining of the last response that carried it.
@@ -64,12 +69,20 @@ class GitHubApi {
   void set_rate_limit_min_wait(Duration d) { rate_limit_min_wait_ = d; }
 
  private:
-  void send(std::string url, http::Headers extra, std::shared_ptr<RequestStats> stats,
-            Callback done, std::optional<std::size_t> max_bytes, std::string token, bool retried);
-  void on_response(http::HttpResult result, std::string url, http::Headers extra,
-                   std::shared_ptr<RequestStats> stats, Callback done,
-                   std::optional<std::size_t> max_bytes, std::string token, bool retried);
-  void post(Callback done, GitHubApiResult result);
+  /// What to send; kept for the one retry after a 401.
+  struct Outgoing {
+    std::string method;
+    std::string url;
+    std::string body;
+    http::Headers extra;
+    std::optional<std::size_t> max_bytes;
+  };
+  void start(Outgoing out, std::shared_ptr<RequestStats> stats, Callback done);
+  void send(Outgoing out, std::shared_ptr<RequestStats> stats, Callback done, std::string token,
+            bool retried);
+  void on_response(http::HttpResult result, Outgoing out, std::shared_ptr<RequestStats> stats,
+                   Callback done, std::string token, bool retried);
+  void post_result(Callback done, GitHubApiResult result);
 
   boost::asio::io_context& ioc_;
   http::HttpClient& client_;

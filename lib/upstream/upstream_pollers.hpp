@@ -71,6 +71,13 @@ class UpstreamPollers {
   /// The poller of one source, or nullptr (tests, metrics).
   SourcePoller* poller(const std::string& environment, std::string_view source);
 
+  /// The shared adapters (null when github / azure is not configured), for remediation's
+  /// mutating calls: one token and one rate-limit budget with the pollers.
+  std::shared_ptr<GitHubApi> github_api() const { return github_api_; }
+  std::shared_ptr<ArmApi> arm_api() const { return arm_api_; }
+  /// What arm_api() refers to; hold it as long as the ArmApi is used.
+  std::shared_ptr<TokenProvider> azure_tokens() const { return azure_tokens_; }
+
  private:
   std::shared_ptr<GitHubApi> github_api_;
   std::shared_ptr<TokenProvider> azure_tokens_;

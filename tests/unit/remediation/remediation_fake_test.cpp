@@ -1,0 +1,322 @@
+// RemediationService against the in-process fake upstream over loopback HTTP: the full
+// stabilize sequence, each partial failure (asserted on the fake's request log and state), and
+// the emergency stop's cancellations.
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "app/guard_service.hpp"
+#include "http/client/beast_http_client.hpp"
+#include "remediation/remediation.hpp"
+#include "scripted_http_client.hpp"
+#include "server.hpp"
+#include "upstream/upstream_pollers.hpp"
+
+namespace deployguard::remediation {
+namespace {
+
+using namespace std::chrono_literals;
+using upstream::testing::run_until;
+using Json = nlohmann::json;
+using Outcome = StabilizeReport::Outcome;
+
+class TokenFile {
+ public:
+  TokenFile() : path_((std::filesystem::temp_directory_path() /
+                       ("dg-remediation-token-" + std::to_string(::getpid()))).string()) {
+    std::ofstream(path_) << "token\n";
+  }
+  ~TokenFile() { std::filesystem::remove(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+Json world() {
+  return Json::parse(R"({
+    "github": {"repos": {"acme/shop": {
+      "workflows": [{"id": 4242, "name": "Deploy", "path": ".github/workflows/deploy.yml", "state": "active"},
+                    {"id": 4343, "name": "Test", "path": ".github/workflows/test.yml", "state": "active"}],
+      "runs": [
+        {"id": 101, "workflow_id": 4242, "status": "in_progress", "conclusion": null, "head_branch": "main"},
+        {"id": 102, "workflow_id": 4242, "status": "queued", "conclusion": null, "head_branch": "main"},
+        {"id": 103, "workflow_id": 4242, "status": "completed", "conclusion": "success", "head_branch": "main"},
+        {"id": 104, "workflow_id": 4343, "status": "in_progress", "conclusion": null, "head_branch": "main"},
+        {"id": 105, "workflow_id": 4242, "status": "in_progress", "conclusion": null, "head_branch": "feature"}]}}},
+    "azure": {"lro_polls": 2, "container_apps": {"rg/shop-api": {
+      "provisioningState": "Succeeded", "runningStatus": "Running", "activeRevisionsMode": "Multiple",
+      "latestRevisionName": "shop-api--r4",
+      "revisions": [{"name": "shop-api--r1", "active": false, "createdTime": "now-5h"},
+                    {"name": "shop-api--r2", "active": true, "createdTime": "now-3h", "healthState": "Healthy"},
+                    {"name": "shop-api--r3", "active": true, "createdTime": "now-2h", "healthState": "Healthy"},
+                    {"name": "shop-api--r4", "active": true, "createdTime": "now-1h", "healthState": "Unhealthy"}],
+      "traffic": [{"revisionName": "shop-api--r2", "weight": 60}, {"revisionName": "shop-api--r3", "weight": 30},
+                  {"latestRevision": true, "weight": 10}]}}}})");
+}
+
+class RemediationFakeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fake::FakeUpstreamServer::Options options;
+    options.log_requests = false;
+    server = std::make_unique<fake::FakeUpstreamServer>(std::move(options));
+    server->start();
+    base = "http://127.0.0.1:" + std::to_string(server->port());
+    http::BeastHttpClientOptions client_options;
+    client_options.config.connect_timeout = 2s;
+    client_options.config.request_timeout = 5s;
+    client_options.proxies = http::ProxyEnvironment{};
+    client = std::make_unique<http::BeastHttpClient>(ioc, client_options);
+    ASSERT_EQ(control("PUT", "/_fake/state", world().dump()).status, 200u);
+
+    config.github.emplace();
+    config.github->api_url = base;
+    config.github->token_file = token.path();
+    config.azure.emplace();
+    config.azure->arm_url = base;
+    config.azure->subscription_id = "sub-1";
+    config.azure->auth.method = "token_file";
+    config.azure->auth.token_file = token.path();
+    EnvironmentConfig env;
+    env.name = "staging";
+    env.github = GitHubTarget{"acme/shop", {"deploy.yml"}, std::string("main")};
+    env.container_app = AzureResourceRef{"rg", "shop-api"};
+    config.environments["staging"] = env;
+
+    service = std::make_unique<app::GuardService>(ioc.get_executor(), wall, config.environments);
+    upstream::UpstreamOptions up;
+    up.credentials = upstream::CredentialEnvironment{};
+    pollers = std::make_unique<upstream::UpstreamPollers>(ioc, config, *client, sink, wall, up);
+    RemediationOptions ro;
+    ro.lro_poll_interval = 5ms;
+    ro.lro_timeout = 5s;
+    ro.retry = RetryPolicy{3, 10ms, 40ms};
+    ro.random = [] { return 0.5; };
+    remediation = std::make_unique<RemediationService>(
+        ioc.get_executor(), *service, config,
+        [this] { return Upstreams{pollers->arm_api(), pollers->github_api(), pollers->azure_tokens()}; },
+        ro);
+    ASSERT_EQ(control("DELETE", "/_fake/requests").status / 100, 2u);
+  }
+
+  void TearDown() override {
+    remediation.reset();
+    pollers.reset();
+    client->shutdown();
+    upstream::testing::drain(ioc);
+    server->stop();
+  }
+
+  http::HttpResponse control(const std::string& method, const std::string& target,
+                             const std::string& body = {}) {
+    http::HttpRequest req;
+    req.method = method;
+    req.url = base + target;
+    req.body = body;
+    if (!body.empty()) req.headers.push_back({"Content-Type", "application/json"});
+    std::optional<http::HttpResult> result;
+    client->send(req, [&](http::HttpResult r) { result = std::move(r); });
+    EXPECT_TRUE(run_until(ioc, [&] { return result.has_value(); }));
+    if (!result || !result->ok()) {
+      ADD_FAILURE() << "control request failed: " << target;
+      return {};
+    }
+    return result->response();
+  }
+
+  void fault(const std::string& rule) { ASSERT_EQ(control("POST", "/_fake/faults", rule).status / 100, 2u); }
+
+  /// "METHOD path" of every recorded upstream request, in order.
+  std::vector<std::string> calls() {
+    std::vector<std::string> out;
+    const Json log = Json::parse(control("GET", "/_fake/requests").body);
+    for (const auto& r : log["requests"])
+      out.push_back(r["method"].get<std::string>() + " " + r["path"].get<std::string>());
+    return out;
+  }
+  std::vector<std::string> mutating_calls() {
+    std::vector<std::string> out;
+    for (auto& c : calls())
+      if (!c.starts_with("GET ")) out.push_back(c);
+    return out;
+  }
+
+  Json app_state() {
+    return Json::parse(control("GET", "/_fake/state").body)["azure"]["container_apps"]["rg/shop-api"];
+  }
+
+  StabilizeReport stabilize(std::optional<std::string> revision) {
+    std::optional<StabilizeReport> report;
+    remediation->stabilize("staging", std::move(revision), [&](StabilizeReport r) { report = std::move(r); });
+    EXPECT_TRUE(run_until(ioc, [&] { return report.has_value(); }, 20s));
+    return report.value_or(StabilizeReport{});
+  }
+
+  static const StepResult* step(const StabilizeReport& r, const std::string& action, const std::string& target) {
+    for (const auto& s : r.steps)
+      if (s.action == action && s.target == target) return &s;
+    return nullptr;
+  }
+
+  boost::asio::io_context ioc;
+  SystemClock wall;
+  std::unique_ptr<fake::FakeUpstreamServer> server;
+  std::string base;
+  std::unique_ptr<http::BeastHttpClient> client;
+  TokenFile token;
+  Config config;
+  std::unique_ptr<app::GuardService> service;
+  upstream::testing::RecordingSink sink;
+  std::unique_ptr<upstream::UpstreamPollers> pollers;
+  std::unique_ptr<RemediationService> remediation;
+};
+
+const std::string kApp = "/subscriptions/sub-1/resourceGroups/rg/providers/Microsoft.App/containerApps/shop-api";
+
+TEST_F(RemediationFakeTest, FullSequenceMovesTrafficWaitsForTheOperationThenDeactivates) {
+  const auto report = stabilize("shop-api--r2");
+  ASSERT_EQ(report.outcome, Outcome::Succeeded) << report.error;
+  ASSERT_TRUE(report.plan);
+  EXPECT_EQ(report.plan->deactivate, (std::vector<std::string>{"shop-api--r3", "shop-api--r4"}));
+
+  const auto log = calls();
+  std::vector<std::string> expected = {
+      "GET " + kApp, "GET " + kApp + "/revisions",                        // fresh read
+      "PATCH " + kApp};                                                   // traffic
+  ASSERT_GE(log.size(), 3u);
+  EXPECT_EQ(std::vector<std::string>(log.begin(), log.begin() + 3), expected);
+  // The operation was polled until it finished (lro_polls = 2: two InProgress, then done),
+  // and only then was anything deactivated.
+  std::size_t polls = 0;
+  std::size_t first_deactivate = log.size();
+  for (std::size_t i = 0; i < log.size(); ++i) {
+    if (log[i].starts_with("GET /_ops/")) {
+      ++polls;
+      EXPECT_LT(i, first_deactivate);
+    }
+    if (log[i].ends_with("/deactivate") && first_deactivate == log.size()) first_deactivate = i;
+  }
+  EXPECT_EQ(polls, 3u);
+  EXPECT_EQ(mutating_calls(), (std::vector<std::string>{"PATCH " + kApp,
+                                                        "POST " + kApp + "/revisions/shop-api--r3/deactivate",
+                                                        "POST " + kApp + "/revisions/shop-api--r4/deactivate"}));
+  // The PATCH carried the full traffic array.
+  const auto patch = Json::parse(control("GET", "/_fake/requests?method=PATCH").body)["requests"][0];
+  EXPECT_EQ(Json::parse(patch["body"].get<std::string>()),
+            Json::parse(R"({"properties":{"configuration":{"ingress":{"traffic":[{"revisionName":"shop-api--r2","weight":100}]}}}})"));
+
+  const auto state = app_state();
+  EXPECT_EQ(state["traffic"], Json::parse(R"([{"revisionName":"shop-api--r2","weight":100}])"));
+  for (const auto& r : state["revisions"]) EXPECT_EQ(r["active"], r["name"] == "shop-api--r2") << r.dump();
+  // The report shows the state read afterwards, and the guard saw it.
+  ASSERT_TRUE(report.app_after);
+  EXPECT_TRUE(traffic_all_on(*report.app_after, "shop-api--r2"));
+  EXPECT_EQ(service->find("staging")->traffic_by_revision(), (std::map<std::string, int>{{"shop-api--r2", 100}}));
+}
+
+TEST_F(RemediationFakeTest, ProposesTheHealthyRevisionWithMostTraffic) {
+  const auto report = stabilize(std::nullopt);
+  ASSERT_EQ(report.outcome, Outcome::Succeeded) << report.error;
+  EXPECT_EQ(report.plan->target, "shop-api--r2");
+  EXPECT_TRUE(report.plan->proposed);
+}
+
+TEST_F(RemediationFakeTest, RefusesAnUnhealthyTargetWithoutAnyMutatingCall) {
+  const auto report = stabilize("shop-api--r4");
+  ASSERT_EQ(report.outcome, Outcome::Refused);
+  EXPECT_EQ(report.refusal->code, "revision_unhealthy");
+  EXPECT_TRUE(mutating_calls().empty());
+  EXPECT_FALSE(remediation->busy("staging"));
+}
+
+TEST_F(RemediationFakeTest, RefusesWhileTheAppIsBusy) {
+  ASSERT_EQ(control("POST", "/_fake/azure/containerapps/rg/shop-api", R"({"provisioningState":"InProgress"})").status, 200u);
+  const auto report = stabilize("shop-api--r2");
+  ASSERT_EQ(report.outcome, Outcome::Refused);
+  EXPECT_EQ(report.refusal->code, "app_busy");
+  EXPECT_TRUE(mutating_calls().empty());
+}
+
+TEST_F(RemediationFakeTest, DeactivationConflictIsRetriedWithBackoff) {
+  fault(R"({"kind":"status","method":"POST","path_regex":"shop-api--r3/deactivate","status":409,
+            "body":{"error":{"code":"Conflict","message":"Another operation is in progress"}},"count":1})");
+  const auto report = stabilize("shop-api--r2");
+  ASSERT_EQ(report.outcome, Outcome::Succeeded) << report.error;
+  const auto* s = step(report, "deactivate", "shop-api--r3");
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(s->ok);
+  EXPECT_EQ(s->attempts, 2);
+  EXPECT_EQ(app_state()["revisions"][2]["active"], false);
+}
+
+TEST_F(RemediationFakeTest, PersistentServerIsBusyIsReportedPreciselyAndTrafficStaysOnTarget) {
+  fault(R"({"kind":"status","method":"POST","path_regex":"shop-api--r3/deactivate","status":400,
+            "body":{"error":{"code":"ResourceOperationFailure","message":"failed",
+                    "details":[{"code":"ServerIsBusy","message":"busy processing another operation"}]}}})");
+  const auto report = stabilize("shop-api--r2");
+  ASSERT_EQ(report.outcome, Outcome::PartiallyFailed);
+  const auto* failed = step(report, "deactivate", "shop-api--r3");
+  ASSERT_TRUE(failed);
+  EXPECT_FALSE(failed->ok);
+  EXPECT_EQ(failed->attempts, 3);  // the whole (bounded) budget
+  EXPECT_EQ(failed->status, 400u);
+  EXPECT_EQ(failed->code, "ServerIsBusy");
+  EXPECT_NE(failed->error.find("ServerIsBusy"), std::string::npos) << failed->error;
+  const auto* other = step(report, "deactivate", "shop-api--r4");
+  ASSERT_TRUE(other);
+  EXPECT_TRUE(other->ok);  // one failure does not stop the rest
+  const auto state = app_state();
+  EXPECT_EQ(state["traffic"], Json::parse(R"([{"revisionName":"shop-api--r2","weight":100}])"));
+  EXPECT_EQ(state["revisions"][1]["active"], true);  // the target
+  const auto j = report_json("staging", report);
+  EXPECT_EQ(j["deactivation_failed"], Json::parse(R"(["shop-api--r3"])"));
+  EXPECT_EQ(j["deactivated"], Json::parse(R"(["shop-api--r4"])"));
+}
+
+TEST_F(RemediationFakeTest, RejectedTrafficChangeDeactivatesNothing) {
+  fault(R"({"kind":"status","method":"PATCH","path_prefix":"/subscriptions/","status":503,
+            "body":{"error":{"code":"ServiceUnavailable","message":"try later"}}})");
+  const auto report = stabilize("shop-api--r2");
+  ASSERT_EQ(report.outcome, Outcome::Failed);
+  EXPECT_NE(report.error.find("nothing deactivated"), std::string::npos) << report.error;
+  const auto* traffic = step(report, "traffic", "shop-api--r2");
+  ASSERT_TRUE(traffic);
+  EXPECT_EQ(traffic->attempts, 3);
+  for (const auto& c : mutating_calls()) EXPECT_EQ(c, "PATCH " + kApp);
+  EXPECT_EQ(app_state()["traffic"].size(), 3u);
+  EXPECT_FALSE(remediation->busy("staging"));
+}
+
+TEST_F(RemediationFakeTest, FailedOperationDeactivatesNothing) {
+  fault(R"({"kind":"status","method":"GET","path_prefix":"/_ops/","status":200,
+            "body":{"status":"Failed","error":{"code":"ContainerAppOperationError","message":"revision crashed"}}})");
+  const auto report = stabilize("shop-api--r2");
+  ASSERT_EQ(report.outcome, Outcome::Failed);
+  EXPECT_NE(report.error.find("revision crashed"), std::string::npos) << report.error;
+  EXPECT_EQ(mutating_calls(), std::vector<std::string>{"PATCH " + kApp});
+}
+
+TEST_F(RemediationFakeTest, StopCancelsExactlyTheActiveDeployRunsAndReports409) {
+  fault(R"({"kind":"status","method":"POST","path_regex":"/runs/102/cancel$","status":409,
+            "body":{"message":"Cannot cancel a workflow run that is completed."}})");
+  std::optional<StopReport> report;
+  remediation->cancel_deploy_runs("staging", [&](StopReport r) { report = std::move(r); });
+  ASSERT_TRUE(run_until(ioc, [&] { return report.has_value(); }, 20s));
+  ASSERT_TRUE(report->listing_errors.empty());
+  ASSERT_EQ(report->cancelled.size(), 1u);
+  EXPECT_EQ(report->cancelled[0].id, 101);
+  ASSERT_EQ(report->not_cancelled.size(), 1u);
+  EXPECT_EQ(report->not_cancelled[0].run.id, 102);
+  EXPECT_EQ(report->not_cancelled[0].step.status, 409u);
+  EXPECT_EQ(report->not_cancelled[0].step.attempts, 1);  // 409 is not retried
+  EXPECT_EQ(mutating_calls(), (std::vector<std::string>{"POST /repos/acme/shop/actions/runs/101/cancel",
+                                                        "POST /repos/acme/shop/actions/runs/102/cancel"}));
+}
+
+}  // namespace
+}  // namespace deployguard::remediation
