@@ -111,6 +111,12 @@ DaemonApp::DaemonApp(Config config, DaemonOptions options)
       service_, config_.environments, webhook_secrets(config_),
       [this](const std::string& env) { pollers_->refresh_now(env, kGitHubSource); });
   metrics_ = std::make_unique<Metrics>(service_, pollers_.get(), webhook_.get());
+  remediation_ = std::make_unique<remediation::RemediationService>(
+      io_.get_executor(), service_, config_, [this] {
+        return remediation::Upstreams{pollers_->arm_api(), pollers_->github_api(),
+                                      pollers_->azure_tokens()};
+      });
+  api_.set_remediation(remediation_.get());
   if (config_.server.webhook_listen)
     log_->warn("event=config_ignored key=server.webhook_listen detail=\"the separate webhook "
                "listener is not implemented yet; expose /webhooks/github of server.listen through "

@@ -36,6 +36,7 @@
 #include "app/webhook_receiver.hpp"
 #include "http/client/beast_http_client.hpp"
 #include "upstream/upstream_pollers.hpp"
+#include "remediation/remediation.hpp"
 #include "core/config.hpp"
 #include "core/time.hpp"
 #include "http/server/server.hpp"
@@ -101,6 +102,8 @@ class DaemonApp {
   std::unique_ptr<upstream::UpstreamPollers> pollers_;
   std::unique_ptr<WebhookReceiver> webhook_;
   std::unique_ptr<Metrics> metrics_;
+  // remediation (stabilize, emergency stop): uses the pollers' current upstream adapters
+  std::unique_ptr<remediation::RemediationService> remediation_;
   SystemdNotifier systemd_{io_};
 };
 
