@@ -489,7 +489,9 @@ class BasicSession final : public Session {
   }
 
   /// Half-closes, then discards what the client still sends (bounded in bytes and time) before
-  /// closing.
+  /// closing. TLS: no close_notify is sent. Every response is length-delimited, so no client
+  /// needs it to find the end of a response, and a close_notify exchange could not drain a
+  /// client still sending a rejected body (the RST would destroy the response).
   void close_gracefully() {
     release_slot();
     error_code ignored;
