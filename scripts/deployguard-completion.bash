@@ -3,7 +3,7 @@ _deployguard() {
   local cur prev words cword
   cur="${COMP_WORDS[COMP_CWORD]}"
   prev="${COMP_WORDS[COMP_CWORD-1]}"
-  local commands="serve check-config version status can-deploy lease freeze unfreeze report"
+  local commands="serve check-config version status can-deploy lease freeze unfreeze report stabilize stop"
   local common="--server --token-file --help"
   local sub="${COMP_WORDS[1]}"
 
@@ -22,6 +22,8 @@ _deployguard() {
     can-deploy) COMPREPLY=($(compgen -W "--env --wait $common" -- "$cur")) ;;
     freeze) COMPREPLY=($(compgen -W "--env --reason --by --until $common" -- "$cur")) ;;
     unfreeze) COMPREPLY=($(compgen -W "--env $common" -- "$cur")) ;;
+    stabilize) COMPREPLY=($(compgen -W "--env --revision --yes $common" -- "$cur")) ;;
+    stop) COMPREPLY=($(compgen -W "--env --reason --by $common" -- "$cur")) ;;
     lease)
       if [ "$COMP_CWORD" -eq 2 ]; then
         COMPREPLY=($(compgen -W "acquire release" -- "$cur"))
