@@ -173,11 +173,18 @@ double RemediationService::jitter() { return 0.5 + options_.random(); }
 
 void RemediationService::after(Duration wait, std::function<void()> fn) {
   auto timer = std::make_shared<boost::asio::steady_timer>(executor_);
-  timer->expires_after(std::max(wait, Duration::zero()));
-  timer->async_wait([timer, alive = guard_.watch(), fn = std::move(fn)](boost::system::error_code ec) {
-    if (ec || alive.expired()) return;
-    fn();
+  timer->expires_after(stopped_ ? Duration::zero() : std::max(wait, Duration::zero()));
+  timers_.insert(timer);
+  timer->async_wait([this, timer, alive = guard_.watch(), fn = std::move(fn)](boost::system::error_code) {
+    if (alive.expired()) return;
+    timers_.erase(timer);
+    fn();  // also when stop() cancelled the wait: the operation ends without waiting
   });
+}
+
+void RemediationService::stop() {
+  stopped_ = true;
+  for (const auto& timer : timers_) timer->cancel();
 }
 
 std::string RemediationService::app_url(const AzureResourceRef& app) const {
@@ -268,7 +275,7 @@ void RemediationService::with_retries(StepResult step,
     result.action = step.action;
     result.target = step.target;
     result.attempts = step.attempts;
-    if (result.ok || !retryable(result) || step.attempts >= options_.retry.max_attempts)
+    if (result.ok || !retryable(result) || step.attempts >= options_.retry.max_attempts || stopped_)
       return done(std::move(result));
     const auto wait = retry_delay(options_.retry, step.attempts + 1, jitter());
     log_->warn("event=remediation_retry action={} target={} attempt={} wait={} error=\"{}\"",
@@ -390,7 +397,7 @@ void RemediationService::poll_operation(std::shared_ptr<StabilizeRun> run, std::
                std::string failure;
                if (!r.status.ok) {
                  // A failed poll says nothing about the operation: poll again (bounded).
-                 if (++run->lro_poll_failures >= options_.retry.max_attempts)
+                 if (stopped_ || ++run->lro_poll_failures >= options_.retry.max_attempts)
                    return fail_stabilize(run, "could not follow the traffic operation: " + r.status.error +
                                                   "; nothing deactivated");
                } else if (async_header) {
@@ -420,6 +427,9 @@ void RemediationService::poll_operation(std::shared_ptr<StabilizeRun> run, std::
                  if (auto ra = r.response->header("retry-after"))
                    if (auto parsed = parse::parse_retry_after(*ra, service_.now()))
                      wait = std::min(*parsed, options_.lro_max_poll_interval);
+               if (stopped_)
+                 return fail_stabilize(run, "the daemon is shutting down while the traffic change is "
+                                            "still running; nothing deactivated (check the app)");
                if (std::chrono::steady_clock::now() + wait > run->lro_deadline)
                  return fail_stabilize(run, "the traffic change did not finish within " +
                                                 format_duration(options_.lro_timeout) +

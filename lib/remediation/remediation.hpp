@@ -32,6 +32,7 @@
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/logger.h>
 
 #include "app/guard_service.hpp"
@@ -137,6 +138,11 @@ class RemediationService {
 
   bool busy(const std::string& environment) const { return busy_.count(environment) > 0; }
 
+  /// Shutdown: no more waiting. Pending backoff / poll timers fire at once and every later
+  /// wait is skipped, so running operations end quickly (their requests fail once the HTTP
+  /// client is shut down; call this before that) and report what happened.
+  void stop();
+
  private:
   struct StabilizeRun;
   struct StopRun;
@@ -172,6 +178,8 @@ class RemediationService {
   UpstreamsSource upstreams_;
   RemediationOptions options_;
   std::set<std::string> busy_;
+  bool stopped_ = false;
+  std::set<std::shared_ptr<boost::asio::steady_timer>> timers_;
   std::shared_ptr<upstream::RequestStats> stats_ = std::make_shared<upstream::RequestStats>();
   std::shared_ptr<spdlog::logger> log_;
   upstream::LifetimeGuard guard_;

@@ -301,6 +301,21 @@ TEST_F(RemediationFakeTest, FailedOperationDeactivatesNothing) {
   EXPECT_EQ(mutating_calls(), std::vector<std::string>{"PATCH " + kApp});
 }
 
+TEST_F(RemediationFakeTest, ShutdownEndsARunningStabilizeWithoutDeactivating) {
+  ASSERT_EQ(control("PATCH", "/_fake/state", R"({"azure":{"lro_polls":1000000}})").status, 200u);
+  std::optional<StabilizeReport> report;
+  remediation->stabilize("staging", "shop-api--r2", [&](StabilizeReport r) { report = std::move(r); });
+  // Wait until the operation is being followed (the daemon is waiting between polls).
+  ASSERT_TRUE(run_until(ioc, [&] {
+    return !report && !calls().empty() && calls().back().starts_with("GET /_ops/");
+  }));
+  remediation->stop();
+  ASSERT_TRUE(run_until(ioc, [&] { return report.has_value(); }, 5s));
+  EXPECT_EQ(report->outcome, Outcome::Failed);
+  EXPECT_NE(report->error.find("shutting down"), std::string::npos) << report->error;
+  EXPECT_EQ(mutating_calls(), std::vector<std::string>{"PATCH " + kApp});
+}
+
 TEST_F(RemediationFakeTest, StopCancelsExactlyTheActiveDeployRunsAndReports409) {
   fault(R"({"kind":"status","method":"POST","path_regex":"/runs/102/cancel$","status":409,
             "body":{"message":"Cannot cancel a workflow run that is completed."}})");
