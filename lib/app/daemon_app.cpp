@@ -169,6 +169,7 @@ void DaemonApp::begin_shutdown(std::string_view cause) {
   service_.stop();
   api_.answer_waiters();  // leases: long-poll waiters get the current decision now
   pollers_->stop();
+  if (remediation_) remediation_->stop();  // remediation: no more backoff waits
   http_client_->shutdown();
   server_.stop(options_.shutdown_grace, [this] {
     // Nothing else keeps the io_context busy once the signal wait is gone: run() returns.
