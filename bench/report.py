@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Prints the issue #9 table from bench/run.sh's results (one JSON object per line).
+
+Each figure is the median over the runs; a figure with a reference (nginx) is judged as the
+median of the per-run ratios, both servers measured back to back in the same run.
+usage: report.py RESULTS.jsonl
+"""
+import json
+import statistics
+import sys
+
+rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+by = {}
+for r in rows:
+    by.setdefault(r.get("kind") or r.get("mode"), []).append(r)
+
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+table = []  # figure, target, measured, verdict
+
+
+def add(figure, target, measured, ok):
+    table.append((figure, target, measured, "n/a" if ok is None else ("PASS" if ok else "FAIL")))
+
+
+# /can-deploy vs nginx
+wrk = by.get("wrk", [])
+nginx = [r for r in wrk if r["server"] == "nginx"]
+dg = [r for r in wrk if r["server"] == "deployguard"]
+if nginx and dg:
+    ratios = [d["rps"] / n["rps"] for n, d in zip(nginx, dg)]
+    ratio = med(ratios)
+    bad = sum(d["non2xx"] for d in dg) + sum(1 for d in dg if d["socket_errors"])
+    add("/can-deploy throughput, keep-alive, 64 conns (wrk -t2 -c64)", ">= 0.6x nginx (1 worker)",
+        f"{ratio:.2f}x  ({med([d['rps'] for d in dg]):,.0f} vs {med([n['rps'] for n in nginx]):,.0f} req/s;"
+        f" runs {', '.join(f'{x:.2f}' for x in ratios)})" + (f"; {bad} runs with errors" if bad else ""),
+        ratio >= 0.6 and bad == 0)
+    p99 = med([d["p99_ms"] for d in dg])
+    add("/can-deploy latency under that load, p99", "< 2 ms",
+        f"{p99:.2f} ms  (p50 {med([d['p50_ms'] for d in dg]):.2f} ms; nginx p99 "
+        f"{med([n['p99_ms'] for n in nginx]):.2f} ms)", p99 < 2.0)
+else:
+    add("/can-deploy throughput vs nginx", ">= 0.6x nginx", "not measured", False)
+
+# webhooks
+hooks = [r for r in by.get("webhooks", []) if "applied_per_s" in r]
+if hooks:
+    rate = med([r["applied_per_s"] for r in hooks])
+    all_ok = all(r.get("error", "") == "" and r["applied"] == r["count"] for r in hooks)
+    add("signed workflow_run webhooks ingested (verify+parse+apply)", ">= 5,000/s",
+        f"{rate:,.0f}/s  (8 keep-alive conns, 22 KB bodies" +
+        ("" if all_ok else f"; NOT all applied: {[r.get('status') for r in hooks]}") + ")",
+        rate >= 5000 and all_ok)
+else:
+    add("signed workflow_run webhooks ingested", ">= 5,000/s", "not measured", False)
+
+reflect = [r for r in by.get("reflect", []) if "p99_ms" in r]
+if reflect:
+    p99 = med([r["p99_ms"] for r in reflect])
+    missed = sum(r["not_reflected"] for r in reflect)
+    add("webhook received -> /can-deploy reflects it, p99", "< 5 ms",
+        f"{p99:.2f} ms  (p50 {med([r['p50_ms'] for r in reflect]):.2f} ms, max "
+        f"{max(r['max_ms'] for r in reflect):.2f} ms" + (f", {missed} never reflected" if missed else "") + ")",
+        p99 < 5.0 and missed == 0)
+else:
+    add("webhook -> /can-deploy reflects it", "p99 < 5 ms", "not measured", False)
+
+idle = by.get("idle", [])
+if idle:
+    rss = med([r["rss_kib"] for r in idle]) / 1024
+    add("RSS, 50 environments, idle (polling)", "< 30 MiB", f"{rss:.1f} MiB", rss < 30)
+else:
+    add("RSS, 50 environments, idle", "< 30 MiB", "not measured", False)
+
+waiters = [r for r in by.get("waiters", []) if "rss_waiting_kib" in r]
+if waiters:
+    rss = med([r["rss_waiting_kib"] for r in waiters]) / 1024
+    complete = all(r["answered_200"] == r["count"] and r["early_answers"] == 0 for r in waiters)
+    add("10,000 concurrent /can-deploy?wait= waiters", "< 150 MiB RSS, all answered",
+        f"{rss:.1f} MiB; answered 200: {', '.join(str(r['answered_200']) for r in waiters)} of "
+        f"{waiters[0]['count']}; last answer {med([r['all_answered_ms'] for r in waiters]):.0f} ms "
+        f"after the unfreeze", rss < 150 and complete)
+else:
+    add("10,000 concurrent waiters", "< 150 MiB RSS, all answered", "not measured", False)
+
+if idle:
+    pct = med([100.0 * r["cpu_ticks"] / r["hz"] / r["seconds"] for r in idle])
+    polls = med([r["upstream_requests"] / r["seconds"] for r in idle])
+    poll = by.get("machine", [{}])[0].get("poll", "?")
+    add(f"idle CPU, 50 envs polling (150 sources every {poll})", "< 1% of one core",
+        f"{pct:.2f}%  ({polls:.0f} upstream requests/s, "
+        f"{med([1e6 * r['cpu_ticks'] / r['hz'] / max(r['upstream_requests'], 1) for r in idle]):.0f} us CPU per request)",
+        pct < 1.0)
+    not304 = max(r["github_not_304"] for r in idle)
+    used = max(r["rate_limit_used"] for r in idle)
+    add("GitHub requests counting against rate limit, nothing changes", "0 (all 304)",
+        f"{not304} non-304 of {med([r['github_requests'] for r in idle]):.0f} GitHub requests per 10 s; "
+        f"rate-limit bucket used {used}", not304 == 0 and used == 0)
+
+for m in by.get("micro", []):
+    for b in m["benchmarks"]:
+        ns = b["ns"]
+        shown = f"{ns / 1000:.2f} us" if ns >= 1000 else f"{ns:.0f} ns"
+        add(f"micro: {b['name']}", "(info)", shown, None)
+
+machine = by.get("machine", [{}])[0]
+end = by.get("machine_end", [{}])[0]
+print()
+print(f"machine: nproc={machine.get('nproc')} cpu={machine.get('cpu')} kernel={machine.get('kernel')} "
+      f"date={machine.get('date')}")
+print(f"load average (1/5/15 min): start {machine.get('load_start')}, end {end.get('load_end')}; "
+      f"per-phase load is in the results file")
+print()
+w = [max(len(r[i]) for r in table + [("figure", "target", "measured", "result")]) for i in range(4)]
+w[2] = min(w[2], 110)
+line = lambda r: f"| {r[0]:<{w[0]}} | {r[1]:<{w[1]}} | {r[2]:<{w[2]}} | {r[3]:<{w[3]}} |"
+print(line(("figure", "target", "measured", "result")))
+print("|" + "|".join("-" * (x + 2) for x in w) + "|")
+for r in table:
+    print(line(r))
+fails = [r[0] for r in table if r[3] == "FAIL"]
+print()
+print("all targets met" if not fails else f"{len(fails)} target(s) missed: " + "; ".join(fails))
