@@ -54,9 +54,11 @@ int serve(const std::string& file, const std::optional<std::string>& log_level,
   deployguard::app::DaemonOptions options;
   options.log_level = log_level;
   options.move_corrupt_state = move_corrupt_state;  // durable state
+  options.config_path = file;  // SIGHUP re-reads it
   deployguard::app::DaemonApp app{std::move(*result.config), std::move(options)};
   app.start();
-  if (ready_fd && !deployguard::app::write_ready_line(*ready_fd, app.listen_endpoint()))
+  if (ready_fd && !deployguard::app::write_ready_line(*ready_fd, app.listen_endpoint(),
+                                                     app.webhook_endpoint()))
     throw std::runtime_error("cannot write to --ready-fd " + std::to_string(*ready_fd));
   return app.run();
 }

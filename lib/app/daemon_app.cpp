@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/logging.hpp"
+#include "config/loader.hpp"
 #include "config/secrets.hpp"
 
 namespace deployguard::app {
@@ -101,7 +102,8 @@ DaemonApp::DaemonApp(Config config, DaemonOptions options)
                 }
                 api_(std::move(request), std::move(responder));
               }),
-      signals_(io_, SIGINT, SIGTERM) {
+      signals_(io_, SIGINT, SIGTERM),
+      hangup_(io_, SIGHUP) {
   // upstream pollers and webhooks
   http_client_ = std::make_unique<http::BeastHttpClient>(
       io_, http::BeastHttpClientOptions{config_.http_client,
@@ -117,10 +119,34 @@ DaemonApp::DaemonApp(Config config, DaemonOptions options)
                                       pollers_->azure_tokens()};
       });
   api_.set_remediation(remediation_.get());
-  if (config_.server.webhook_listen)
-    log_->warn("event=config_ignored key=server.webhook_listen detail=\"the separate webhook "
-               "listener is not implemented yet; expose /webhooks/github of server.listen through "
-               "a reverse proxy\"");
+  metrics_->set_reload_counts(&reload_counts_);
+  if (config_.server.webhook_listen) {
+    // The public-facing listener: same limits as the API listener, the webhook body limit for
+    // the webhook route, and nothing but that route (the API stays on server.listen).
+    auto opts = server_options(config_.server);
+    opts.host = config_.server.webhook_listen->host;
+    opts.port = config_.server.webhook_listen->port;
+    opts.body_limit_for = [this](const http::RequestHeader& header) {
+      return api_.body_limit_for(header);
+    };
+    opts.on_response = [this](std::string_view target, unsigned status) {
+      if (metrics_) metrics_->record_http(target, status);
+    };
+    if (config_.server.cert_file && config_.server.key_file)
+      opts.tls = http::TlsFiles{*config_.server.cert_file, *config_.server.key_file};
+    // Throws std::runtime_error (file + OpenSSL reason) when the certificate cannot be loaded.
+    webhook_server_ = std::make_unique<http::Server>(
+        io_.get_executor(), std::move(opts),
+        [this](http::Request&& request, http::Responder responder) {
+          if (is_webhook_request(request)) {
+            responder(webhook_->handle(request));
+            return;
+          }
+          responder(http::make_error_response(
+              http::Status::not_found, "not_found",
+              "this listener serves only " + std::string(api::kGitHubWebhookPath)));
+        });
+  }
 }
 
 DaemonApp::~DaemonApp() = default;
@@ -131,11 +157,17 @@ void DaemonApp::start() {
   server_.start();
   log_->info("event=listening address={} environments={}", format_endpoint(listen_endpoint()),
              config_.environments.size());
+  if (webhook_server_) {
+    webhook_server_->start();
+    log_->info("event=listening_webhook address={} tls={}",
+               format_endpoint(webhook_server_->local_endpoint()), webhook_server_->tls());
+  }
   service_.start();
   persistence_.start();  // durable state: audit log, debounced saves
   pollers_->start();
   systemd_.ready();  // READY=1 once listening, configured and restored; watchdog pings
   wait_for_signal();
+  wait_for_hangup();
 }
 
 int DaemonApp::run() {
@@ -161,6 +193,142 @@ void DaemonApp::wait_for_signal() {
   });
 }
 
+void DaemonApp::wait_for_hangup() {
+  hangup_.async_wait([this](boost::system::error_code ec, int) {
+    if (ec || shutting_down_) return;
+    log_->info("event=sighup");
+    reload();
+    wait_for_hangup();
+  });
+}
+
+ReloadResult DaemonApp::reload() {
+  // Whatever happens to the config: logrotate moved the audit log, certbot renewed the webhook
+  // listener's certificate (same paths; a failed load keeps the old certificate).
+  persistence_.reopen_audit_log();
+  reload_tls();
+  if (!options_.config_path) {
+    log_->warn("event=config_reload_skipped reason=\"started without a config file path\"");
+    return reload(config_);
+  }
+  auto loaded = config::load_config_file(*options_.config_path);
+  if (!loaded.ok()) {
+    ReloadResult result;
+    for (const auto& error : loaded.errors) {
+      result.errors.push_back(error.to_string());
+      log_->error("event=config_error file={} error=\"{}\"", *options_.config_path,
+                  error.to_string());
+    }
+    ++reload_counts_["failed"];
+    log_->error("event=config_reload_failed file={} errors={} detail=\"the running configuration "
+                "stays\"",
+                *options_.config_path, result.errors.size());
+    return result;
+  }
+  return reload(std::move(*loaded.config));
+}
+
+ReloadResult DaemonApp::reload(Config next) {
+  ReloadResult result;
+  // Settings the running components were built with; changing them needs a restart. The
+  // running values are kept (in config_ too, so config() describes what is in effect).
+  const auto note = [&](bool changed, const char* key) {
+    if (changed) result.restart_required.push_back(key);
+  };
+  const auto& now_server = config_.server;
+  const auto& next_server = next.server;
+  note(now_server.listen != next_server.listen, "server.listen");
+  note(now_server.webhook_listen != next_server.webhook_listen, "server.webhook_listen");
+  note(now_server.cert_file != next_server.cert_file || now_server.key_file != next_server.key_file,
+       "server.cert_file/key_file");
+  note(now_server.max_connections != next_server.max_connections ||
+           now_server.max_header_bytes != next_server.max_header_bytes ||
+           now_server.max_body_bytes != next_server.max_body_bytes ||
+           now_server.max_webhook_body_bytes != next_server.max_webhook_body_bytes ||
+           now_server.read_timeout != next_server.read_timeout ||
+           now_server.idle_timeout != next_server.idle_timeout ||
+           now_server.max_wait != next_server.max_wait ||
+           now_server.max_waiters != next_server.max_waiters ||
+           now_server.max_lease_ttl != next_server.max_lease_ttl,
+       "server limits");
+  note(config_.state != next.state, "state");
+  note(config_.http_client != next.http_client, "http_client");
+  {
+    auto api_token_file = next.server.api_token_file;
+    next.server = config_.server;
+    next.server.api_token_file = std::move(api_token_file);
+    next.state = config_.state;
+    next.http_client = config_.http_client;
+  }
+
+  // 1. Everything that can fail, before anything changes.
+  std::vector<std::string> secrets;
+  api::TokenAuth auth;
+  std::unique_ptr<upstream::UpstreamPollers> pollers;
+  const bool upstream_changed = [&] {
+    if (config_.github != next.github || config_.azure != next.azure) return true;
+    if (config_.environments.size() != next.environments.size()) return true;
+    for (const auto& [name, env] : next.environments) {
+      auto it = config_.environments.find(name);
+      if (it == config_.environments.end() || it->second.github != env.github ||
+          it->second.container_app != env.container_app ||
+          it->second.postgres_servers != env.postgres_servers)
+        return true;
+    }
+    return false;
+  }();
+  try {
+    secrets = webhook_secrets(next);
+    auth = api_auth(next.server);
+    if (upstream_changed) {
+      pollers = std::make_unique<upstream::UpstreamPollers>(io_, next, *http_client_, sink_, *clock_);
+    }
+    if (config_.log != next.log) configure_logging(next.log, options_.log_level);
+  } catch (const std::exception& e) {
+    result.errors.push_back(e.what());
+    ++reload_counts_["failed"];
+    log_->error("event=config_reload_failed error=\"{}\" detail=\"the running configuration "
+                "stays\"",
+                e.what());
+    return result;
+  }
+
+  // 2. Apply. Nothing below throws on a valid config.
+  result.environments = service_.reconfigure(next.environments);
+  for (const auto& name : result.environments.removed) api_.wake_waiters(name);  // -> 404
+  api_.set_auth(std::move(auth));
+  webhook_ = std::make_unique<WebhookReceiver>(
+      service_, next.environments, std::move(secrets),
+      [this](const std::string& env) { pollers_->refresh_now(env, kGitHubSource); });
+  if (pollers) {
+    pollers_->stop();
+    pollers_ = std::move(pollers);
+    pollers_->start();
+    result.pollers_rebuilt = true;
+  }
+  metrics_->set_sources(pollers_.get(), webhook_.get());
+  config_ = std::move(next);
+  result.ok = true;
+  ++reload_counts_["ok"];
+
+  const auto join = [](const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+    return out.empty() ? std::string("-") : out;
+  };
+  const auto& summary = result.environments;
+  log_->info("event=config_reloaded added={} removed={} rules_changed={} sources_changed={} "
+             "unchanged={} pollers_rebuilt={}",
+             join(summary.added), join(summary.removed), join(summary.rules_changed),
+             join(summary.sources_changed), summary.unchanged, result.pollers_rebuilt);
+  if (!result.restart_required.empty()) {
+    log_->warn("event=config_restart_required keys={} detail=\"these changes take effect after a "
+               "restart; the running values stay\"",
+               join(result.restart_required));
+  }
+  return result;
+}
+
 void DaemonApp::begin_shutdown(std::string_view cause) {
   if (shutting_down_) return;
   shutting_down_ = true;
@@ -171,11 +339,34 @@ void DaemonApp::begin_shutdown(std::string_view cause) {
   pollers_->stop();
   if (remediation_) remediation_->stop();  // remediation: no more backoff waits
   http_client_->shutdown();
-  server_.stop(options_.shutdown_grace, [this] {
+  // Both listeners drain in parallel; the final steps run once the last one has stopped.
+  auto listeners_left = std::make_shared<int>(webhook_server_ ? 2 : 1);
+  auto on_listener_stopped = [this, listeners_left] {
+    if (--*listeners_left > 0) return;
     // Nothing else keeps the io_context busy once the signal wait is gone: run() returns.
     persistence_.stop();  // durable state: write pending changes
     signals_.cancel();
-  });
+    hangup_.cancel();
+  };
+  if (webhook_server_) webhook_server_->stop(options_.shutdown_grace, on_listener_stopped);
+  server_.stop(options_.shutdown_grace, on_listener_stopped);
+}
+
+std::optional<boost::asio::ip::tcp::endpoint> DaemonApp::webhook_endpoint() const {
+  if (!webhook_server_) return std::nullopt;
+  return webhook_server_->local_endpoint();
+}
+
+bool DaemonApp::reload_tls() {
+  if (!webhook_server_ || !webhook_server_->tls()) return true;
+  if (auto error = webhook_server_->reload_tls()) {
+    log_->error("event=tls_reload_failed error=\"{}\" detail=\"the previous certificate stays "
+                "in use\"",
+                *error);
+    return false;
+  }
+  log_->info("event=tls_reloaded");
+  return true;
 }
 
 std::string format_endpoint(const boost::asio::ip::tcp::endpoint& endpoint) {
@@ -185,8 +376,11 @@ std::string format_endpoint(const boost::asio::ip::tcp::endpoint& endpoint) {
   return address.to_string() + ":" + port;
 }
 
-bool write_ready_line(int fd, const boost::asio::ip::tcp::endpoint& endpoint) {
-  const std::string line = nlohmann::json{{"listen", format_endpoint(endpoint)}}.dump() + "\n";
+bool write_ready_line(int fd, const boost::asio::ip::tcp::endpoint& endpoint,
+                      const std::optional<boost::asio::ip::tcp::endpoint>& webhook) {
+  nlohmann::ordered_json ready{{"listen", format_endpoint(endpoint)}};
+  if (webhook) ready["webhook_listen"] = format_endpoint(*webhook);
+  const std::string line = ready.dump() + "\n";
   std::size_t written = 0;
   bool ok = true;
   while (written < line.size()) {

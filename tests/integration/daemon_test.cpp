@@ -1,5 +1,7 @@
 // End-to-end tests of the deployguard binary: CLI, start-up on port 0, API answers before any
 // upstream was polled, keep-alive, and shutdown on SIGTERM.
+#include <signal.h>
+
 #include <csignal>
 #include <string>
 
@@ -134,6 +136,50 @@ TEST_F(DaemonTest, SigtermExitsZeroPromptly) {
   ASSERT_TRUE(code) << "daemon did not exit within 5s of SIGTERM";
   EXPECT_EQ(*code, 0);
   EXPECT_TRUE(idle_client.wait_closed(1s));
+}
+
+TEST_F(DaemonTest, SighupReloadsTheConfigKeepingUnchangedEnvironments) {
+  daemon_ = start(github_env("production") + github_env("staging"));
+  TestHttpClient client{daemon_->host(), daemon_->port()};
+  // An operator freeze on staging must survive the reload.
+  auto frozen = client.request("POST", "/v1/environments/staging/freeze",
+                               "Content-Type: application/json\r\n",
+                               R"({"reason":"incident 42","by":"alice"})");
+  ASSERT_TRUE(frozen);
+  ASSERT_EQ(frozen->result_int(), 200) << frozen->body();
+  // A pipeline long-polling production: when production is removed, it is answered at once
+  // (404) instead of waiting out its 30 s. That answer is the event this test waits for.
+  TestHttpClient waiter{daemon_->host(), daemon_->port()};
+  ASSERT_TRUE(waiter.send_request("GET", "/can-deploy?env=production&wait=30"));
+
+  dir_.write("config.yaml", make_config(dir_, github_env("staging") + github_env("qa")));
+  ASSERT_EQ(::kill(daemon_->pid(), SIGHUP), 0);
+
+  const auto answered = waiter.read_response(10s);
+  ASSERT_TRUE(answered) << waiter.last_error();
+  EXPECT_EQ(answered->result_int(), 404) << answered->body();
+
+  auto qa = client.request("GET", "/can-deploy?env=qa");
+  ASSERT_TRUE(qa);
+  EXPECT_EQ(qa->result_int(), 423) << "qa is configured now (nothing polled yet)";
+  auto staging = client.request("GET", "/v1/environments/staging");
+  ASSERT_TRUE(staging);
+  ASSERT_EQ(staging->result_int(), 200);
+  const auto body = Json::parse(staging->body());
+  EXPECT_EQ(body["freeze"]["reason"], "incident 42") << staging->body();
+
+  // An invalid file must not take the daemon down (what exactly is kept is covered by
+  // ReloadTest in tests/unit/app; when this SIGHUP is handled is not observable from here).
+  dir_.write("config.yaml", "server: [\n");
+  ASSERT_EQ(::kill(daemon_->pid(), SIGHUP), 0);
+  auto still = client.request("GET", "/can-deploy?env=qa");
+  ASSERT_TRUE(still);
+  EXPECT_EQ(still->result_int(), 423);
+  const auto code = daemon_->stop(SIGTERM, 5s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 0);
+  const auto log = daemon_->stderr_text();
+  EXPECT_NE(log.find("event=config_reloaded added=qa removed=production"), std::string::npos) << log;
 }
 
 TEST_F(DaemonTest, PortInUseFailsStartupWithExitCode1) {
