@@ -138,6 +138,8 @@ struct RemediationService::StabilizeRun {
   Upstreams up;
   std::string environment;
   AzureResourceRef app;
+  std::string app_base;     // URL of the app, no query
+  std::string api_version;  // "?api-version=..."
   std::optional<std::string> revision;
   StabilizeCallback done;
   StabilizeReport report;
@@ -210,15 +212,13 @@ PlanResult RemediationService::plan_observed(const std::string& environment,
 
 // ---- reading ---------------------------------------------------------------------------------
 
-void RemediationService::read_app(std::shared_ptr<upstream::ArmApi> arm,
-                                  const AzureResourceRef& app_ref, ReadCallback done) {
-  const std::string base = app_url(app_ref);
-  const std::string version =
-      "?api-version=" + upstream::encode_query_value(config_.azure->api_versions.container_apps);
+void RemediationService::read_app(std::shared_ptr<upstream::ArmApi> arm, const std::string& base,
+                                  const std::string& version, const std::string& name,
+                                  ReadCallback done) {
   auto acc = std::make_shared<ReadResult>();
   arm->send("GET", base + version, {}, stats_,
              [this, arm, alive = guard_.watch(), acc, revisions_url = base + "/revisions" + version,
-              name = app_ref.name, done = std::move(done)](upstream::ArmResult r) mutable {
+              name, done = std::move(done)](upstream::ArmResult r) mutable {
                if (alive.expired()) return;
                if (!r.status.ok) {
                  acc->error = "reading the container app: " + step_error(r);
@@ -312,8 +312,11 @@ void RemediationService::stabilize(const std::string& environment,
   }
   busy_.insert(environment);
   run->app = *env.container_app;
+  run->app_base = app_url(run->app);
+  run->api_version =
+      "?api-version=" + upstream::encode_query_value(config_.azure->api_versions.container_apps);
   log_->info("event=stabilize_start env={} revision={}", environment, run->revision.value_or("(propose)"));
-  read_app(run->up.arm, run->app, [this, run](ReadResult read) {
+  read_app(run->up.arm, run->app_base, run->api_version, run->app.name, [this, run](ReadResult read) {
     run->report.steps.push_back(make_step("read", run->app.name, read.ok, 1, 0, read.error));
     if (!read.ok) return fail_stabilize(run, "could not read the current state: " + read.error);
     // The guard sees the fresh state too (and decides with it).
@@ -346,8 +349,7 @@ void RemediationService::stabilize_planned(std::shared_ptr<StabilizeRun> run) {
 }
 
 void RemediationService::shift_traffic(std::shared_ptr<StabilizeRun> run) {
-  const std::string url = app_url(run->app) + "?api-version=" +
-                          upstream::encode_query_value(config_.azure->api_versions.container_apps);
+  const std::string url = run->app_base + run->api_version;
   const std::string body = traffic_patch_body(*run->report.plan).dump();
   // The operation URL of the accepted PATCH, taken from its response.
   auto operation = std::make_shared<std::pair<std::string, bool>>();
@@ -440,7 +442,7 @@ void RemediationService::poll_operation(std::shared_ptr<StabilizeRun> run, std::
 }
 
 void RemediationService::verify_traffic(std::shared_ptr<StabilizeRun> run) {
-  read_app(run->up.arm, run->app, [this, run](ReadResult read) {
+  read_app(run->up.arm, run->app_base, run->api_version, run->app.name, [this, run](ReadResult read) {
     const auto& target = run->report.plan->target;
     if (!read.ok) {
       run->report.steps.push_back(make_step("verify", target, false, 1, 0, read.error));
@@ -465,9 +467,8 @@ void RemediationService::deactivate_next(std::shared_ptr<StabilizeRun> run, std:
   if (index >= plan.deactivate.size()) return finish_stabilize(run);
   const std::string revision = plan.deactivate[index];
   if (revision == plan.target) return deactivate_next(run, index + 1);  // never; belt and braces
-  const std::string url = app_url(run->app) + "/revisions/" + upstream::encode_query_value(revision) +
-                          "/deactivate?api-version=" +
-                          upstream::encode_query_value(config_.azure->api_versions.container_apps);
+  const std::string url = run->app_base + "/revisions/" + upstream::encode_query_value(revision) +
+                          "/deactivate" + run->api_version;
   Attempt attempt = [this, arm = run->up.arm, url](std::function<void(StepResult)> done) {
     arm->send("POST", url, {}, stats_,
                [done = std::move(done)](upstream::ArmResult r) {
@@ -499,7 +500,7 @@ void RemediationService::finish_stabilize(std::shared_ptr<StabilizeRun> run) {
     if (s.action == "deactivate" && !s.ok) all_ok = false;
   run->report.outcome =
       all_ok ? StabilizeReport::Outcome::Succeeded : StabilizeReport::Outcome::PartiallyFailed;
-  read_app(run->up.arm, run->app, [this, run](ReadResult read) {
+  read_app(run->up.arm, run->app_base, run->api_version, run->app.name, [this, run](ReadResult read) {
     if (read.ok) {
       service_.apply(run->environment, ContainerAppPolled{read.app, read.revisions});
       run->report.app_after = std::move(read.app);

@@ -151,8 +151,10 @@ class RemediationService {
   using Attempt = std::function<void(std::function<void(StepResult)>)>;
 
   std::string app_url(const AzureResourceRef& app) const;
-  void read_app(std::shared_ptr<upstream::ArmApi> arm, const AzureResourceRef& app,
-                ReadCallback done);
+  /// `app_base`: the app's URL without query; `version`: "?api-version=...". Both are taken
+  /// from the config when an operation starts, so a reload cannot change them under it.
+  void read_app(std::shared_ptr<upstream::ArmApi> arm, const std::string& app_base,
+                const std::string& version, const std::string& name, ReadCallback done);
   void read_revisions(std::shared_ptr<upstream::ArmApi> arm, std::shared_ptr<ReadResult> acc,
                       std::string url, int page, ReadCallback done);
   /// Runs `attempt` until it succeeds, is not retryable, or the retry budget is spent.
