@@ -187,7 +187,7 @@ Response FakeUpstream::handle_github(const Request& req, const Ctx& ctx) {
   Response res;
   bool counts = true;
   const std::string auth = header_value(req, "authorization");
-  const Json& token = tokens_["github"];
+  const Json& token = member_or_null(tokens_, "github");
   if (token.is_string() && auth != "Bearer " + token.get<std::string>() &&
       auth != "token " + token.get<std::string>()) {
     // Unauthenticated requests use a separate bucket on real GitHub; they leave ours alone.

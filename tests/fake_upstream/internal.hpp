@@ -13,6 +13,14 @@ struct FakeUpstream::Ctx {
   std::string base_url;  // "http://<Host header>", used for absolute links back to this server
 };
 
+/// obj[key] without the const operator[]'s precondition (key present): null when absent.
+inline const Json& member_or_null(const Json& obj, const char* key) {
+  static const Json null_value;
+  if (!obj.is_object()) return null_value;
+  auto it = obj.find(key);
+  return it == obj.end() ? null_value : *it;
+}
+
 Response make_json(http::status status, const Json& body);
 Response make_text(http::status status, std::string body, const char* content_type = "text/plain; charset=utf-8");
 Response github_error(http::status status, const std::string& message, const std::string& doc_url);

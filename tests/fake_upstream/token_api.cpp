@@ -22,7 +22,7 @@ bool configured(const Json& j, const char* key) { return j.contains(key) && j[ke
 Response FakeUpstream::handle_aad_token(const Request& req, const Ctx& ctx) {
   if (req.method() != http::verb::post)
     return aad_error(http::status::method_not_allowed, "invalid_request", "AADSTS900561: The endpoint only accepts POST requests.", 900561);
-  const Json& aad = tokens_["aad"];
+  const Json& aad = member_or_null(tokens_, "aad");
   const std::string tenant = ctx.t.segments[0];
   if (configured(aad, "tenant") && aad["tenant"].get<std::string>() != tenant)
     return aad_error(http::status::bad_request, "invalid_request",
@@ -54,7 +54,7 @@ Response FakeUpstream::handle_aad_token(const Request& req, const Ctx& ctx) {
     return aad_error(http::status::unauthorized, "invalid_client",
                      "AADSTS7000218: The request body must contain 'client_assertion' or 'client_secret'.", 7000218);
   }
-  const std::string token = tokens_["arm"].is_string() ? tokens_["arm"].get<std::string>() : "fake-arm-access-token";
+  const std::string token = member_or_null(tokens_, "arm").is_string() ? member_or_null(tokens_, "arm").get<std::string>() : "fake-arm-access-token";
   return make_json(http::status::ok, Json{{"token_type", "Bearer"}, {"expires_in", 3599}, {"ext_expires_in", 3599},
                                           {"access_token", token}});
 }
@@ -66,7 +66,7 @@ Response FakeUpstream::handle_imds_token(const Request& req, const Ctx& ctx) {
   if (!ctx.t.query.count("resource") || ctx.t.query.at("resource").empty())
     return make_json(http::status::bad_request,
                      Json{{"error", "invalid_request"}, {"error_description", "Required query variable 'resource' is missing"}});
-  const std::string token = tokens_["arm"].is_string() ? tokens_["arm"].get<std::string>() : "fake-arm-access-token";
+  const std::string token = member_or_null(tokens_, "arm").is_string() ? member_or_null(tokens_, "arm").get<std::string>() : "fake-arm-access-token";
   const auto now = unix_seconds(ctx.now);
   return make_json(http::status::ok, Json{{"access_token", token},
                                           {"refresh_token", ""},
@@ -79,14 +79,14 @@ Response FakeUpstream::handle_imds_token(const Request& req, const Ctx& ctx) {
 
 Response FakeUpstream::handle_msi_token(const Request& req, const Ctx& ctx) {
   const std::string got = header_value(req, "x-identity-header");
-  const Json& want = tokens_["identity_header"];
+  const Json& want = member_or_null(tokens_, "identity_header");
   // The status and body for a bad header are not recorded anywhere; 401 is the fake's choice.
   if (got.empty() || (want.is_string() && want.get<std::string>() != got))
     return make_json(http::status::unauthorized,
                      Json{{"statusCode", 401}, {"message", "Unauthorized: X-IDENTITY-HEADER is missing or invalid"}});
   if (!ctx.t.query.count("resource") || ctx.t.query.at("resource").empty())
     return make_json(http::status::bad_request, Json{{"statusCode", 400}, {"message", "resource is required"}});
-  const std::string token = tokens_["arm"].is_string() ? tokens_["arm"].get<std::string>() : "fake-arm-access-token";
+  const std::string token = member_or_null(tokens_, "arm").is_string() ? member_or_null(tokens_, "arm").get<std::string>() : "fake-arm-access-token";
   return make_json(http::status::ok, Json{{"access_token", token},
                                           {"expires_on", std::to_string(unix_seconds(ctx.now) + 3599)},
                                           {"resource", ctx.t.query.at("resource")},

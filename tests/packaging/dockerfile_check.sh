@@ -15,6 +15,10 @@ fail=0
 problem() { echo "FAIL: $*"; fail=1; }
 
 command -v dpkg >/dev/null || { echo "SKIP: dpkg not available"; exit 77; }
+if ldd "$binary" | grep -Eq 'lib(a|ub)san'; then
+  echo "SKIP: $binary is a sanitizer build; the image builds without sanitizers"
+  exit 77
+fi
 
 # 1. build stage
 grep -Eq '^RUN bash scripts/setup.sh' "$dockerfile" || problem "build stage does not run scripts/setup.sh"
