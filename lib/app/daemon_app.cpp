@@ -241,16 +241,17 @@ ReloadResult DaemonApp::reload(Config next) {
   note(now_server.webhook_listen != next_server.webhook_listen, "server.webhook_listen");
   note(now_server.cert_file != next_server.cert_file || now_server.key_file != next_server.key_file,
        "server.cert_file/key_file");
-  note(now_server.max_connections != next_server.max_connections ||
-           now_server.max_header_bytes != next_server.max_header_bytes ||
-           now_server.max_body_bytes != next_server.max_body_bytes ||
-           now_server.max_webhook_body_bytes != next_server.max_webhook_body_bytes ||
-           now_server.read_timeout != next_server.read_timeout ||
-           now_server.idle_timeout != next_server.idle_timeout ||
-           now_server.max_wait != next_server.max_wait ||
-           now_server.max_waiters != next_server.max_waiters ||
-           now_server.max_lease_ttl != next_server.max_lease_ttl,
-       "server limits");
+  {
+    // Every other server key is a limit the listeners and the API were built with; comparing
+    // the rest of the struct keeps a key added later from being "reloaded" silently.
+    ServerConfig limits = next_server;
+    limits.listen = now_server.listen;
+    limits.webhook_listen = now_server.webhook_listen;
+    limits.cert_file = now_server.cert_file;
+    limits.key_file = now_server.key_file;
+    limits.api_token_file = now_server.api_token_file;  // reloaded
+    note(limits != now_server, "server limits");
+  }
   note(config_.state != next.state, "state");
   note(config_.http_client != next.http_client, "http_client");
   {
@@ -270,10 +271,7 @@ ReloadResult DaemonApp::reload(Config next) {
     if (config_.environments.size() != next.environments.size()) return true;
     for (const auto& [name, env] : next.environments) {
       auto it = config_.environments.find(name);
-      if (it == config_.environments.end() || it->second.github != env.github ||
-          it->second.container_app != env.container_app ||
-          it->second.postgres_servers != env.postgres_servers)
-        return true;
+      if (it == config_.environments.end() || !same_sources(it->second, env)) return true;
     }
     return false;
   }();

@@ -130,9 +130,7 @@ ReconfigureSummary GuardService::reconfigure(
     } else if (old != configs_.end() && old->second == config) {
       ++summary.unchanged;
       continue;
-    } else if (old != configs_.end() && old->second.github == config.github &&
-               old->second.container_app == config.container_app &&
-               old->second.postgres_servers == config.postgres_servers) {
+    } else if (old != configs_.end() && same_sources(old->second, config)) {
       summary.rules_changed.push_back(name);
       it->second.set_rules(std::move(rules));
     } else {

@@ -48,6 +48,14 @@ struct MissingSource {
   SourceId source;
 };
 
+/// True when both watch the same things (repo and workflows, container app, database servers):
+/// what was observed for one is valid for the other. Config reload uses it to decide what to
+/// keep (GuardService::reconfigure) and whether the pollers must be rebuilt (DaemonApp).
+inline bool same_sources(const EnvironmentConfig& a, const EnvironmentConfig& b) {
+  return a.github == b.github && a.container_app == b.container_app &&
+         a.postgres_servers == b.postgres_servers;
+}
+
 /// What GuardService::reconfigure() did, by environment name.
 struct ReconfigureSummary {
   std::vector<std::string> added;      // new policy, nothing observed yet

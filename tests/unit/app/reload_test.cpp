@@ -121,9 +121,12 @@ TEST_F(ReloadTest, ListenAddressChangeNeedsARestartAndKeepsTheRunningValue) {
   const auto running = config.server.listen;
   config.server.listen.port = 18099;
   config.state.path = (dir_.path() / "other.json").string();
+  config.server.max_waiters = 7;
   const auto result = app->reload(config);
   ASSERT_TRUE(result.ok);
-  EXPECT_EQ(result.restart_required, (std::vector<std::string>{"server.listen", "state"}));
+  EXPECT_EQ(result.restart_required,
+            (std::vector<std::string>{"server.listen", "server limits", "state"}));
+  EXPECT_EQ(app->config().server.max_waiters, ServerConfig{}.max_waiters);
   EXPECT_EQ(app->config().server.listen, running);
   EXPECT_EQ(app->config().state.path, (dir_.path() / "state.json").string());
 }
