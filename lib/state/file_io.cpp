@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -65,12 +66,19 @@ int fsync_fd(int fd) {
   return 0;
 }
 
+namespace {
+std::atomic<std::uint64_t> directory_fsyncs{0};
+}  // namespace
+
 int fsync_directory(const std::string& dir) {
   UniqueFd fd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
   if (!fd.valid()) return errno;
   if (const int err = fsync_fd(fd.get())) return err;
+  directory_fsyncs.fetch_add(1, std::memory_order_relaxed);
   return fd.close_checked();
 }
+
+std::uint64_t directory_fsync_count() { return directory_fsyncs.load(std::memory_order_relaxed); }
 
 std::string parent_directory(const std::string& path) {
   const auto slash = path.find_last_of('/');

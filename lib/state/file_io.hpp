@@ -2,6 +2,7 @@
 // POSIX file helpers shared by the state store and the audit log. Internal to lib/state: they
 // report errno values rather than throwing, and retry EINTR and short writes.
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -40,6 +41,9 @@ int fsync_fd(int fd);
 
 /// Opens the directory and fsyncs it, making a rename/create in it durable. Returns 0 or errno.
 int fsync_directory(const std::string& dir);
+/// How many fsync_directory() calls succeeded in this process. A test seam: it lets the state
+/// store tests prove that a save really fsyncs the directory, which no file content can show.
+std::uint64_t directory_fsync_count();
 
 /// The directory part of a path: "a/b/c" -> "a/b", "c" -> ".", "/c" -> "/".
 std::string parent_directory(const std::string& path);

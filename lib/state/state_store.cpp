@@ -41,6 +41,7 @@ const char* to_string(SaveStep step) {
     case SaveStep::TempWritten: return "temp file written";
     case SaveStep::TempSynced: return "temp file synced";
     case SaveStep::Renamed: return "renamed";
+    case SaveStep::DirectorySynced: return "directory synced";
   }
   return "unknown step";
 }
@@ -117,6 +118,7 @@ SaveResult save_state(const std::string& path, const EnvironmentStates& states,
     return save_error(path, "replaced, but fsync of its directory failed (the new content may "
                             "not survive a power loss): " + errno_text(err));
   }
+  if (crashed_after(SaveStep::DirectorySynced)) return simulated_crash(SaveStep::DirectorySynced);
   return {};
 }
 

@@ -50,6 +50,7 @@ enum class SaveStep {
   TempWritten,  // <path>.tmp holds the new content (not yet fsynced); <path> untouched
   TempSynced,   // <path>.tmp fsynced; <path> untouched
   Renamed,      // <path> is the new file; the directory entry not yet fsynced
+  DirectorySynced,  // the directory fsynced: the new file survives a power loss
 };
 const char* to_string(SaveStep step);
 

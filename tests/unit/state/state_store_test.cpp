@@ -4,9 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdint>
+#include <optional>
 #include <ostream>
 #include <vector>
 
+#include "state/file_io.hpp"
 #include "state_fixtures.hpp"
 #include "temp_dir.hpp"
 
@@ -252,7 +255,30 @@ TEST(StateStoreSave, CallsTheCrashHookAfterEachStepInOrder) {
   });
   ASSERT_TRUE(saved.ok()) << saved.error;
   EXPECT_EQ(steps, (std::vector<SaveStep>{SaveStep::TempWritten, SaveStep::TempSynced,
-                                          SaveStep::Renamed}));
+                                          SaveStep::Renamed, SaveStep::DirectorySynced}));
+}
+
+// The directory fsync is what makes the rename survive a power loss; no file content shows it,
+// so count the fsyncs of directories: exactly one, after the rename, before the last step.
+TEST(StateStoreSave, FsyncsTheDirectoryAfterTheRename) {
+  TempDir dir;
+  const auto path = dir.file("state.json");
+  std::optional<std::uint64_t> at_rename;
+  std::optional<std::uint64_t> at_directory_synced;
+  const auto before = detail::directory_fsync_count();
+  const auto saved = save_state(path, state_a(), [&](SaveStep s) {
+    if (s == SaveStep::TempSynced) {
+      EXPECT_EQ(detail::directory_fsync_count(), before);
+    }
+    if (s == SaveStep::Renamed) at_rename = detail::directory_fsync_count();
+    if (s == SaveStep::DirectorySynced) at_directory_synced = detail::directory_fsync_count();
+    return true;
+  });
+  ASSERT_TRUE(saved.ok()) << saved.error;
+  ASSERT_TRUE(at_rename && at_directory_synced);
+  EXPECT_EQ(*at_rename, before) << "the directory must be synced after the rename, not before";
+  EXPECT_EQ(*at_directory_synced, before + 1);
+  EXPECT_EQ(detail::directory_fsync_count(), before + 1);
 }
 
 class CrashDuringSave : public ::testing::TestWithParam<SaveStep> {};
@@ -268,7 +294,7 @@ TEST_P(CrashDuringSave, LeavesTheOldOrTheNewFileNeverATornOne) {
   EXPECT_NE(crashed.error.find("simulated crash"), std::string::npos) << crashed.error;
 
   // What a restart would find.
-  if (crash_at == SaveStep::Renamed) {
+  if (crash_at == SaveStep::Renamed || crash_at == SaveStep::DirectorySynced) {
     expect_loads_as(path, state_b());
     EXPECT_FALSE(exists(temp_path_for(path)));
   } else {
@@ -287,13 +313,14 @@ std::string step_name(const ::testing::TestParamInfo<SaveStep>& param) {
     case SaveStep::TempWritten: return "TempWritten";
     case SaveStep::TempSynced: return "TempSynced";
     case SaveStep::Renamed: return "Renamed";
+    case SaveStep::DirectorySynced: return "DirectorySynced";
   }
   return "Unknown";
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryStep, CrashDuringSave,
                          ::testing::Values(SaveStep::TempWritten, SaveStep::TempSynced,
-                                           SaveStep::Renamed),
+                                           SaveStep::Renamed, SaveStep::DirectorySynced),
                          step_name);
 
 // ---- move aside ------------------------------------------------------------------------------
