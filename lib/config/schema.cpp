@@ -52,7 +52,8 @@ const Key kKeys[] = {
      .slot = DG_SLOT(c.server.key_file)},
     {.path = "server.max_connections",
      .kind = Kind::Count,
-     .description = "Most client connections open at once.",
+     .description = "Most client connections open at once, long-poll waiters included: keep it "
+                    "well above `max_waiters` so other clients still get in while they wait.",
      .minimum = 1,
      .slot = DG_SLOT(c.server.max_connections)},
     {.path = "server.max_header_bytes",

@@ -25,7 +25,9 @@ struct ServerConfig {
   std::optional<ListenAddress> webhook_listen;  // second listener serving only the webhook route
   std::optional<std::string> cert_file;          // TLS for the webhook listener
   std::optional<std::string> key_file;
-  std::size_t max_connections = 12000;
+  // Every long-poll waiter holds a connection: max_waiters of them plus 10,000 for everyone else
+  // (tests/unit/config: DefaultLimitsHoldTenThousandWaitersAndRoomForOtherClients).
+  std::size_t max_connections = 30000;
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 1024 * 1024;
   std::size_t max_webhook_body_bytes = 5 * 1024 * 1024;

@@ -206,6 +206,27 @@ environments:
   EXPECT_EQ(e.stale_after, env_defaults.stale_after);
 }
 
+// Issue #2: the default connection limit must hold the 10,000 long-poll waiters of the benchmark
+// (issue #9). Every waiter is a connection, so the limit also has to leave room for everyone
+// else (pipelines, operators, /healthz) when max_waiters requests are waiting; otherwise a waiter
+// flood is refused as connections instead of with 503 too_many_waiters, and locks everyone out.
+TEST(LoadConfig, DefaultLimitsHoldTenThousandWaitersAndRoomForOtherClients) {
+  const LoadResult r = parse_config(R"(
+github:
+  token_env: GITHUB_TOKEN
+environments:
+  staging:
+    github: { repo: octo/app, workflows: [deploy.yml] }
+)");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const ServerConfig& server = r.config->server;
+  EXPECT_GE(server.max_waiters, 10'000u);
+  EXPECT_GE(server.max_connections, 10'000u + server.max_waiters)
+      << "max_connections " << server.max_connections << ", max_waiters " << server.max_waiters;
+  EXPECT_EQ(server.max_waiters, ServerConfig{}.max_waiters);
+  EXPECT_EQ(server.max_connections, ServerConfig{}.max_connections);
+}
+
 TEST(LoadConfig, DurationFormsAndOneSecondFloor) {
   const LoadResult r = parse_config(R"(
 server: { read_timeout: 500ms, idle_timeout: 90s, max_wait: 0s }
