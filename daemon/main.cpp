@@ -68,6 +68,8 @@ int serve(const std::string& file, const std::optional<std::string>& log_level,
 int main(int argc, char** argv) {
   CLI::App cli{"deployguard: is it safe to deploy to this environment right now?"};
   cli.require_subcommand(1);
+  // Usage errors are one line (issue #7), not CLI11's message plus "Run with --help ...".
+  cli.failure_message(deployguard::cli::one_line_usage_error);
 
   std::string config_file;
   std::optional<std::string> log_level;

@@ -8,7 +8,7 @@ _deployguard() {
   local sub="${COMP_WORDS[1]}"
 
   case "$prev" in
-    --config|-c|--token-file|check-config) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --config|-c|--token-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --log-level) COMPREPLY=($(compgen -W "trace debug info warn error" -- "$cur")); return ;;
   esac
 
@@ -17,6 +17,9 @@ _deployguard() {
     return
   fi
   case "$sub" in
+    check-config)
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--help" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
+    version) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
     serve) COMPREPLY=($(compgen -W "--config --log-level --ready-fd --move-corrupt-state --help" -- "$cur")) ;;
     status) COMPREPLY=($(compgen -W "--env --json --watch $common" -- "$cur")) ;;
     can-deploy) COMPREPLY=($(compgen -W "--env --wait $common" -- "$cur")) ;;

@@ -1,12 +1,15 @@
 #include "cli/commands.hpp"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -104,42 +107,123 @@ void print_blocked(const std::string& env, const json& decision) {
             << render_reasons(decision, RenderOptions{false, now()});
 }
 
-/// Progress line on a terminal while waiting; nothing in CI logs.
-void progress(const std::string& env, const json& decision, TimePoint deadline) {
-  if (!is_tty(STDERR_FILENO)) return;
-  std::string codes;
-  for (const auto& r : decision.value("reasons", json::array())) {
-    if (!codes.empty()) codes += ", ";
-    codes += r.value("code", std::string("?"));
-    if (r.contains("until") && r["until"].is_string())
-      if (auto t = parse_timestamp(r["until"].get<std::string>()))
-        codes += " " + time_left(*t, now());
-  }
-  std::cerr << "\r\033[K" << "waiting for " << env << ": " << codes << " [" << time_left(deadline, now())
-            << " left]" << std::flush;
-}
+/// The countdown line on stderr while a command waits for an environment to become safe, redrawn
+/// about once a second (and at once when a new decision arrives) so a person at a terminal sees
+/// the wait and every blocking reason count down. Disabled (no thread, no output) when stderr is
+/// not a terminal, so CI logs get only the final result.
+///
+/// Threads: while shown, the line and stderr belong to the ticker thread. The waiting thread only
+/// hands it decisions through update() (under mu_) and calls stop() (joins the ticker and clears
+/// the line) before it writes anything itself; the destructor stops it on every path, exceptions
+/// included. The ticker never talks to the daemon: redraws use the last decision and the clock.
+class ProgressLine {
+ public:
+  ProgressLine(std::string env, TimePoint deadline, bool enabled)
+      : env_(std::move(env)), deadline_(deadline), enabled_(enabled) {}
+  ~ProgressLine() { stop(); }
+  ProgressLine(const ProgressLine&) = delete;
+  ProgressLine& operator=(const ProgressLine&) = delete;
 
-void end_progress() {
-  if (is_tty(STDERR_FILENO)) std::cerr << "\r\033[K" << std::flush;
-}
+  bool enabled() const { return enabled_; }
+
+  /// The latest decision from the daemon; the first call shows the line.
+  void update(json decision) {
+    if (!enabled_) return;
+    {
+      std::lock_guard lock(mu_);
+      decision_ = std::move(decision);
+      redraw_ = true;
+    }
+    if (!ticker_.joinable()) {
+      ticker_ = std::thread([this] { run(); });
+    } else {
+      cv_.notify_one();
+    }
+  }
+
+  /// Stops redrawing and clears the line; idempotent.
+  void stop() {
+    if (!ticker_.joinable()) return;
+    {
+      std::lock_guard lock(mu_);
+      stopped_ = true;
+    }
+    cv_.notify_one();
+    ticker_.join();
+    std::cerr << "\r\033[K" << std::flush;
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mu_);
+    while (!stopped_) {
+      const TimePoint t = now();
+      std::string line = progress_text(env_, decision_, deadline_, t);
+      if (line.size() > width_) line.resize(width_);  // a wrapped line could not be cleared by \r
+      std::cerr << "\r\033[K" << line << std::flush;
+      redraw_ = false;
+      // Wake just after the remaining wait crosses a whole second, so each redraw shows one
+      // second less (time_left rounds up).
+      auto next = (deadline_ - t) % std::chrono::milliseconds{1000};
+      if (next <= std::chrono::milliseconds::zero()) next += std::chrono::milliseconds{1000};
+      cv_.wait_for(lock, next + std::chrono::milliseconds{5}, [this] { return stopped_ || redraw_; });
+    }
+  }
+
+  static std::size_t terminal_width() {
+    winsize ws{};
+    if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1) return ws.ws_col - 1u;
+    return 79;
+  }
+
+  const std::string env_;
+  const TimePoint deadline_;
+  const bool enabled_;
+  const std::size_t width_ = enabled_ ? terminal_width() : 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  json decision_;         // guarded by mu_
+  bool redraw_ = false;   // guarded by mu_
+  bool stopped_ = false;  // guarded by mu_
+  std::thread ticker_;
+};
 
 /// Long-polls /can-deploy until safe or the deadline. Returns the final decision and status.
+/// `known`: a 423 decision the caller already has (lease acquire), so the progress line can show
+/// its reasons at once. On a terminal without one, one immediate check comes first for the same
+/// purpose (and answers at once when it is already safe); elsewhere the requests are only the
+/// long-polls, in chunks of at most 30 s.
 std::pair<unsigned, json> wait_until_safe(const ApiClient& client, const std::string& env,
-                                          std::chrono::seconds wait) {
+                                          std::chrono::seconds wait, const json* known = nullptr) {
   const TimePoint deadline = now() + wait;
+  ProgressLine line(env, deadline, is_tty(STDERR_FILENO) && wait.count() > 0);
+  const std::string base = "/can-deploy?env=" + url_encode(env);
+  if (line.enabled()) {
+    if (known) {
+      line.update(*known);
+    } else {
+      const auto r = client.request("GET", base);
+      if (r.status != 200 && r.status != 423) throw ApiError{describe_error(r)};
+      json decision = parse_body(r);
+      if (r.status == 200) return {r.status, decision};
+      line.update(std::move(decision));
+    }
+  }
   for (;;) {
-    const auto remaining = std::chrono::duration_cast<std::chrono::seconds>(deadline - now());
+    // Rounded up: a truncated 0 in the last second would send wait-less requests in a busy loop
+    // until the deadline.
+    const auto remaining = std::chrono::ceil<std::chrono::seconds>(deadline - now());
     const auto chunk = std::clamp(remaining, std::chrono::seconds{0}, std::chrono::seconds{30});
-    std::string target = "/can-deploy?env=" + url_encode(env);
+    std::string target = base;
     if (chunk.count() > 0) target += "&wait=" + std::to_string(chunk.count());
     const auto r = client.request("GET", target, {}, chunk + std::chrono::seconds{15});
     if (r.status != 200 && r.status != 423) throw ApiError{describe_error(r)};
     json decision = parse_body(r);
     if (r.status == 200 || now() >= deadline) {
-      end_progress();
+      line.stop();
       return {r.status, decision};
     }
-    progress(env, decision, deadline);
+    line.update(std::move(decision));
   }
 }
 
@@ -197,19 +281,18 @@ int cmd_lease_acquire(const Common& c, const std::string& env, const std::string
   for (;;) {
     const auto r = client.request("POST", "/v1/environments/" + url_encode(env) + "/lease", body.dump());
     if (r.status == 201) {
-      end_progress();
       const auto j = parse_body(r);
       std::cout << j.value("lease_id", std::string()) << "\n";
       return kExitOk;
     }
     if (r.status != 423) throw ApiError{describe_error(r)};
     const auto remaining = std::chrono::duration_cast<std::chrono::seconds>(deadline - now());
+    const json refused = parse_body(r);
     if (remaining.count() <= 0) {
-      end_progress();
-      print_blocked(env, parse_body(r));
+      print_blocked(env, refused);
       return kExitBlocked;
     }
-    const auto [status, decision] = wait_until_safe(client, env, remaining);
+    const auto [status, decision] = wait_until_safe(client, env, remaining, &refused);
     if (status != 200) {
       print_blocked(env, decision);
       return kExitBlocked;
@@ -374,7 +457,9 @@ void add_client_commands(CLI::App& app, int& exit_code) {
   add_common(status, *c);
   status->add_option("--env", a->env, "only this environment");
   status->add_flag("--json", a->json, "print the daemon's JSON");
-  status->add_flag("--watch", a->watch, "redraw when something changes (Ctrl-C to stop)");
+  status->add_flag("--watch", a->watch,
+                   "fetch again every 2 s and redraw when the view changed (its countdowns change "
+                   "every time); not on a terminal, each new view is appended. Ctrl-C to stop");
   status->callback([&exit_code, c, a] {
     guarded(exit_code, [&] { return cmd_status(*c, a->env, a->json, a->watch); });
   });
@@ -478,6 +563,21 @@ void add_client_commands(CLI::App& app, int& exit_code) {
   stop->callback([&exit_code, c, a] {
     guarded(exit_code, [&] { return cmd_stop(*c, a->env, a->reason, a->by.empty() ? default_user() : a->by); });
   });
+}
+
+std::string one_line_usage_error(const CLI::App* app, const CLI::Error& error) {
+  std::string command = "deployguard";  // not app->get_name(): parse() sets that to argv[0]
+  for (const CLI::App* sub = app;;) {
+    const auto parsed = sub->get_subcommands();
+    if (parsed.empty()) break;
+    sub = parsed.back();
+    command += " " + sub->get_name();
+  }
+  std::string message = error.what();
+  for (char& ch : message)
+    if (ch == '\n' || ch == '\r') ch = ' ';
+  while (!message.empty() && message.back() == ' ') message.pop_back();
+  return "deployguard: " + message + " (see " + command + " --help)\n";
 }
 
 }  // namespace deployguard::cli

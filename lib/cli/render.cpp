@@ -46,6 +46,20 @@ std::string time_left(TimePoint until, TimePoint now) {
   return format_duration(std::chrono::duration_cast<Duration>(secs));
 }
 
+std::string progress_text(const std::string& env, const json& decision, TimePoint deadline,
+                          TimePoint now) {
+  std::string out = "waiting for " + env + " [" + time_left(deadline, now) + " left]";
+  std::string reasons;
+  if (decision.is_object()) {
+    for (const auto& r : decision.value("reasons", json::array())) {
+      reasons += reasons.empty() ? ": " : ", ";
+      reasons += str(r, "code", "?");
+      if (auto t = parse_timestamp(str(r, "until", ""))) reasons += " " + time_left(*t, now);
+    }
+  }
+  return out + reasons;
+}
+
 std::string render_reasons(const json& decision, const RenderOptions& opts) {
   std::ostringstream out;
   const Style s{opts.color};
@@ -76,7 +90,13 @@ std::string render_environment(const json& env, const RenderOptions& opts) {
   int active = 0;
   for (const auto& r : revisions)
     if (r.value("active", false)) ++active;
+  // The incident pattern: traffic split over revisions, or more than one active revision. Shown
+  // as its own line (readable without color) and the revisions involved in yellow.
   const bool conflict = traffic.size() > 1 || active > 1;
+  if (conflict) {
+    out << "  " << s.yellow() << s.bold() << "conflict  " << active << " active revision"
+        << (active == 1 ? "" : "s") << ", traffic split over " << traffic.size() << s.reset() << "\n";
+  }
   for (const auto& r : revisions) {
     if (!r.value("active", false) && !traffic.contains(str(r, "name"))) continue;
     const std::string name = str(r, "name");
@@ -94,13 +114,15 @@ std::string render_environment(const json& env, const RenderOptions& opts) {
   if (const auto& lease = env.value("lease", json()); lease.is_object()) {
     std::string left = "?";
     if (auto t = parse_timestamp(str(lease, "expires_at", ""))) left = time_left(*t, opts.now);
-    out << "  lease     " << str(lease, "id") << " held by " << str(lease, "holder") << " (" << left
-        << " left)\n";
+    out << "  lease     " << str(lease, "id") << " held by " << str(lease, "holder");
+    if (lease.contains("run_id") && lease["run_id"].is_number_integer()) out << " for run " << str(lease, "run_id");
+    out << " (" << left << " left)\n";
   }
   if (const auto& freeze = env.value("freeze", json()); freeze.is_object()) {
-    out << "  freeze    " << s.red() << str(freeze, "reason") << s.reset() << " by " << str(freeze, "by")
-        << (freeze.contains("until") && freeze["until"].is_string() ? " until " + str(freeze, "until") : "")
-        << "\n";
+    out << "  freeze    " << s.red() << str(freeze, "reason") << s.reset() << " by " << str(freeze, "by");
+    if (auto t = parse_timestamp(str(freeze, "until", "")))
+      out << " until " << str(freeze, "until") << " (" << time_left(*t, opts.now) << " left)";
+    out << "\n";
   }
   const auto runs = env.value("runs", json::array());
   if (!runs.empty()) out << "  recent runs:\n";
@@ -111,8 +133,10 @@ std::string render_environment(const json& env, const RenderOptions& opts) {
     if (state == "completed") state = str(run, "conclusion");
     std::string sha = str(run, "head_sha");
     if (sha.size() > 7) sha = sha.substr(0, 7);
-    out << "    " << s.dim() << pad(str(run, "created_at"), 21) << s.reset() << pad(state, 12) << pad(sha, 8)
-        << str(run, "title", "") << "\n";
+    // A run that has not completed is a deploy in flight: highlighted like a conflict.
+    const bool running = str(run, "status") != "completed";
+    out << "    " << s.dim() << pad(str(run, "created_at"), 21) << s.reset() << (running ? s.yellow() : "")
+        << pad(state, 12) << (running ? s.reset() : "") << pad(sha, 8) << str(run, "title", "") << "\n";
   }
   const json sources = env.value("sources", json::object());
   for (const auto& [source, health] : sources.items()) {

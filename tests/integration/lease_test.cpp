@@ -1,16 +1,24 @@
 // Leases, freezes, busy reports, long-poll, auth and durable state through the real binary.
 // Tests that need a *safe* environment start the fake upstream (tests/fake_upstream) as a second
 // process and point the daemon's GitHub poller at it; the others use an unreachable upstream.
+#include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
-#include <future>
+#include <ctime>
 #include <filesystem>
+#include <functional>
+#include <future>
+#include <regex>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -18,6 +26,8 @@
 
 #include "harness/daemon_process.hpp"
 #include "harness/test_http_client.hpp"
+
+extern char** environ;
 
 namespace deployguard::testing {
 namespace {
@@ -357,35 +367,146 @@ TEST_F(LeaseTest, WaitersBeyondMaxWaitersGet503AndDisconnectedOnesFreeTheirSlot)
 
 // ---- the command-line client (same binary) against the running daemon -------------------------
 
-/// Runs the CLI under a pseudo-terminal (as a person at a terminal would) and returns what it
-/// wrote and its exit code.
-std::pair<int, std::string> run_in_pty(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(kBinary.c_str()));
+/// The CLI under a pseudo-terminal (as a person at a terminal runs it): stdout and stderr are the
+/// terminal. Output is read as it comes, so a test can wait for a redraw (event-driven, with an
+/// overall timeout) instead of sleeping. The destructor kills and reaps a child still running.
+class PtySession {
+ public:
+  explicit PtySession(const std::vector<std::string>& args) {
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(kBinary.c_str()));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    winsize size{};
+    size.ws_row = 40;
+    size.ws_col = 160;
+    pid_ = ::forkpty(&master_, nullptr, nullptr, &size);
+    if (pid_ == 0) {
+      ::execv(kBinary.c_str(), argv.data());
+      ::_exit(127);
+    }
+    if (pid_ < 0) throw std::runtime_error("forkpty failed");
+  }
+  ~PtySession() {
+    if (!reaped_) {
+      ::kill(pid_, SIGKILL);
+      wait_for_exit(pid_, 5s);
+    }
+    if (master_ >= 0) ::close(master_);
+  }
+  PtySession(const PtySession&) = delete;
+  PtySession& operator=(const PtySession&) = delete;
+
+  /// Reads until `done(output())` holds (true), or EOF / `timeout` (false).
+  bool read_until(const std::function<bool(const std::string&)>& done, std::chrono::milliseconds timeout) {
+    const auto deadline = SteadyClock::now() + timeout;
+    while (!done(out_)) {
+      if (eof_) return false;
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+      if (left <= 0ms) return false;
+      pollfd p{master_, POLLIN, 0};
+      const int rc = ::poll(&p, 1, static_cast<int>(left.count()));
+      if (rc < 0 && errno == EINTR) continue;
+      if (rc <= 0) return false;
+      char buf[4096];
+      const auto n = ::read(master_, buf, sizeof buf);
+      if (n <= 0) {
+        eof_ = true;  // EIO once the child closed the terminal
+        continue;
+      }
+      out_.append(buf, static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  bool read_until_contains(const std::string& text, std::chrono::milliseconds timeout = 20s) {
+    return read_until([&](const std::string& out) { return out.find(text) != std::string::npos; }, timeout);
+  }
+  /// Reads to EOF and returns the exit code (-1: still running after `timeout`, then killed).
+  int finish(std::chrono::milliseconds timeout = 20s) {
+    read_until([](const std::string&) { return false; }, timeout);
+    reaped_ = true;
+    return wait_for_exit(pid_, eof_ ? 5s : 0ms).value_or(-1);
+  }
+  void signal(int sig) const { ::kill(pid_, sig); }
+  const std::string& output() const { return out_; }
+
+ private:
+  pid_t pid_ = -1;
+  int master_ = -1;
+  bool eof_ = false;
+  bool reaped_ = false;
+  std::string out_;
+};
+
+/// Runs the CLI to completion with the given DEPLOYGUARD_* variables (every other DEPLOYGUARD_*
+/// variable of this process removed), stdin from /dev/null, stdout/stderr captured.
+CommandResult run_with_env(const std::vector<std::string>& args,
+                           const std::vector<std::string>& deployguard_vars) {
+  TempDir dir;
+  std::vector<std::string> vars;
+  for (char** e = environ; *e; ++e)
+    if (!std::string_view(*e).starts_with("DEPLOYGUARD_")) vars.emplace_back(*e);
+  vars.insert(vars.end(), deployguard_vars.begin(), deployguard_vars.end());
+  std::vector<char*> envp;
+  for (auto& v : vars) envp.push_back(v.data());
+  envp.push_back(nullptr);
+  std::vector<char*> argv{const_cast<char*>(kBinary.c_str())};
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  int master = -1;
-  const pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
-  if (pid == 0) {
-    ::execv(kBinary.c_str(), argv.data());
-    ::_exit(127);
-  }
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    pollfd p{master, POLLIN, 0};
-    if (::poll(&p, 1, 10000) <= 0) break;
-    const auto n = ::read(master, buf, sizeof buf);
-    if (n <= 0) break;  // EIO once the child closed the terminal
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(master);
-  const auto code = wait_for_exit(pid, 5s);
-  return {code.value_or(-1), out};
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  const auto out_path = dir.path() / "stdout";
+  const auto err_path = dir.path() / "stderr";
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = -1;
+  const int rc = ::posix_spawn(&pid, kBinary.c_str(), &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("posix_spawn failed");
+  CommandResult result;
+  result.exit_code = wait_for_exit(pid, 30s).value_or(-1);
+  result.out = read_file(out_path);
+  result.err = read_file(err_path);
+  return result;
 }
+
+/// RFC 3339 UTC, second precision, `from_now` from now.
+std::string timestamp_in(std::chrono::seconds from_now) {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() + from_now);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+/// The distinct "[Ns left]" values of the progress lines "waiting for ENV [Ns left]..." in `out`.
+std::set<std::string> countdowns(const std::string& out, const std::string& env) {
+  std::set<std::string> seen;
+  const std::regex line("waiting for " + env + R"( \[(\d+)s left\])");
+  for (auto it = std::sregex_iterator(out.begin(), out.end(), line); it != std::sregex_iterator(); ++it)
+    seen.insert((*it)[1].str());
+  return seen;
+}
+
+/// Number of lines in `text`.
+long lines(const std::string& text) { return std::count(text.begin(), text.end(), '\n'); }
 
 class CliTest : public LeaseTest {
  protected:
+  /// Requests the daemon has answered on /can-deploy so far (its /metrics), any status.
+  long can_deploy_requests() {
+    auto res = call("GET", "/metrics");
+    if (!res || res->result_int() != 200) return -1;
+    long total = 0;
+    const std::regex counter(R"(deployguard_http_requests_total\{route="/can-deploy",status="\d+"\} (\d+))");
+    const std::string body = res->body();
+    for (auto it = std::sregex_iterator(body.begin(), body.end(), counter); it != std::sregex_iterator(); ++it)
+      total += std::stol((*it)[1].str());
+    return total;
+  }
   void SetUp() override {
     start_fake();
     start({"staging"});
@@ -454,8 +575,20 @@ TEST_F(CliTest, ErrorsAreOneLineWithExitCode2) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("cannot connect"), std::string::npos) << r.err;
 
+  // Usage errors (CLI11): one line naming the subcommand's --help, exit 2.
   r = run_command(kBinary, {"can-deploy", "--server", server_});  // --env missing
   EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "deployguard: --env is required (see deployguard can-deploy --help)\n");
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  r = cli({"lease", "acquire", "--env", "staging", "--holder", "h", "--run-id", "abc"});  // bad value
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("--run-id"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(see deployguard lease acquire --help)"), std::string::npos) << r.err;
+  r = run_command(kBinary, {"serve", "--config", "/dev/null", "--log-level", "loud"});  // bad value
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("loud"), std::string::npos) << r.err;
   r = cli({"can-deploy", "--env", "staging", "--wait", "soon"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--wait"), std::string::npos) << r.err;
@@ -472,15 +605,176 @@ TEST_F(CliTest, WaitReturnsOnceTheFreezeIsLifted) {
   ASSERT_EQ(waiting.wait_for(20s), std::future_status::ready) << "woken by the change";
   const auto r = waiting.get();
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "staging: safe to deploy\n");
+  EXPECT_EQ(r.err, "") << "no progress line when stderr is not a terminal";
 }
 
-TEST_F(CliTest, StatusOnATerminalIsColoredAndHighlightsConflicts) {
+TEST_F(CliTest, WaitOnATerminalCountsDownEverySecondWithTheReasons) {
+  ASSERT_EQ(cli({"freeze", "--env", "staging", "--reason", "r", "--by", "b", "--until",
+                 timestamp_in(std::chrono::hours{2})})
+                .exit_code,
+            0);
+  const long requests_before = can_deploy_requests();
+  PtySession waiting({"can-deploy", "--env", "staging", "--wait", "40s", "--server", server_});
+  // Redraws with three different seconds left, while the CLI sits in one long-poll (chunks are
+  // 30 s): the redraws cost no requests, only the first check and the long-poll.
+  ASSERT_TRUE(waiting.read_until([](const std::string& out) { return countdowns(out, "staging").size() >= 3; },
+                                 10s))
+      << waiting.output();
+  EXPECT_LE(can_deploy_requests() - requests_before, 2);
+  // The wait left, then the reason with its own time left (the freeze lapses in ~2h).
+  EXPECT_TRUE(std::regex_search(waiting.output(), std::regex(R"(waiting for staging \[\d+s left\]: frozen (1h59m|2h))")))
+      << waiting.output();
+  ASSERT_EQ(call("DELETE", "/v1/environments/staging/freeze")->result_int(), 204);
+  EXPECT_EQ(waiting.finish(), 0) << waiting.output();
+  // The progress line is cleared before the result (the terminal turns \n into \r\n).
+  const std::string clear_then_result = "\r\033[Kstaging: safe to deploy\r\n";
+  ASSERT_GE(waiting.output().size(), clear_then_result.size());
+  EXPECT_TRUE(waiting.output().ends_with(clear_then_result)) << waiting.output();
+}
+
+TEST_F(CliTest, WaitWhenStderrIsNotATerminalPrintsOnlyTheResult) {
+  ASSERT_EQ(cli({"freeze", "--env", "staging", "--reason", "quiet please", "--by", "b"}).exit_code, 0);
+  const long requests_before = can_deploy_requests();
+  const auto r = cli({"can-deploy", "--env", "staging", "--wait", "2s"});  // times out blocked
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(can_deploy_requests() - requests_before, 1) << "one long-poll, no other request";
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_EQ(r.err.rfind("staging: not safe to deploy\n  frozen", 0), 0u) << r.err;
+  EXPECT_EQ(lines(r.err), 2) << "the verdict and the one reason: " << r.err;
+  EXPECT_EQ(r.err.find('\r'), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("waiting"), std::string::npos) << r.err;
+}
+
+// Conflict highlighting (revisions splitting traffic, a running deploy, a database not Ready)
+// needs Azure state; it is covered on the daemon's JSON shape in tests/unit/cli (cli_tests).
+TEST_F(CliTest, StatusOnATerminalIsColored) {
   ASSERT_EQ(cli({"freeze", "--env", "staging", "--reason", "release freeze", "--by", "b"}).exit_code, 0);
-  const auto [code, out] = run_in_pty({"status", "--server", server_});
-  EXPECT_EQ(code, 0) << out;
+  PtySession status({"status", "--server", server_});
+  EXPECT_EQ(status.finish(), 0) << status.output();
+  const std::string& out = status.output();
   EXPECT_NE(out.find("\033[31m"), std::string::npos) << "red for blocked/reasons: " << out;
   EXPECT_NE(out.find("BLOCKED"), std::string::npos) << out;
   EXPECT_NE(out.find("release freeze"), std::string::npos) << out;
+}
+
+TEST_F(CliTest, StatusWatchRedrawsWhenTheStateChanges) {
+  PtySession watch({"status", "--env", "staging", "--watch", "--server", server_});
+  ASSERT_TRUE(watch.read_until_contains("SAFE to deploy")) << watch.output();
+  const auto first_view_end = watch.output().size();
+  ASSERT_EQ(call("POST", "/v1/environments/staging/freeze", R"({"reason":"watch-freeze-marker","by":"b"})")
+                ->result_int(),
+            200);
+  // Redrawn (screen cleared, then the new view) within a few of its 2 s refreshes.
+  ASSERT_TRUE(watch.read_until_contains("watch-freeze-marker", 30s)) << watch.output();
+  const std::string after = watch.output().substr(first_view_end);
+  const auto marker = after.find("watch-freeze-marker");
+  const auto clear = after.rfind("\033[H\033[2J", marker);
+  ASSERT_NE(clear, std::string::npos) << after;
+  EXPECT_NE(after.substr(clear, marker - clear).find("BLOCKED"), std::string::npos) << after;
+  watch.signal(SIGINT);
+  EXPECT_EQ(watch.finish(), 128 + SIGINT) << "runs until interrupted";
+}
+
+TEST_F(CliTest, ServerAndTokenComeFromTheEnvironment) {
+  // Restart the daemon with API tokens so the token matters.
+  const auto tokens = dir_.write("api-tokens", "right-token\n");
+  const auto wrong_file = dir_.write("wrong-token", "wrong-token\n");
+  const auto right_file = dir_.write("right-token", "right-token\n");
+  ASSERT_EQ(daemon_->stop(SIGTERM), 0);
+  daemon_.reset();
+  start({"staging"}, "  api_token_file: " + tokens.string() + "\n");
+  wait_safe("staging");
+  server_ = "http://127.0.0.1:" + std::to_string(daemon_->port());
+  const std::vector<std::string> freeze{"freeze", "--env", "staging", "--reason", "env vars", "--by", "b"};
+
+  // DEPLOYGUARD_URL instead of --server; reads need no token.
+  auto r = run_with_env({"can-deploy", "--env", "staging"}, {"DEPLOYGUARD_URL=" + server_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "staging: safe to deploy\n");
+  // --server wins over DEPLOYGUARD_URL.
+  r = run_with_env({"can-deploy", "--env", "staging", "--server", server_}, {"DEPLOYGUARD_URL=http://127.0.0.1:1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = run_with_env({"can-deploy", "--env", "staging"}, {"DEPLOYGUARD_URL=http://127.0.0.1:1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("cannot connect"), std::string::npos) << r.err;
+
+  // Mutations: no token -> 401 as one line; DEPLOYGUARD_TOKEN; --token-file wins over it.
+  r = run_with_env(freeze, {"DEPLOYGUARD_URL=" + server_});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("401"), std::string::npos) << r.err;
+  r = run_with_env(freeze, {"DEPLOYGUARD_URL=" + server_, "DEPLOYGUARD_TOKEN=wrong-token"});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  r = run_with_env(freeze, {"DEPLOYGUARD_URL=" + server_, "DEPLOYGUARD_TOKEN=right-token"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "staging: frozen\n");
+  auto unfreeze = std::vector<std::string>{"unfreeze", "--env", "staging", "--token-file", wrong_file.string()};
+  r = run_with_env(unfreeze, {"DEPLOYGUARD_URL=" + server_, "DEPLOYGUARD_TOKEN=right-token"});
+  EXPECT_EQ(r.exit_code, 2) << "the --token-file is used, not the variable";
+  unfreeze.back() = right_file.string();
+  r = run_with_env(unfreeze, {"DEPLOYGUARD_URL=" + server_, "DEPLOYGUARD_TOKEN=wrong-token"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "staging: unfrozen\n");
+}
+
+TEST_F(CliTest, LeaseAcquireWithRunIdLinksTheLeaseToTheRun) {
+  auto r = cli({"lease", "acquire", "--env", "staging", "--holder", "github-run-9000000002", "--ttl", "10m",
+                "--run-id", "9000000002"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string lease = r.out.substr(0, r.out.find('\n'));
+  auto status = Json::parse(call("GET", "/v1/environments/staging")->body());
+  EXPECT_EQ(status["lease"]["id"], lease);
+  EXPECT_EQ(status["lease"]["run_id"], 9000000002);
+  EXPECT_EQ(status["lease"]["holder"], "github-run-9000000002");
+  r = cli({"status", "--env", "staging"});
+  EXPECT_NE(r.out.find("held by github-run-9000000002 for run 9000000002"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, LeaseAcquireWaitsUntilSafeThenPrintsTheLeaseId) {
+  ASSERT_EQ(cli({"freeze", "--env", "staging", "--reason", "r", "--by", "b"}).exit_code, 0);
+  // Not a terminal, not safe within the wait: exit 1, reasons on stderr, nothing else.
+  auto r = cli({"lease", "acquire", "--env", "staging", "--holder", "ci", "--wait", "1s"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_NE(r.err.find("frozen"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\r'), std::string::npos) << r.err;
+
+  // On a terminal: the progress line proves it was refused and is waiting; lifting the freeze
+  // lets it take the lease.
+  PtySession acquire({"lease", "acquire", "--env", "staging", "--holder", "ci", "--wait", "40s", "--server", server_});
+  ASSERT_TRUE(acquire.read_until_contains("waiting for staging [")) << acquire.output();
+  ASSERT_TRUE(acquire.read_until_contains("frozen")) << acquire.output();
+  ASSERT_EQ(call("DELETE", "/v1/environments/staging/freeze")->result_int(), 204);
+  EXPECT_EQ(acquire.finish(), 0) << acquire.output();
+  std::smatch id;
+  const std::string out = acquire.output();
+  ASSERT_TRUE(std::regex_search(out, id, std::regex("\r\033\\[K([0-9a-f]{32})\r\n$"))) << out;
+  auto status = Json::parse(call("GET", "/v1/environments/staging")->body());
+  EXPECT_EQ(status["lease"]["id"], id[1].str());
+  EXPECT_EQ(status["lease"]["holder"], "ci");
+}
+
+TEST_F(CliTest, FreezeUntilIsSentAndTheFreezeLapsesByItself) {
+  auto r = cli({"freeze", "--env", "staging", "--reason", "r", "--until", "tomorrow"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("--until"), std::string::npos) << r.err;
+  r = cli({"freeze", "--env", "staging", "--reason", "r", "--until", timestamp_in(-std::chrono::hours{1})});
+  EXPECT_EQ(r.exit_code, 2) << "the daemon refuses a time in the past";
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+
+  const std::string until = timestamp_in(std::chrono::seconds{4});
+  r = cli({"freeze", "--env", "staging", "--reason", "short freeze", "--by", "b", "--until", until});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto status = Json::parse(call("GET", "/v1/environments/staging")->body());
+  EXPECT_EQ(status["freeze"]["until"], until);
+  EXPECT_EQ(status["reasons"][0]["code"], "frozen");
+  EXPECT_EQ(status["reasons"][0]["until"], until);
+  // The daemon answers the long-poll when the freeze lapses; nobody lifts it.
+  r = cli({"can-deploy", "--env", "staging", "--wait", "25s"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "staging: safe to deploy\n");
 }
 
 }  // namespace
