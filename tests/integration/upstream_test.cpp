@@ -1,6 +1,7 @@
 // End to end through real processes: the deployguard binary polls the fake GitHub/Azure upstream
 // (tests/fake_upstream) over loopback, and GitHub webhooks change its answer before any poll
 // could have run.
+#include <csignal>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -43,18 +44,23 @@ class UpstreamTest : public ::testing::Test {
     ASSERT_TRUE(res && res->result_int() == 200) << (res ? res->body() : fake.last_error());
   }
 
-  void start_daemon(const std::string& github_poll = "1h") {
+  /// `azure_auth`: the value of azure.auth; empty means a token file holding "arm-test-token".
+  /// `extra`: more top-level YAML (e.g. a log section).
+  void start_daemon(const std::string& github_poll = "1h", std::string azure_auth = "",
+                    const std::string& extra = "") {
     const std::string base = "http://127.0.0.1:" + std::to_string(fake_->port());
     const auto gh_token = dir_.write("github-token", "gh-test-token\n");
     const auto arm_token = dir_.write("arm-token", "arm-test-token\n");
     const auto secret = dir_.write("webhook-secret", kWebhookSecret + "\n");
-    const std::string config =
+    if (azure_auth.empty())
+      azure_auth = "{ method: token_file, token_file: " + arm_token.string() + " }";
+    const std::string config = extra +
         "server:\n  listen: 127.0.0.1:0\n"
         "state:\n  path: " + (dir_.path() / "state.json").string() + "\n"
         "github:\n  api_url: " + base + "\n  token_file: " + gh_token.string() +
         "\n  webhook_secret_file: " + secret.string() + "\n  poll_interval: " + github_poll + "\n"
         "azure:\n  arm_url: " + base + "\n  subscription_id: sub-1\n  poll_interval: 1h\n"
-        "  auth: { method: token_file, token_file: " + arm_token.string() + " }\n"
+        "  auth: " + azure_auth + "\n"
         "environments:\n"
         "  staging:\n"
         "    github: { repo: acme/shop, workflows: [deploy.yml], branch: main }\n"
@@ -193,6 +199,54 @@ TEST_F(UpstreamTest, WebhookOverTheSizeCapIsRefusedUnread) {
   const auto res = client.read_response(5s);
   ASSERT_TRUE(res) << client.last_error();
   EXPECT_EQ(res->result_int(), 413);
+}
+
+// Issue #2: secrets are never logged. The daemon runs at debug level with every kind of secret
+// in use (GitHub token, webhook secret, an Entra ID client secret and the ARM access token it
+// buys), the fake insists on each of them, and the whole captured output is searched for them.
+TEST_F(UpstreamTest, SecretsNeverReachTheLog) {
+  const std::string kClientSecret = "azure-client-secret-value-x9";
+  const std::string kArmAccessToken = "arm-access-token-issued-by-the-fake-q7";
+  Json state = quiet_state();
+  state["tokens"] = {{"github", "gh-test-token"},
+                     {"arm", kArmAccessToken},
+                     {"aad", {{"tenant", "tenant-1"}, {"client_id", "client-1"},
+                              {"client_secret", kClientSecret}}}};
+  TestHttpClient fake(fake_->host(), fake_->port());
+  const auto put = fake.request("PUT", "/_fake/state", "Content-Type: application/json\r\n",
+                                state.dump());
+  ASSERT_TRUE(put && put->result_int() == 200) << (put ? put->body() : fake.last_error());
+
+  const auto client_secret = dir_.write("azure-client-secret", kClientSecret + "\n");
+  const std::string base = "http://127.0.0.1:" + std::to_string(fake_->port());
+  start_daemon("1h",
+               "{ method: client_secret, tenant_id: tenant-1, client_id: client-1, "
+               "client_secret_file: " + client_secret.string() + ", authority_url: " + base + " }",
+               "log: { level: debug }\n");
+  // Safe means every source was polled with the right credentials (the fake refuses others).
+  const auto safe = wait_safe();
+  ASSERT_TRUE(safe);
+  ASSERT_EQ(safe->result_int(), 200) << safe->body();
+  const auto requests = Json::parse(fake.request("GET", "/_fake/requests")->body()).dump();
+  EXPECT_NE(requests.find("/tenant-1/oauth2/v2.0/token"), std::string::npos) << requests;
+
+  // Webhooks signed with the secret and with a wrong one both pass through the log.
+  EXPECT_EQ(deliver("workflow_run", in_progress_run_payload(9000000079), "d-5", kWebhookSecret)
+                ->result_int(),
+            202);
+  EXPECT_EQ(deliver("workflow_run", in_progress_run_payload(9000000080), "d-6", "wrong-secret")
+                ->result_int(),
+            401);
+  // A graceful stop flushes everything the daemon had to say.
+  ASSERT_EQ(daemon_->stop(SIGTERM), 0);
+
+  const std::string log = daemon_->stderr_text() + read_file(dir_.path() / "daemon.stdout");
+  // Sanity check that the search covers the whole run, up to the last line.
+  ASSERT_NE(log.find("event=stopped"), std::string::npos) << log;
+  for (const std::string& secret :
+       {std::string("gh-test-token"), kWebhookSecret, kClientSecret, kArmAccessToken}) {
+    EXPECT_EQ(log.find(secret), std::string::npos) << secret << " was logged:\n" << log;
+  }
 }
 
 }  // namespace
