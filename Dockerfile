@@ -34,7 +34,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libboost-url1.81.0 libyaml-cpp0.7 libspdlog1.10 libfmt9 libssl3 \
-      libprometheus-cpp-core1.0 libsystemd0 ca-certificates curl \
+      libprometheus-cpp-core1.0 libsimdjson14 libsystemd0 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 deployguard \
  && useradd --system --uid 10001 --gid deployguard --home-dir /var/lib/deployguard \

@@ -3,6 +3,7 @@
 find_package(Boost 1.81 EXACT REQUIRED COMPONENTS url)
 find_package(OpenSSL REQUIRED)
 find_package(nlohmann_json 3.11 REQUIRED)
+find_package(simdjson 3.0 CONFIG REQUIRED)  # lib/parse only: the DOM parser for upstream JSON
 find_package(spdlog REQUIRED)
 find_package(yaml-cpp REQUIRED)
 find_package(CLI11 REQUIRED)

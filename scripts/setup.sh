@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
   libboost1.81-dev libboost-url1.81-dev
-  nlohmann-json3-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libssl-dev
+  nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libssl-dev
   libcli11-dev prometheus-cpp-dev libsystemd-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   curl python3 openssl

@@ -8,10 +8,22 @@
 namespace deployguard::parse {
 
 using detail::ErrorSink;
+using detail::KeyFilter;
 using detail::Reader;
 using nlohmann::json;
 
 namespace {
+
+// Key lists. The webhook and list-page parsers build their tree with a KeyFilter: object members
+// whose key is not listed are dropped while parsing (a workflow_run webhook is ~22 KB, mostly
+// repository/actor/commit detail we never read). Each list sits next to its reader and names
+// every key that reader passes to operator[]; a key missing here reads as absent.
+// tests/unit/parse/parse_differential_test.cpp checks every lookup against the filter in use.
+
+constexpr std::string_view kRunKeys[] = {
+    "id", "workflow_id", "name", "path", "repository", "full_name", "head_branch", "head_sha",
+    "display_title", "html_url", "event", "status", "conclusion", "run_attempt", "created_at",
+    "run_started_at", "updated_at"};
 
 // Reads one workflow run at `r`. Errors go to r's sink; the caller decides what they fail.
 WorkflowRun read_run(const Reader& r) {
@@ -42,6 +54,10 @@ WorkflowRun read_run(const Reader& r) {
   run.updated_at = r["updated_at"].opt_time().value_or(run.created_at);
   return run;
 }
+
+constexpr std::string_view kJobKeys[] = {
+    "id", "run_id", "run_attempt", "name", "workflow_name", "head_branch", "head_sha", "html_url",
+    "status", "conclusion", "created_at", "started_at", "completed_at", "labels"};
 
 WorkflowJob read_job(const Reader& r) {
   WorkflowJob job;
@@ -79,6 +95,9 @@ Workflow read_workflow(const Reader& r) {
   return w;
 }
 
+constexpr std::string_view kDeploymentKeys[] = {
+    "id", "environment", "original_environment", "sha", "ref", "task", "created_at", "updated_at"};
+
 Deployment read_deployment(const Reader& r) {
   Deployment d;
   if (!r.req_object()) return d;
@@ -93,6 +112,10 @@ Deployment read_deployment(const Reader& r) {
   return d;
 }
 
+// read_repository, read_optional_run_id and read_total_count.
+constexpr std::string_view kEnvelopeKeys[] = {"repository", "full_name", "workflow_run", "id",
+                                              "total_count"};
+
 std::string read_repository(const Reader& envelope) {
   const Reader repo = envelope["repository"];
   return repo.opt_object() ? repo["full_name"].str() : std::string{};
@@ -106,6 +129,18 @@ std::optional<std::int64_t> read_optional_run_id(const Reader& envelope) {
 
 std::int64_t read_total_count(const Reader& root, std::size_t fallback) {
   return root["total_count"].opt_int64().value_or(static_cast<std::int64_t>(fallback));
+}
+
+// read_webhook's own keys; it also calls read_run, read_job, read_deployment and the envelope
+// readers above.
+constexpr std::string_view kWebhookKeys[] = {
+    "action", "workflow_run", "workflow", "name", "workflow_job", "deployment",
+    "deployment_status", "state", "environment", "description", "updated_at", "event", "sha",
+    "ref", "deployment_callback_url", "since", "zen", "hook_id", "hook", "app_id"};
+
+const KeyFilter& webhook_filter() {
+  static const KeyFilter filter{kWebhookKeys, kRunKeys, kJobKeys, kDeploymentKeys, kEnvelopeKeys};
+  return filter;
 }
 
 WebhookEvent read_webhook(std::string_view type, const Reader& root) {
@@ -200,13 +235,19 @@ Parsed<WorkflowRun> parse_workflow_run_body(std::string_view body) {
 }
 
 Parsed<WorkflowRunsPage> parse_workflow_runs_page(std::string_view body) {
-  return detail::read_body<WorkflowRunsPage>(body, [](const Reader& root) {
-    WorkflowRunsPage page;
-    if (!root.req_object()) return page;
-    page.runs = detail::read_items<WorkflowRun>(root, "workflow_runs", read_run, page.item_errors);
-    page.total_count = read_total_count(root, page.runs.size());
-    return page;
-  });
+  static constexpr std::string_view kPageKeys[] = {"workflow_runs"};
+  static const KeyFilter filter{kPageKeys, kRunKeys, kEnvelopeKeys};
+  return detail::read_body<WorkflowRunsPage>(
+      body,
+      [](const Reader& root) {
+        WorkflowRunsPage page;
+        if (!root.req_object()) return page;
+        page.runs =
+            detail::read_items<WorkflowRun>(root, "workflow_runs", read_run, page.item_errors);
+        page.total_count = read_total_count(root, page.runs.size());
+        return page;
+      },
+      &filter);
 }
 
 Parsed<WorkflowsPage> parse_workflows_list(std::string_view body) {
@@ -228,18 +269,24 @@ Parsed<WorkflowJob> parse_workflow_job_body(std::string_view body) {
 }
 
 Parsed<JobsPage> parse_jobs_list(std::string_view body) {
-  return detail::read_body<JobsPage>(body, [](const Reader& root) {
-    JobsPage page;
-    if (!root.req_object()) return page;
-    page.jobs = detail::read_items<WorkflowJob>(root, "jobs", read_job, page.item_errors);
-    page.total_count = read_total_count(root, page.jobs.size());
-    return page;
-  });
+  static constexpr std::string_view kPageKeys[] = {"jobs"};
+  static const KeyFilter filter{kPageKeys, kJobKeys, kEnvelopeKeys};
+  return detail::read_body<JobsPage>(
+      body,
+      [](const Reader& root) {
+        JobsPage page;
+        if (!root.req_object()) return page;
+        page.jobs = detail::read_items<WorkflowJob>(root, "jobs", read_job, page.item_errors);
+        page.total_count = read_total_count(root, page.jobs.size());
+        return page;
+      },
+      &filter);
 }
 
 Parsed<WebhookEvent> parse_webhook(std::string_view event_type, std::string_view body) {
   return detail::read_body<WebhookEvent>(
-      body, [event_type](const Reader& root) { return read_webhook(event_type, root); });
+      body, [event_type](const Reader& root) { return read_webhook(event_type, root); },
+      &webhook_filter());
 }
 
 std::optional<std::int64_t> run_id_from_callback_url(std::string_view url) {

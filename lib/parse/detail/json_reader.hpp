@@ -5,8 +5,11 @@
 //   req_*  absent or null -> "missing" error;  wrong type -> error; both give nullopt
 //   str()  absent or null -> "";               wrong type -> error + ""
 // Numbers are accepted as JSON numbers or as decimal strings (the services send both).
+#include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,9 +32,66 @@ class ErrorSink {
   std::vector<ParseError> errors_;
 };
 
-/// Parses a document without throwing. The error message carries the byte offset only: the
-/// library's own message quotes the last token read, which may be part of a secret.
-Parsed<nlohmann::json> parse_document(std::string_view body);
+/// The object keys a reader can look up. parse_document drops every object member whose key is
+/// not in the filter, at any depth, before it is materialized; arrays and scalars are kept. A
+/// reader that only looks values up by key (Reader::operator[]) and indexes arrays therefore
+/// sees exactly what it would see in the complete tree, as long as every key it asks for is
+/// listed. Nothing that enumerates object members may read a filtered tree.
+class KeyFilter {
+ public:
+  /// The union of the given key lists. The strings must outlive the filter (string literals).
+  KeyFilter(std::initializer_list<std::span<const std::string_view>> key_lists);
+
+  bool contains(std::string_view key) const noexcept;
+
+ private:
+  // Keys grouped by length: a lookup compares a handful of candidates of the right length, which
+  // is cheaper than hashing for the short keys of REST payloads.
+  static constexpr std::size_t kMaxLength = 48;
+  std::array<std::vector<std::string_view>, kMaxLength + 1> by_length_;
+};
+
+/// Parses a document without throwing. Valid documents are parsed with simdjson (full
+/// validation, UTF-8 included) and converted into a nlohmann tree; with `keep`, object members
+/// with other keys are left out. A document simdjson rejects is parsed again with
+/// parse_document_reference, so rejected input gives that function's result: its byte-offset
+/// error, or the complete tree for what nlohmann accepts beyond simdjson's limits (nesting
+/// deeper than 1024, integers beyond 64 bits). The error message
+/// carries the byte offset only: nlohmann's own message quotes the last token read, which may be
+/// part of a secret. Thread-safe: each thread reuses its own simdjson parser.
+Parsed<nlohmann::json> parse_document(std::string_view body, const KeyFilter* keep = nullptr);
+
+/// The pure nlohmann parse (the parser used before simdjson): always the complete tree.
+Parsed<nlohmann::json> parse_document_reference(std::string_view body);
+
+namespace testing {
+/// Test seam. While a probe is installed on a thread, read_document records every value a
+/// Reader looks up on that thread and the filter the document was parsed with, and read_body can
+/// be switched to the reference parser without a filter. Production code never installs one; the
+/// cost there is one thread-local load per lookup.
+struct ReaderProbe {
+  bool reference_parser = false;           // read_body: parse_document_reference, no filter
+  const KeyFilter* filter = nullptr;       // set by read_body: the filter in use (or nullptr)
+  std::vector<std::string> lookups;        // "path = summary of the value found" in read order
+  std::vector<std::string> keys_looked_up;  // every key passed to Reader::operator[]
+};
+ReaderProbe*& probe();
+
+/// Installs `p` on this thread for the scope of the object.
+class ScopedProbe {
+ public:
+  explicit ScopedProbe(ReaderProbe& p) : previous_(probe()) { probe() = &p; }
+  ~ScopedProbe() { probe() = previous_; }
+  ScopedProbe(const ScopedProbe&) = delete;
+  ScopedProbe& operator=(const ScopedProbe&) = delete;
+
+ private:
+  ReaderProbe* previous_;
+};
+
+/// Records the value found at `path` (called by Reader lookups while a probe is installed).
+void record_lookup(const std::string& path, const nlohmann::json* node);
+}  // namespace testing
 
 class Reader {
  public:
@@ -92,6 +152,7 @@ template <class T, class Fn>
 Parsed<T> read_document(const nlohmann::json& doc, Fn&& fn) {
   try {
     ErrorSink sink;
+    if (testing::probe() != nullptr) testing::record_lookup("", &doc);
     Reader root(&doc, "", sink);
     T value = fn(root);
     if (!sink.empty()) return Parsed<T>(sink.take());
@@ -101,10 +162,15 @@ Parsed<T> read_document(const nlohmann::json& doc, Fn&& fn) {
   }
 }
 
-/// parse_document + read_document.
+/// parse_document + read_document. With `keep`, `fn` must look up only keys the filter lists
+/// (see KeyFilter).
 template <class T, class Fn>
-Parsed<T> read_body(std::string_view body, Fn&& fn) {
-  auto doc = parse_document(body);
+Parsed<T> read_body(std::string_view body, Fn&& fn, const KeyFilter* keep = nullptr) {
+  auto* const test_probe = testing::probe();
+  if (test_probe != nullptr) test_probe->filter = test_probe->reference_parser ? nullptr : keep;
+  auto doc = test_probe != nullptr && test_probe->reference_parser
+                 ? parse_document_reference(body)
+                 : parse_document(body, keep);
   if (!doc) return Parsed<T>(doc.errors());
   return read_document<T>(*doc, std::forward<Fn>(fn));
 }
