@@ -253,9 +253,18 @@ Api::Api(app::GuardService& service, ApiOptions options, app::Persistence* persi
 http::Response Api::can_deploy_response(const std::string& environment) const {
   const auto decision = service_.decide(environment);
   if (!decision) return unknown_environment(environment);
-  auto res = json_response(decision->safe ? Status::ok : Status::locked,
-                           decision_json(environment, *decision));
-  set_retry_after(res, *decision);
+  return can_deploy_response(environment, *decision);
+}
+
+http::Response Api::can_deploy_response(std::string_view environment,
+                                        const Decision& decision) {
+  Response res{decision.safe ? Status::ok : Status::locked, 11};
+  res.set(bhttp::field::content_type, "application/json");
+  res.set(bhttp::field::cache_control, "no-store");
+  set_retry_after(res, decision);
+  auto& body = res.body();
+  body = decision_text(environment, decision);
+  body += '\n';
   return res;
 }
 
@@ -265,9 +274,12 @@ void Api::operator()(http::Request&& request, http::Responder responder) {
     auto query = parse_can_deploy(*parsed, service_, options_.max_wait);
     if (auto* res = std::get_if<Response>(&query)) return responder(std::move(*res));
     auto& q = std::get<CanDeployQuery>(query);
+    // Decided once: the same evaluation chooses between answering and waiting and is the
+    // answer (the hot path of issue #9).
     const auto decision = service_.decide(q.environment);
-    if (q.wait <= Duration::zero() || (decision && decision->safe))
-      return responder(can_deploy_response(q.environment));
+    if (!decision) return responder(unknown_environment(q.environment));
+    if (q.wait <= Duration::zero() || decision->safe)
+      return responder(can_deploy_response(q.environment, *decision));
     if (waiters_.full()) {
       return responder(error(Status::service_unavailable, "too_many_waiters",
                              "too many long-poll requests are waiting (server.max_waiters = " +
@@ -288,7 +300,13 @@ void Api::operator()(http::Request&& request, http::Responder responder) {
 }
 
 std::size_t Api::body_limit_for(const http::RequestHeader& header) const {
-  auto parsed = boost::urls::parse_origin_form(header.target());
+  // Called for every request: skip the URL parse when the target cannot name the webhook path
+  // (neither the literal segment nor a percent-encoding that could spell it).
+  const auto target = header.target();
+  if (target.find("webhooks") == std::string_view::npos &&
+      target.find('%') == std::string_view::npos)
+    return options_.max_body_bytes;
+  auto parsed = boost::urls::parse_origin_form(target);
   if (parsed && parsed->path() == kGitHubWebhookPath) return options_.max_webhook_body_bytes;
   return options_.max_body_bytes;
 }

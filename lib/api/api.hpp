@@ -109,6 +109,8 @@ class Api {
   using Mutator = http::Response (Api::*)(const http::Request&, const Route&,
                                           const std::string& argument);
   http::Response can_deploy_response(const std::string& environment) const;
+  static http::Response can_deploy_response(std::string_view environment,
+                                            const Decision& decision);
   /// Authenticates, checks the environment, then runs the mutator.
   http::Response mutate(const http::Request& request, const std::string& environment,
                         Mutator mutator, const std::string& argument);

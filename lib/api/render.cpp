@@ -113,6 +113,67 @@ std::int64_t seconds_rounded_up(Duration d) {
   return (d.count() + 999) / 1000;
 }
 
+namespace {
+
+// A JSON string literal as nlohmann's dump() writes it (ensure_ascii off): quote, backslash and
+// the control characters escaped, every other byte as is.
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (const char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += "\\u00";
+          out += kHex[(static_cast<unsigned char>(c) >> 4) & 0xf];
+          out += kHex[static_cast<unsigned char>(c) & 0xf];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+std::string decision_text(std::string_view environment, const Decision& decision) {
+  std::string out;
+  out.reserve(96 + environment.size() + decision.reasons.size() * 160);
+  out += "{\"environment\":";
+  append_json_string(out, environment);
+  out += decision.safe ? ",\"safe\":true,\"reasons\":[" : ",\"safe\":false,\"reasons\":[";
+  bool first = true;
+  for (const auto& reason : decision.reasons) {
+    out += first ? "{\"code\":" : ",{\"code\":";
+    first = false;
+    append_json_string(out, to_string(reason.code));
+    out += ",\"message\":";
+    append_json_string(out, reason.message);
+    if (reason.until) {
+      out += ",\"until\":";
+      append_json_string(out, format_timestamp(*reason.until));
+    }
+    out += '}';
+  }
+  out += ']';
+  if (decision.retry_after) {
+    out += ",\"retry_after_s\":";
+    out += std::to_string(seconds_rounded_up(*decision.retry_after));
+  }
+  out += ",\"evaluated_at\":";
+  append_json_string(out, format_timestamp(decision.evaluated_at));
+  out += '}';
+  return out;
+}
+
 Json decision_json(std::string_view environment, const Decision& decision) {
   Json j;
   j["environment"] = environment;

@@ -45,6 +45,7 @@ void GuardService::start() {
 void GuardService::stop() {
   running_ = false;
   timer_.cancel();
+  timer_pending_ = false;
   armed_deadline_.reset();
 }
 
@@ -168,6 +169,7 @@ void GuardService::after_change(const std::string& environment, EnvironmentPolic
                    : std::string{});
   }
   entry.last = decision;
+  entry.deadline = policy.next_deadline(now);
   if (notify == Notify::Never || (notify == Notify::IfVerdictChanged && !verdict_changed)) return;
   const StateChange change{environment, decision, verdict_changed};
   for (const auto& listener : listeners_) listener(change);
@@ -177,20 +179,28 @@ void GuardService::arm_timer() {
   if (!running_) return;
   const auto now = clock_.now();
   std::optional<TimePoint> earliest;
-  for (const auto& [name, policy] : policies_) {
-    if (auto deadline = policy.next_deadline(now); deadline && (!earliest || *deadline < *earliest))
-      earliest = deadline;
+  for (auto& [name, entry] : entries_) {
+    if (entry.deadline && *entry.deadline <= now) {  // passed, not yet handled: ask again
+      if (const auto* policy = find(name)) entry.deadline = policy->next_deadline(now);
+    }
+    if (entry.deadline && (!earliest || *entry.deadline < *earliest)) earliest = entry.deadline;
   }
+  // Most changes (a poll that found nothing new) leave the earliest deadline where it was:
+  // keep the armed timer instead of cancelling and re-queuing it.
+  if (timer_pending_ && earliest == armed_deadline_) return;
   armed_deadline_ = earliest;
   timer_.cancel();
+  timer_pending_ = false;
   if (!earliest) return;
   // A deadline not after `now` would make the timer spin; next_deadline promises a future
   // instant, so treat that as a policy slip and look again a second later.
   const Duration wait =
       *earliest > now ? std::min<Duration>(*earliest - now, kMaxTimerWait) : std::chrono::seconds{1};
   timer_.expires_after(wait);
+  timer_pending_ = true;
   timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;  // cancelled: re-armed or stopped
+    timer_pending_ = false;
     run_due_deadlines();
   });
 }

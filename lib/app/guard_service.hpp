@@ -136,6 +136,10 @@ class GuardService {
  private:
   struct Entry {
     std::optional<Decision> last;  // last decision logged / notified
+    // policy.next_deadline() as of the last change: arm_timer() takes the minimum of these
+    // instead of asking all N policies after every poll result (that was ~40% of an idle
+    // poll's cost with 50 environments). Recomputed when it has passed.
+    std::optional<TimePoint> deadline;
   };
 
   enum class Notify { Never, IfVerdictChanged, Always };
@@ -151,6 +155,7 @@ class GuardService {
   std::vector<Listener> listeners_;
   boost::asio::steady_timer timer_;
   std::optional<TimePoint> armed_deadline_;
+  bool timer_pending_ = false;  // timer_ armed for armed_deadline_ (or kMaxTimerWait)
   bool running_ = false;
   std::shared_ptr<spdlog::logger> log_;
 };

@@ -8,13 +8,6 @@
 namespace deployguard::app {
 namespace {
 
-std::string serialize_one(const std::string& name, const DurableEnvironmentState& state) {
-  auto result = state::serialize_state(state::EnvironmentStates{{name, state}});
-  // Serialization fails only for out-of-range timestamps; an empty text still compares as
-  // "different", so the next save reports the error with its path.
-  return result.ok() ? std::move(result.text) : std::string{};
-}
-
 nlohmann::json verdict_json(const Decision& decision) {
   nlohmann::json codes = nlohmann::json::array();
   for (const auto& reason : decision.reasons) {
@@ -58,7 +51,7 @@ void Persistence::restore(bool move_corrupt) {
                  options_.state_path);
       continue;
     }
-    saved_[name] = serialize_one(name, durable);
+    saved_[name] = durable;
     // Leases and freezes that ran out while the daemon was down end now (their cooldown record
     // is kept); start() then writes the file because it differs from what was loaded.
     service_.modify(name, [state = std::move(durable)](EnvironmentPolicy& policy, TimePoint now) {
@@ -93,33 +86,31 @@ void Persistence::stop() {
 bool Persistence::changed_since_save() const {
   for (const auto& [name, policy] : service_.environments()) {
     auto it = saved_.find(name);
-    const auto now_text = serialize_one(name, policy.durable());
-    if (it == saved_.end() ? true : it->second != now_text) return true;
+    if (it == saved_.end() || !(it->second == policy.durable())) return true;
   }
   return false;
 }
 
 bool Persistence::commit() {
-  std::map<std::string, std::string, std::less<>> current;
-  bool changed = false;
+  state::EnvironmentStates current;
+  bool changed = saved_.size() != service_.environments().size();
   for (const auto& [name, policy] : service_.environments()) {
-    auto text = serialize_one(name, policy.durable());
+    auto durable = policy.durable();
     auto it = saved_.find(name);
-    if (it == saved_.end() || it->second != text) changed = true;
-    current.emplace(name, std::move(text));
+    if (it == saved_.end() || !(it->second == durable)) changed = true;
+    current.emplace(name, std::move(durable));
   }
   if (!changed) {
     dirty_ = false;
     return true;
   }
-  state::EnvironmentStates states;
-  for (const auto& [name, policy] : service_.environments()) states.emplace(name, policy.durable());
-  const auto result = state::save_state(options_.state_path, states);
+  const auto result = state::save_state(options_.state_path, current);
   if (!result.ok()) {
     log_->error("event=state_write_failed error=\"{}\"", result.error);
     return false;
   }
-  saved_ = std::move(current);
+  saved_.clear();
+  for (auto& [name, durable] : current) saved_.emplace(name, std::move(durable));
   dirty_ = false;
   ++saves_;
   log_->debug("event=state_saved path={}", options_.state_path);
@@ -154,14 +145,13 @@ void Persistence::on_change(const StateChange& change) {
   // for them; observations from pollers and webhooks, and TTL expiries, are picked up here.
   // A save is already scheduled, and commit() compares every environment with what was saved,
   // so comparing this one now would only repeat that work. Under a webhook burst this check
-  // (a full serialization of the environment per change) was ~19% of the daemon's instructions
-  // (callgrind, docs/performance.md).
+  // was ~19% of the daemon's instructions when it serialized the environment to compare texts
+  // (callgrind, docs/performance.md); it now compares the structures.
   if (dirty_ && timer_armed_) return;
   const auto* policy = service_.find(change.environment);
   if (!policy) return;
   auto it = saved_.find(change.environment);
-  if (it != saved_.end() && it->second == serialize_one(change.environment, policy->durable()))
-    return;
+  if (it != saved_.end() && it->second == policy->durable()) return;
   dirty_ = true;
   if (!timer_armed_) arm_debounce(options_.debounce);
 }

@@ -114,8 +114,8 @@ class Persistence {
   bool dirty_ = false;
   bool started_ = false;
   std::uint64_t saves_ = 0;
-  /// Serialized durable state of each environment as last written (or loaded).
-  std::map<std::string, std::string, std::less<>> saved_;
+  /// Durable state of each environment as last written (or loaded), compared structurally.
+  std::map<std::string, DurableEnvironmentState, std::less<>> saved_;
   /// Last verdict per environment, for "decision.change" audit records.
   std::map<std::string, nlohmann::json, std::less<>> last_verdict_;
   /// Lives as long as this object; the timer handler holds a weak_ptr to it.

@@ -36,6 +36,8 @@ struct Lease {
   std::optional<std::int64_t> run_id;
   TimePoint acquired_at{};
   TimePoint expires_at{};
+
+  bool operator==(const Lease&) const = default;
 };
 
 struct Freeze {
@@ -43,6 +45,8 @@ struct Freeze {
   std::string by;
   TimePoint since{};
   std::optional<TimePoint> until;
+
+  bool operator==(const Freeze&) const = default;
 };
 
 /// One deploy the cooldown rules know about: a workflow run or a lease.
@@ -50,12 +54,16 @@ struct DeployRecord {
   std::string key;  // "run:<id>" or "lease:<id>"
   TimePoint started_at{};
   std::optional<TimePoint> ended_at;
+
+  bool operator==(const DeployRecord&) const = default;
 };
 
 struct BusyBackoffState {
   int consecutive_failures = 0;
   std::optional<TimePoint> last_failure_at;
   std::string last_detail;
+
+  bool operator==(const BusyBackoffState&) const = default;
 };
 
 /// What must survive a restart (written by lib/state).
@@ -65,6 +73,8 @@ struct DurableEnvironmentState {
   std::vector<std::int64_t> busy_runs_counted;  // bounded, so a run never counts twice
   std::optional<Lease> lease;
   std::optional<Freeze> freeze;
+
+  bool operator==(const DurableEnvironmentState&) const = default;
 };
 
 // ---- Events --------------------------------------------------------------------------------

@@ -57,3 +57,29 @@ TEST(ManualClock, AdvancesOnlyWhenTold) {
   clock.advance(5min);
   EXPECT_EQ(clock.now() - t0, Duration{5min});
 }
+
+TEST(FormatTimestamp, WholeRangeAndEdges) {
+  using std::chrono::sys_days;
+  const auto at = [](std::chrono::year_month_day d, Duration tod) {
+    return std::chrono::time_point_cast<Duration>(sys_days{d}) + tod;
+  };
+  using std::chrono::year;
+  using std::chrono::month;
+  using std::chrono::day;
+  EXPECT_EQ(format_timestamp(TimePoint{}), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(format_timestamp(TimePoint{} - Duration{1}), "1969-12-31T23:59:59Z");  // floors
+  EXPECT_EQ(format_timestamp(TimePoint{Duration{999}}), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(format_timestamp(at(year{1} / month{1} / day{1}, Duration{0})), "0001-01-01T00:00:00Z");
+  EXPECT_EQ(format_timestamp(at(year{9999} / month{12} / day{31}, 23h + 59min + 59s)),
+            "9999-12-31T23:59:59Z");
+  EXPECT_EQ(format_timestamp(at(year{2024} / month{2} / day{29}, 7h + 8min + 9s + 10ms)),
+            "2024-02-29T07:08:09Z");
+  // Outside 0..9999 the text is still produced (the old snprintf path), just not RFC 3339.
+  EXPECT_EQ(format_timestamp(at(year{10000} / month{1} / day{1}, Duration{0})),
+            "10000-01-01T00:00:00Z");
+  // Every timestamp round-trips through parse_timestamp.
+  for (std::int64_t s = -86'400; s < 400 * 86'400; s += 86'399) {
+    const TimePoint t{std::chrono::seconds{s}};
+    EXPECT_EQ(parse_timestamp(format_timestamp(t)), t) << s;
+  }
+}
