@@ -13,6 +13,8 @@ import os
 import sys
 
 workdir, daemon_port, fake_port, n_envs, poll = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+# Optional 6th argument: a different Azure poll interval (default: the same as GitHub's).
+azure_poll = sys.argv[6] if len(sys.argv) > 6 else poll
 fake = f"http://127.0.0.1:{fake_port}"
 
 for name, value in [("github-token", "bench-github-token"), ("azure-token", "bench-azure-token"),
@@ -73,7 +75,7 @@ github:
 azure:
   arm_url: {fake}
   subscription_id: 00000000-0000-0000-0000-000000000000
-  poll_interval: {poll}
+  poll_interval: {azure_poll}
   auth:
     method: token_file
     token_file: {workdir}/azure-token
