@@ -33,8 +33,10 @@ std::string age(const json& j, const char* key, TimePoint now) {
   return time_left(now, *t) + " ago";
 }
 
+/// A table cell: `s` padded to `width`, and always followed by at least one space, so a value as
+/// wide as its column ("1h56m45s ago") cannot run into the next one.
 std::string pad(std::string s, std::size_t width) {
-  if (s.size() < width) s.append(width - s.size(), ' ');
+  s.append(s.size() < width ? width - s.size() : 1, ' ');
   return s;
 }
 

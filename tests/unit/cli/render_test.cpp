@@ -166,6 +166,17 @@ TEST(RenderEnvironment, OneRevisionWithAllTrafficIsNoConflict) {
   expect_in_line(line_with(out, "prod-env-api--0000115 "), {"100%"});
 }
 
+TEST(RenderEnvironment, ValuesAsWideAsTheirColumnStaySeparated) {
+  // Seen in the demo: "1h56m45s ago" fills the 12-character age column and ran into the image.
+  Json status = incident_status();
+  status["revisions"][0]["created_at"] = "2025-06-01T10:03:15Z";  // 1h56m45s before kNow
+  status["revisions"][0]["running_state"] = "RunningAtMaxScale";   // wider than its column
+  const std::string out = render_environment(status, RenderOptions{false, kNow});
+  const std::string line = line_with(out, "revision  prod-env-api--0000115");
+  EXPECT_NE(line.find("1h56m45s ago acr.example.io/shop/api:1.41.0"), std::string::npos) << line;
+  EXPECT_NE(line.find("RunningAtMaxScale "), std::string::npos) << line;
+}
+
 TEST(RenderStatus, EveryEnvironmentOfTheStatusBody) {
   Json safe = Json::parse(R"({"environment": "staging", "safe": true, "reasons": [],
       "evaluated_at": "2025-06-01T12:00:00Z", "runs": [], "container_app": null, "revisions": [],
