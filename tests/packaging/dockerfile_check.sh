@@ -15,7 +15,10 @@ fail=0
 problem() { echo "FAIL: $*"; fail=1; }
 
 command -v dpkg >/dev/null || { echo "SKIP: dpkg not available"; exit 77; }
-if ldd "$binary" | grep -Eq 'lib(a|ub)san'; then
+# ldd's output is captured first: with pipefail, `ldd | grep -q` fails with SIGPIPE (141) whenever
+# grep quits before ldd has finished writing, and the skip would then be missed at random.
+libs=$(ldd "$binary")
+if grep -Eq 'lib(a|ub)san' <<<"$libs"; then
   echo "SKIP: $binary is a sanitizer build; the image builds without sanitizers"
   exit 77
 fi
@@ -45,15 +48,15 @@ while read -r path; do
   else
     problem "$(basename "$path") comes from $pkg, which the runtime stage does not install"
   fi
-done < <(ldd "$binary" | awk '/=> \//{print $3}')
+done < <(awk '/=> \//{print $3}' <<<"$libs")
 [ "$checked" -gt 0 ] || problem "ldd listed no libraries for $binary"
 
 # 3. runtime hardening and operations
-printf '%s' "$runtime" | grep -Eq '^USER [a-z]' || problem "runtime stage has no non-root USER"
-printf '%s' "$runtime" | grep -Eq '^USER root' && problem "runtime stage runs as root"
-printf '%s' "$runtime" | grep -q 'HEALTHCHECK' || problem "no HEALTHCHECK"
-printf '%s' "$runtime" | grep -q '/healthz' || problem "HEALTHCHECK does not probe /healthz"
-printf '%s' "$runtime" | grep -Eq '^VOLUME .*"/etc/deployguard".*"/var/lib/deployguard"' ||
+grep -Eq '^USER [a-z]' <<<"$runtime" || problem "runtime stage has no non-root USER"
+grep -Eq '^USER root' <<<"$runtime" && problem "runtime stage runs as root"
+grep -q 'HEALTHCHECK' <<<"$runtime" || problem "no HEALTHCHECK"
+grep -q '/healthz' <<<"$runtime" || problem "HEALTHCHECK does not probe /healthz"
+grep -Eq '^VOLUME .*"/etc/deployguard".*"/var/lib/deployguard"' <<<"$runtime" ||
   problem "config and state are not declared as volumes"
 
 [ "$fail" -eq 0 ] && echo "Dockerfile: runtime stage matches the binary ($checked libraries checked)"
