@@ -20,10 +20,8 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <nlohmann/json.hpp>
@@ -66,8 +64,12 @@ constexpr std::size_t kReadChunk = 4096;
 bool is_http_error(const error_code& ec) { return ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category(); }
 
 namespace ssl = net::ssl;
-using PlainStream = beast::tcp_stream;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+// Raw sockets, not beast::tcp_stream: a tcp_stream arms and cancels a timer around every read and
+// write (two timer-queue updates and two extra completions per request). Sessions keep one lazy
+// deadline timer instead (see BasicSession::set_deadline).
+using PlainStream = tcp::socket;
+using TlsStream = beast::ssl_stream<tcp::socket>;
+using SteadyClock = std::chrono::steady_clock;
 
 /// The first queued OpenSSL error as text (and clears the queue), or `fallback`.
 std::string openssl_reason(const std::string& fallback) {
@@ -187,13 +189,14 @@ class BasicSession final : public Session {
  public:
   BasicSession(tcp::socket socket, std::shared_ptr<Server::State> server)
     requires(!kTls)
-      : stream_(std::move(socket)), server_(std::move(server)) {}
+      : stream_(std::move(socket)), deadline_timer_(stream_.get_executor()),
+        server_(std::move(server)) {}
 
   BasicSession(tcp::socket socket, std::shared_ptr<Server::State> server,
                std::shared_ptr<ssl::context> context)
     requires kTls
       : tls_context_(std::move(context)), stream_(std::move(socket), *tls_context_),
-        server_(std::move(server)) {}
+        deadline_timer_(stream_.get_executor()), server_(std::move(server)) {}
 
   ~BasicSession() override { server_->sessions.erase(this); }
 
@@ -202,7 +205,7 @@ class BasicSession final : public Session {
     remote_ = remote_text();  // kept: a timed-out stream has no peer address any more
     // The first request (after the TLS handshake, if any) must arrive completely within
     // read_timeout of the accept.
-    tcp_layer().expires_after(server_->options.read_timeout);
+    expires_after(server_->options.read_timeout);
     if constexpr (kTls) {
       stream_.async_handshake(ssl::stream_base::server,
                               [self = self()](error_code ec) { self->on_handshake(ec); });
@@ -231,8 +234,47 @@ class BasicSession final : public Session {
   std::shared_ptr<BasicSession> self() {
     return std::static_pointer_cast<BasicSession>(shared_from_this());
   }
-  beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
-  const beast::tcp_stream& tcp_layer() const { return beast::get_lowest_layer(stream_); }
+  tcp::socket& socket() { return beast::get_lowest_layer(stream_); }
+  const tcp::socket& socket() const { return beast::get_lowest_layer(stream_); }
+
+  // ---- deadlines ---------------------------------------------------------------------------
+  // One timer per connection, armed lazily: moving the deadline later (the common case: each
+  // request pushes it forward) only stores it; the timer, when it fires early, re-arms itself
+  // for the stored deadline. Only an earlier deadline re-arms at once. When the deadline
+  // passes, the socket is closed, so whatever operation is pending completes with an error and
+  // timed_out_ tells the handlers why.
+  void expires_after(Duration d) { set_deadline(SteadyClock::now() + d); }
+  void expires_never() { deadline_ = SteadyClock::time_point::max(); }
+  void set_deadline(SteadyClock::time_point at) {
+    deadline_ = at;
+    if (!timer_armed_ || at < timer_armed_for_) arm_timer(at);
+  }
+  void arm_timer(SteadyClock::time_point at) {
+    timer_armed_ = true;
+    timer_armed_for_ = at;
+    deadline_timer_.expires_at(at);  // a wait still pending completes as aborted
+    // Weak: a pending deadline must not keep a finished connection alive.
+    deadline_timer_.async_wait([weak = weak_from_this(), generation = ++timer_generation_](
+                                   error_code) {
+      auto session = weak.lock();
+      if (!session) return;
+      auto* self = static_cast<BasicSession*>(session.get());
+      if (generation == self->timer_generation_) self->on_deadline_timer();
+    });
+  }
+  void on_deadline_timer() {
+    timer_armed_ = false;
+    if (deadline_ == SteadyClock::time_point::max() || closed_socket_) return;
+    if (SteadyClock::now() < deadline_) return arm_timer(deadline_);
+    timed_out_ = true;
+    close_socket();
+  }
+  void close_socket() {
+    closed_socket_ = true;
+    error_code ignored;
+    socket().close(ignored);
+    deadline_timer_.cancel();
+  }
 
   void on_handshake(error_code ec) {
     if (phase_ == Phase::Closed) return;
@@ -240,7 +282,7 @@ class BasicSession final : public Session {
       // Scanners, plain-HTTP clients, expired client trust stores, silent peers (timeout):
       // this connection ends, nothing else is affected.
       server_->log->info("event=tls_handshake_failed remote={} error=\"{}\"", remote(),
-                         ec == beast::error::timeout ? "timeout" : ec.message());
+                         timed_out_ ? "timeout" : ec.message());
       close_now();
       return;
     }
@@ -259,7 +301,7 @@ class BasicSession final : public Session {
 
   void wait_for_request() {
     if (buffer_.size() > 0) {  // pipelined bytes already buffered
-      read_header();
+      begin_request();
       return;
     }
     phase_ = Phase::Idle;
@@ -267,75 +309,93 @@ class BasicSession final : public Session {
       close_now();
       return;
     }
-    stream_.async_read_some(buffer_.prepare(kReadChunk),
-                            [self = self()](error_code ec, std::size_t n) {
-                              self->on_first_bytes(ec, n);
-                            });
+    read_more();
   }
 
-  void on_first_bytes(error_code ec, std::size_t n) {
-    if (phase_ == Phase::Closed) return;
-    if (ec) {  // timeout (idle/read deadline), EOF, reset: nothing to answer
-      close_now();
-      return;
-    }
-    buffer_.commit(n);
-    read_header();
-  }
-
-  void read_header() {
+  // The request is parsed here, from buffer_, with the parser's put(): no composed read
+  // operation, so a request that arrives in one segment costs one read and no extra completion
+  // (issue #9).
+  void begin_request() {
     phase_ = Phase::Reading;
-    if (!first_request_) tcp_layer().expires_after(opts().read_timeout);
+    if (!first_request_) expires_after(opts().read_timeout);
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(
         std::min<std::size_t>(opts().max_header_bytes, UINT32_MAX)));
     // No body limit while reading the header: the limit depends on the route, applied below.
     parser_->body_limit(boost::none);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = self()](error_code ec, std::size_t) {
-                               self->on_header(ec);
-                             });
+    header_checked_ = false;
+    parse_buffered();
   }
 
-  void on_header(error_code ec) {
+  void read_more() {
+    // Like Beast's reads: at least 4 KiB, at most 64 KiB, more when the buffer already grew.
+    const std::size_t room = buffer_.capacity() - buffer_.size();
+    const std::size_t size = std::clamp<std::size_t>(room, kReadChunk, 64 * 1024);
+    stream_.async_read_some(buffer_.prepare(size), [self = self()](error_code ec, std::size_t n) {
+      self->on_read(ec, n);
+    });
+  }
+
+  void on_read(error_code ec, std::size_t n) {
     if (phase_ == Phase::Closed) return;
     if (ec) {
-      on_read_error(ec);
+      // Idle: the deadline, EOF or a reset between requests; nothing to answer. Reading: the
+      // client went away or the read deadline cut off a slow client mid-request; nobody to
+      // answer either (a request without a length has no body, so EOF never completes one).
+      if (phase_ == Phase::Reading && timed_out_)
+        server_->log->debug("event=request_timeout remote={}", remote());
+      close_now();
       return;
     }
+    buffer_.commit(n);
+    if (phase_ == Phase::Idle) {
+      begin_request();
+      return;
+    }
+    parse_buffered();
+  }
+
+  void parse_buffered() {
+    while (buffer_.size() > 0) {
+      error_code ec;
+      const std::size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == bhttp::error::need_more) break;
+      if (ec) return on_read_error(ec);
+      if (!header_checked_ && parser_->is_header_done()) {
+        header_checked_ = true;
+        if (!on_header()) return;  // answered, or waiting for 100 Continue to be written
+      }
+      if (parser_->is_done()) return dispatch_request();
+      if (used == 0) break;
+    }
+    read_more();
+  }
+
+  /// Applies the route's body limit and Expect: 100-continue once the header is complete.
+  /// False when parsing must not go on now.
+  bool on_header() {
     const auto& header = parser_->get().base();
     const std::size_t limit =
         opts().body_limit_for ? opts().body_limit_for(header) : opts().max_body_bytes;
     if (auto length = parser_->content_length(); length && *length > limit) {
       reject(Status::payload_too_large, "payload_too_large",
              "request body exceeds " + std::to_string(limit) + " bytes");
-      return;
+      return false;
     }
     parser_->body_limit(limit);
-    if (parser_->is_done()) {
-      dispatch_request();
-      return;
-    }
+    if (parser_->is_done()) return true;
     auto expect = header[bhttp::field::expect];
-    if (beast::iequals(expect, "100-continue")) {
+    if (beast::iequals(expect, "100-continue") && buffer_.size() == 0) {
       net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
                        [self = self()](error_code wec, std::size_t) {
                          if (self->phase_ == Phase::Closed) return;
                          if (wec) return self->close_now();
-                         self->read_body();
+                         self->parse_buffered();
                        });
-      return;
+      return false;
     }
-    read_body();
-  }
-
-  void read_body() {
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = self()](error_code ec, std::size_t) {
-                        if (self->phase_ == Phase::Closed) return;
-                        if (ec) return self->on_read_error(ec);
-                        self->dispatch_request();
-                      });
+    return true;
   }
 
   void on_read_error(const error_code& ec) {
@@ -344,11 +404,7 @@ class BasicSession final : public Session {
              "request header exceeds " + std::to_string(opts().max_header_bytes) + " bytes");
     } else if (ec == bhttp::error::body_limit) {
       reject(Status::payload_too_large, "payload_too_large", "request body too large");
-    } else if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
-               !is_http_error(ec)) {
-      // Client went away, or the read deadline cut off a slow client: nobody to answer.
-      if (ec == beast::error::timeout)
-        server_->log->debug("event=request_timeout remote={}", remote());
+    } else if (!is_http_error(ec)) {
       close_now();
     } else {
       reject(Status::bad_request, "bad_request", "malformed HTTP request: " + ec.message());
@@ -360,7 +416,7 @@ class BasicSession final : public Session {
     first_request_ = false;
     ++request_id_;
     // The handler decides how long it takes (long-poll); the client's disconnect is watched.
-    tcp_layer().expires_never();
+    expires_never();
     Request request = parser_->release();
     parser_.reset();
     head_request_ = request.method() == bhttp::verb::head;
@@ -393,7 +449,7 @@ class BasicSession final : public Session {
     watching_ = false;
     if (!ec) buffer_.commit(n);
     if (draining_) {  // close_gracefully() cancelled this read; continue as a drain
-      if (ec && ec != net::error::operation_aborted) return tcp_layer().close();
+      if (ec && ec != net::error::operation_aborted) return close_socket();
       return drain();
     }
     if (phase_ == Phase::Closed) return;
@@ -435,7 +491,7 @@ class BasicSession final : public Session {
     serialize_header(*response_, head_);
     std::array<net::const_buffer, 2> buffers{net::buffer(head_),
                                              net::buffer(response_->body())};
-    tcp_layer().expires_after(opts().write_timeout);
+    expires_after(opts().write_timeout);
     // Header text and body as two buffers of one write: Beast's serializer walks its
     // buffers_cat_view one field at a time and was ~40% of a small response's cost (issue #9).
     net::async_write(stream_, buffers, [self = self()](error_code ec, std::size_t) {
@@ -478,7 +534,7 @@ class BasicSession final : public Session {
     if (watching_) {  // stop the disconnect watch before reading the next request
       resume_after_watch_ = true;
       error_code ignored;
-      tcp_layer().socket().cancel(ignored);
+      socket().cancel(ignored);
       return;
     }
     after_response();
@@ -486,7 +542,7 @@ class BasicSession final : public Session {
 
   void after_response() {
     if (peer_gone_ || server_->stopping) return close_gracefully();
-    tcp_layer().expires_after(opts().idle_timeout);
+    expires_after(opts().idle_timeout);
     wait_for_request();
   }
 
@@ -516,8 +572,8 @@ class BasicSession final : public Session {
   void close_now() {
     release_slot();
     error_code ignored;
-    tcp_layer().socket().shutdown(tcp::socket::shutdown_both, ignored);
-    tcp_layer().close();
+    socket().shutdown(tcp::socket::shutdown_both, ignored);
+    close_socket();
   }
 
   /// Half-closes, then discards what the client still sends (bounded in bytes and time) before
@@ -527,12 +583,12 @@ class BasicSession final : public Session {
   void close_gracefully() {
     release_slot();
     error_code ignored;
-    tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    socket().shutdown(tcp::socket::shutdown_send, ignored);
     draining_ = true;
     drained_ = 0;
     drain_deadline_ = std::chrono::steady_clock::now() + kDrainTimeout;
     if (watching_) {  // only one read may be outstanding: on_watch() continues the drain
-      tcp_layer().socket().cancel(ignored);
+      socket().cancel(ignored);
       return;
     }
     drain();
@@ -541,14 +597,14 @@ class BasicSession final : public Session {
   void drain() {
     buffer_.clear();
     if (drained_ > kMaxDrainBytes || std::chrono::steady_clock::now() >= drain_deadline_) {
-      tcp_layer().close();
+      close_socket();
       return;
     }
-    tcp_layer().expires_at(drain_deadline_);
+    set_deadline(drain_deadline_);
     stream_.async_read_some(buffer_.prepare(kReadChunk),
                             [self = self()](error_code ec, std::size_t n) {
                               self->drained_ += n;
-                              if (ec) return self->tcp_layer().close();
+                              if (ec) return self->close_socket();
                               self->drain();
                             });
   }
@@ -557,13 +613,21 @@ class BasicSession final : public Session {
 
   std::string remote_text() const {
     error_code ec;
-    auto ep = tcp_layer().socket().remote_endpoint(ec);
+    auto ep = socket().remote_endpoint(ec);
     if (ec) return "?";
     return ep.address().to_string() + ":" + std::to_string(ep.port());
   }
 
   std::shared_ptr<ssl::context> tls_context_;  // TLS only: must outlive stream_
   Stream stream_;
+  net::steady_timer deadline_timer_;
+  SteadyClock::time_point deadline_ = SteadyClock::time_point::max();
+  SteadyClock::time_point timer_armed_for_{};
+  bool timer_armed_ = false;
+  std::uint64_t timer_generation_ = 0;
+  bool timed_out_ = false;       // the deadline passed and closed the socket
+  bool closed_socket_ = false;   // the socket is closed; only completions remain
+  bool header_checked_ = false;  // on_header() ran for the request being read
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<Response> response_;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -195,6 +196,75 @@ TEST_F(ServerTest, ExpectContinueGets100BeforeTheBody) {
   EXPECT_EQ(res->body(), "POST /c 3");
 }
 
+TEST_F(ServerTest, RequestArrivingInPiecesIsAnsweredOnceComplete) {
+  start({});
+  auto client = connect();
+  // Header and body each cut in several segments, the header inside a field name and inside
+  // the blank line. The server must not answer before the last byte.
+  const std::vector<std::string> pieces = {"POST /pie", "ces HTTP/1.1\r\nHo", "st: x\r\nContent-Le",
+                                           "ngth: 10\r\n\r", "\n01234", "567", "89"};
+  for (const auto& piece : pieces) {
+    ASSERT_TRUE(client.send_raw(piece));
+    if (&piece != &pieces.back()) {
+      EXPECT_FALSE(client.readable_within(20ms)) << "answered before the request was complete";
+    }
+  }
+  auto res = client.read_response();
+  ASSERT_TRUE(res) << client.last_error();
+  EXPECT_EQ(res->body(), "POST /pieces 10");
+  // The connection is still in step: a second request on it is answered.
+  auto again = client.request("GET", "/again");
+  ASSERT_TRUE(again) << client.last_error();
+  EXPECT_EQ(again->body(), "GET /again 0");
+}
+
+TEST_F(ServerTest, LargeBodyArrivesOverManyReads) {
+  ServerOptions options;
+  options.max_body_bytes = 4 * 1024 * 1024;
+  start(options);
+  auto client = connect();
+  const std::string body(3 * 1024 * 1024 + 17, 'b');
+  ASSERT_TRUE(client.send_raw("POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body));
+  auto res = client.read_response();
+  ASSERT_TRUE(res) << client.last_error();
+  EXPECT_EQ(res->body(), "POST /big " + std::to_string(body.size()));
+}
+
+TEST_F(ServerTest, PipelinedRequestsWithBodiesStayInStep) {
+  start({});
+  auto client = connect();
+  ASSERT_TRUE(client.send_raw(
+      "POST /1 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+      "POST /2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nde\r\n0\r\n\r\n"
+      "GET /3 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  for (const char* expected : {"POST /1 3", "POST /2 2", "GET /3 0"}) {
+    auto res = client.read_response();
+    ASSERT_TRUE(res) << client.last_error();
+    EXPECT_EQ(res->body(), expected);
+  }
+}
+
+TEST_F(ServerTest, BusyKeepAliveConnectionOutlivesItsFirstDeadlines) {
+  // Each request moves the connection's deadline forward; the timer armed for the first one
+  // fires and must re-arm for the moved deadline instead of closing.
+  ServerOptions options;
+  options.read_timeout = 150ms;
+  options.idle_timeout = 150ms;
+  start(options);
+  auto client = connect();
+  const auto until = std::chrono::steady_clock::now() + 600ms;
+  int answered = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    auto res = client.request("GET", "/tick");
+    ASSERT_TRUE(res) << "request " << answered << ": " << client.last_error();
+    ++answered;
+    EXPECT_FALSE(client.readable_within(40ms)) << "unexpected bytes or close";
+  }
+  EXPECT_GE(answered, 5);
+  EXPECT_EQ(on_io([&] { return server_->connection_count(); }), 1u);
+}
+
 TEST_F(ServerTest, MalformedRequestIs400AndCloses) {
   start({});
   auto client = connect();
@@ -357,6 +427,29 @@ TEST_F(ServerTest, ResponderCanAnswerLater) {
   auto second = client.read_response();
   ASSERT_TRUE(second) << client.last_error();
   EXPECT_EQ(second->body(), "again");
+}
+
+TEST_F(ServerTest, PendingResponseOutlivesTheReadAndIdleDeadlines) {
+  // While the handler holds a request (long-poll) no deadline applies to the connection.
+  ServerOptions options;
+  options.read_timeout = 100ms;
+  options.idle_timeout = 100ms;
+  HeldRequests held;
+  start(options, held.handler());
+  auto client = connect();
+  ASSERT_TRUE(client.send_request("GET", "/wait"));
+  ASSERT_EQ(held.arrived.get_future().wait_for(5s), std::future_status::ready);
+  EXPECT_FALSE(client.readable_within(400ms)) << "closed or answered while the handler held it";
+  on_io([&] {
+    EXPECT_TRUE(held.responder->connected());
+    (*held.responder)(text("late"));
+    return 0;
+  });
+  auto res = client.read_response();
+  ASSERT_TRUE(res) << client.last_error();
+  EXPECT_EQ(res->body(), "late");
+  // Then the idle deadline applies again.
+  EXPECT_TRUE(client.wait_closed(5s));
 }
 
 TEST_F(ServerTest, ClientDisconnectMakesThePendingResponderANoOp) {
