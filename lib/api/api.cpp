@@ -12,6 +12,7 @@
 #include <boost/url/parse.hpp>
 
 #include "api/render.hpp"
+#include "api/target.hpp"
 
 namespace deployguard::api {
 namespace {
@@ -201,15 +202,18 @@ struct Api::Route {
 
 namespace {
 
-/// Parses env= and wait= of /can-deploy; an error response when they are invalid.
-std::variant<CanDeployQuery, Response> parse_can_deploy(const boost::urls::url_view& url,
+/// Parses env= and wait= of /can-deploy; an error response when they are invalid. `param(key)`
+/// returns a query parameter's decoded value (std::optional of a string or string_view). Whether
+/// the environment exists is left to the caller's decide() (404), so it is looked up once.
+template <class Param>
+std::variant<CanDeployQuery, Response> parse_can_deploy(const Param& param,
                                                         const app::GuardService& service,
                                                         Duration max_wait) {
   CanDeployQuery query;
   const auto& environments = service.environments();
-  if (auto env = query_param(url, "env")) {
+  if (auto env = param("env")) {
     if (env->empty()) return bad_request("env must not be empty");
-    query.environment = std::move(*env);
+    query.environment = std::string(*env);
   } else if (environments.size() == 1) {
     query.environment = environments.begin()->first;
   } else {
@@ -217,7 +221,7 @@ std::variant<CanDeployQuery, Response> parse_can_deploy(const boost::urls::url_v
     for (const auto& [n, p] : environments) known += (known.empty() ? "" : ", ") + n;
     return bad_request("missing query parameter env (configured environments: " + known + ")");
   }
-  if (auto wait = query_param(url, "wait")) {
+  if (auto wait = param("wait")) {
     std::int64_t seconds = -1;
     const auto* first = wait->data();
     const auto* last = first + wait->size();
@@ -229,8 +233,12 @@ std::variant<CanDeployQuery, Response> parse_can_deploy(const boost::urls::url_v
     const auto cap_s = max_wait / std::chrono::seconds{1};
     query.wait = std::chrono::seconds{std::min<std::int64_t>(seconds, cap_s)};
   }
-  if (!service.find(query.environment)) return unknown_environment(query.environment);
   return query;
+}
+
+/// query_param() of a parsed URL, as parse_can_deploy() wants it.
+auto url_params(const boost::urls::url_view& url) {
+  return [&url](std::string_view key) { return query_param(url, key); };
 }
 
 }  // namespace
@@ -269,26 +277,20 @@ http::Response Api::can_deploy_response(std::string_view environment,
 }
 
 void Api::operator()(http::Request&& request, http::Responder responder) {
-  auto parsed = boost::urls::parse_origin_form(request.target());
-  if (parsed && parsed->path() == "/can-deploy" && is_get(request)) {
-    auto query = parse_can_deploy(*parsed, service_, options_.max_wait);
+  const auto can_deploy = [&](const auto& param) {
+    auto query = parse_can_deploy(param, service_, options_.max_wait);
     if (auto* res = std::get_if<Response>(&query)) return responder(std::move(*res));
-    auto& q = std::get<CanDeployQuery>(query);
-    // Decided once: the same evaluation chooses between answering and waiting and is the
-    // answer (the hot path of issue #9).
-    const auto decision = service_.decide(q.environment);
-    if (!decision) return responder(unknown_environment(q.environment));
-    if (q.wait <= Duration::zero() || decision->safe)
-      return responder(can_deploy_response(q.environment, *decision));
-    if (waiters_.full()) {
-      return responder(error(Status::service_unavailable, "too_many_waiters",
-                             "too many long-poll requests are waiting (server.max_waiters = " +
-                                 std::to_string(options_.max_waiters) +
-                                 "); retry without wait or later"));
-    }
-    waiters_.add(q.environment, q.wait, std::move(responder));
-    return;
+    const auto& q = std::get<CanDeployQuery>(query);
+    answer_can_deploy(q.environment, q.wait, std::move(responder));
+  };
+  if (is_get(request)) {
+    // The hot path of issue #9: a plain /can-deploy target is split without the URL parser.
+    if (auto plain = plain_target(request.target()); plain && plain->path == "/can-deploy")
+      return can_deploy([&](std::string_view key) { return plain_query_param(*plain, key); });
   }
+  auto parsed = boost::urls::parse_origin_form(request.target());
+  if (parsed && parsed->path() == "/can-deploy" && is_get(request))
+    return can_deploy(url_params(*parsed));
   if (parsed && request.method() == bhttp::verb::post) {
     std::vector<std::string> segments;
     for (auto segment : parsed->segments()) segments.emplace_back(segment);
@@ -297,6 +299,22 @@ void Api::operator()(http::Request&& request, http::Responder responder) {
       return remediate(request, std::move(responder), segments[2], segments[3]);
   }
   responder(handle(request));
+}
+
+void Api::answer_can_deploy(const std::string& environment, Duration wait,
+                            http::Responder responder) {
+  // Decided once: the same evaluation chooses between answering and waiting and is the answer.
+  const auto decision = service_.decide(environment);
+  if (!decision) return responder(unknown_environment(environment));
+  if (wait <= Duration::zero() || decision->safe)
+    return responder(can_deploy_response(environment, *decision));
+  if (waiters_.full()) {
+    return responder(error(Status::service_unavailable, "too_many_waiters",
+                           "too many long-poll requests are waiting (server.max_waiters = " +
+                               std::to_string(options_.max_waiters) +
+                               "); retry without wait or later"));
+  }
+  waiters_.add(environment, wait, std::move(responder));
 }
 
 std::size_t Api::body_limit_for(const http::RequestHeader& header) const {
@@ -339,7 +357,7 @@ http::Response Api::handle(const http::Request& request) {
   // ---- /can-deploy (wait= is honoured by operator() only) ------------------------------------
   if (path == "/can-deploy") {
     if (!is_get(request)) return method_not_allowed(kAllowGet);
-    auto query = parse_can_deploy(url, service_, options_.max_wait);
+    auto query = parse_can_deploy(url_params(url), service_, options_.max_wait);
     if (auto* res = std::get_if<Response>(&query)) return std::move(*res);
     return can_deploy_response(std::get<CanDeployQuery>(query).environment);
   }

@@ -109,6 +109,9 @@ class Api {
   using Mutator = http::Response (Api::*)(const http::Request&, const Route&,
                                           const std::string& argument);
   http::Response can_deploy_response(const std::string& environment) const;
+  /// GET /can-deploy once its query is valid: answers now, or parks a long-poll waiter.
+  void answer_can_deploy(const std::string& environment, Duration wait,
+                         http::Responder responder);
   static http::Response can_deploy_response(std::string_view environment,
                                             const Decision& decision);
   /// Authenticates, checks the environment, then runs the mutator.
