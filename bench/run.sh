@@ -157,9 +157,13 @@ http {
 EOF
 "$NGINX" -c "$WORK/nginx.conf" -p "$WORK/nginx" -e "$WORK/nginx/error.log"
 wait_http "http://127.0.0.1:$NPORT/can-deploy?env=env01" 200 10
-run_wrk() {  # name url
-  wrk -t2 -c64 -d"${WRK_SECONDS}s" --latency "$2" >"$WORK/wrk-$1.txt"
-  python3 - "$1" "$WORK/wrk-$1.txt" "$(loadavg)" <<'PY'
+# The judged runs use ONE wrk thread: on a 2-core machine the single-threaded server under test
+# then has a core of its own. With two wrk threads the load generator competes with the server
+# for both cores and the tail latency measures that contention (nginx's own p99 goes from ~1.3
+# to ~4.5 ms on the same machine); those runs are kept as information rows.
+run_wrk() {  # name url threads
+  wrk -t"$3" -c64 -d"${WRK_SECONDS}s" --latency "$2" >"$WORK/wrk-$1.txt"
+  python3 - "$1" "$WORK/wrk-$1.txt" "$(loadavg)" "$3" <<'PY'
 import json, re, sys
 text = open(sys.argv[2]).read()
 def to_ms(v):
@@ -169,14 +173,17 @@ rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 p = {k: to_ms(v) for k, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", text, re.M)}
 errors = re.search(r"Socket errors: (.*)", text)
 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-print(json.dumps({"kind": "wrk", "server": sys.argv[1], "rps": rps, "p50_ms": p.get("50"),
+print(json.dumps({"kind": "wrk", "server": sys.argv[1], "threads": int(sys.argv[4]),
+                  "rps": rps, "p50_ms": p.get("50"),
                   "p99_ms": p.get("99"), "socket_errors": errors.group(1) if errors else "",
                   "non2xx": int(non2xx.group(1)) if non2xx else 0, "load": sys.argv[3]}))
 PY
 }
 for r in $(seq 1 "$RUNS"); do
-  record "$(run_wrk nginx "http://127.0.0.1:$NPORT/can-deploy?env=env01")"
-  record "$(run_wrk deployguard "$DG/can-deploy?env=env01")"
+  for threads in 1 2; do
+    record "$(run_wrk nginx "http://127.0.0.1:$NPORT/can-deploy?env=env01" "$threads")"
+    record "$(run_wrk deployguard "$DG/can-deploy?env=env01" "$threads")"
+  done
 done
 kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
 echo "bench: wrk done (load $(loadavg))"
