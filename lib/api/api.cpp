@@ -23,13 +23,18 @@ using http::Status;
 
 constexpr std::string_view kAllowGet = "GET, HEAD";
 
-Response json_response(Status status, const Json& body) {
+/// A JSON answer that no cache may keep: `text` is the serialized body (a newline is added).
+Response json_text_response(Status status, std::string text) {
   Response res{status, 11};
   res.set(bhttp::field::content_type, "application/json");
   res.set(bhttp::field::cache_control, "no-store");
-  res.body() = body.dump();
+  res.body() = std::move(text);
   res.body() += '\n';
   return res;
+}
+
+Response json_response(Status status, const Json& body) {
+  return json_text_response(status, body.dump());
 }
 
 Response error(Status status, std::string_view code, std::string_view message) {
@@ -266,13 +271,9 @@ http::Response Api::can_deploy_response(const std::string& environment) const {
 
 http::Response Api::can_deploy_response(std::string_view environment,
                                         const Decision& decision) {
-  Response res{decision.safe ? Status::ok : Status::locked, 11};
-  res.set(bhttp::field::content_type, "application/json");
-  res.set(bhttp::field::cache_control, "no-store");
+  auto res = json_text_response(decision.safe ? Status::ok : Status::locked,
+                                decision_text(environment, decision));
   set_retry_after(res, decision);
-  auto& body = res.body();
-  body = decision_text(environment, decision);
-  body += '\n';
   return res;
 }
 
@@ -542,21 +543,28 @@ http::Response Api::set_freeze(const http::Request& request, const Route& route,
       body.add_error("until: " + *until_text + " is not in the future");
   }
   if (!body.ok()) return body.error_response();
+  auto applied = freeze_now(route, *reason, *by, until, Json{{"by", *by}});
+  if (auto* failed = std::get_if<Response>(&applied)) return std::move(*failed);
+  return json_response(Status::ok, freeze_json(std::get<std::optional<Freeze>>(applied)));
+}
 
+std::variant<std::optional<Freeze>, http::Response> Api::freeze_now(
+    const Route& route, const std::string& reason, const std::string& by,
+    std::optional<TimePoint> until, nlohmann::ordered_json audit_detail) {
   std::optional<Freeze> previous;
   std::optional<Freeze> applied;
   const auto result = service_.transact(
       route.environment,
       [&](EnvironmentPolicy& policy, TimePoint at) {
         previous = policy.freeze();
-        policy.set_freeze(Freeze{*reason, *by, at, until});
+        policy.set_freeze(Freeze{reason, by, at, until});
         applied = policy.freeze();
       },
       committer());
   if (result == app::TransactResult::UnknownEnvironment) return unknown_environment(route.environment);
   if (result == app::TransactResult::CommitFailed) return state_write_failed();
-  audit(route, "freeze.set", freeze_json(previous), freeze_json(applied), Json{{"by", *by}});
-  return json_response(Status::ok, freeze_json(applied));
+  audit(route, "freeze.set", freeze_json(previous), freeze_json(applied), std::move(audit_detail));
+  return applied;
 }
 
 http::Response Api::clear_freeze(const http::Request&, const Route& route, const std::string&) {
@@ -706,21 +714,9 @@ void Api::stop(const http::Request& request, http::Responder responder, const Ro
   if (!body.ok()) return responder(body.error_response());
 
   // Freeze first: nothing new starts while the running deploys are being cancelled.
-  std::optional<Freeze> previous;
-  std::optional<Freeze> applied;
-  const auto result = service_.transact(
-      route.environment,
-      [&](EnvironmentPolicy& policy, TimePoint at) {
-        previous = policy.freeze();
-        policy.set_freeze(Freeze{*reason, *by, at, std::nullopt});
-        applied = policy.freeze();
-      },
-      committer());
-  if (result == app::TransactResult::UnknownEnvironment)
-    return responder(unknown_environment(route.environment));
-  if (result == app::TransactResult::CommitFailed) return responder(state_write_failed());
-  audit(route, "freeze.set", freeze_json(previous), freeze_json(applied),
-        Json{{"by", *by}, {"via", "stop"}});
+  auto frozen = freeze_now(route, *reason, *by, std::nullopt, Json{{"by", *by}, {"via", "stop"}});
+  if (auto* failed = std::get_if<Response>(&frozen)) return responder(std::move(*failed));
+  const auto applied = std::get<std::optional<Freeze>>(std::move(frozen));
   if (!remediation_) {
     Json out{{"environment", route.environment}, {"freeze", freeze_json(applied)}};
     return responder(report_response(Status::bad_gateway, std::move(out), "remediation_unavailable",

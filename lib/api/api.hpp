@@ -36,6 +36,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include <nlohmann/json.hpp>
 #include <string_view>
@@ -121,6 +122,11 @@ class Api {
   http::Response release_lease(const http::Request&, const Route&, const std::string& lease_id);
   http::Response set_freeze(const http::Request&, const Route&, const std::string&);
   http::Response clear_freeze(const http::Request&, const Route&, const std::string&);
+  /// Sets the environment's freeze in one durable transaction and audits it ("freeze.set" with
+  /// `audit_detail`): the freeze in force afterwards, or the error response to send.
+  std::variant<std::optional<Freeze>, http::Response> freeze_now(
+      const Route& route, const std::string& reason, const std::string& by,
+      std::optional<TimePoint> until, nlohmann::ordered_json audit_detail);
   http::Response report_event(const http::Request&, const Route&, const std::string&);
   /// Bearer-token check shared by every mutating route; sets route.actor. nullopt: allowed.
   std::optional<http::Response> authenticate(const http::Request& request, Route& route) const;

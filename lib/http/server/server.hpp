@@ -60,7 +60,7 @@ struct TlsFiles {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;  // 0: the OS picks; read it back with Server::local_endpoint()
-  std::size_t max_connections = 12000;
+  std::size_t max_connections = 30000;  // as the config default (server.max_connections)
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 1024 * 1024;
   /// Body limit per request, decided from its header (e.g. a larger limit for the webhook

@@ -500,6 +500,16 @@ TEST_F(AuthRemediationTest, StabilizeAndStopNeedABearerTokenWhenConfigured) {
   EXPECT_EQ(nlohmann::json::parse(stop.body())["error"]["code"], "remediation_unavailable");
   ASSERT_TRUE(service_.find("staging")->freeze()) << "stop freezes even without remediation";
   EXPECT_EQ(service_.find("staging")->freeze()->by, "alice");
+  // The freeze is audited as one set by the stop route.
+  int freezes = 0;
+  for (const auto& line : audit_lines(persistence_->audit_log_path())) {
+    if (line["action"] != "freeze.set") continue;
+    ++freezes;
+    EXPECT_EQ(line["detail"]["via"], "stop") << line.dump();
+    EXPECT_EQ(line["detail"]["by"], "alice") << line.dump();
+    EXPECT_EQ(line["new"]["reason"], "incident") << line.dump();
+  }
+  EXPECT_EQ(freezes, 1);
 }
 
 // ---- durability and audit ----------------------------------------------------------------------
