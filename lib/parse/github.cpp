@@ -138,6 +138,24 @@ constexpr std::string_view kWebhookKeys[] = {
     "deployment_status", "state", "environment", "description", "updated_at", "event", "sha",
     "ref", "deployment_callback_url", "since", "zen", "hook_id", "hook", "app_id"};
 
+/// A GitHub list page, `{"total_count": N, "<items_key>": [...]}`: the items that read (the
+/// others are reported in item_errors) and total_count (the item count when it is missing).
+template <class Page, class Item>
+Parsed<Page> read_page(std::string_view body, std::string_view items_key,
+                       std::vector<Item> Page::*items, Item (*read_item)(const Reader&),
+                       const KeyFilter* filter = nullptr) {
+  return detail::read_body<Page>(
+      body,
+      [&](const Reader& root) {
+        Page page;
+        if (!root.req_object()) return page;
+        page.*items = detail::read_items<Item>(root, items_key, read_item, page.item_errors);
+        page.total_count = read_total_count(root, (page.*items).size());
+        return page;
+      },
+      filter);
+}
+
 const KeyFilter& webhook_filter() {
   static const KeyFilter filter{kWebhookKeys, kRunKeys, kJobKeys, kDeploymentKeys, kEnvelopeKeys};
   return filter;
@@ -237,27 +255,11 @@ Parsed<WorkflowRun> parse_workflow_run_body(std::string_view body) {
 Parsed<WorkflowRunsPage> parse_workflow_runs_page(std::string_view body) {
   static constexpr std::string_view kPageKeys[] = {"workflow_runs"};
   static const KeyFilter filter{kPageKeys, kRunKeys, kEnvelopeKeys};
-  return detail::read_body<WorkflowRunsPage>(
-      body,
-      [](const Reader& root) {
-        WorkflowRunsPage page;
-        if (!root.req_object()) return page;
-        page.runs =
-            detail::read_items<WorkflowRun>(root, "workflow_runs", read_run, page.item_errors);
-        page.total_count = read_total_count(root, page.runs.size());
-        return page;
-      },
-      &filter);
+  return read_page(body, "workflow_runs", &WorkflowRunsPage::runs, read_run, &filter);
 }
 
 Parsed<WorkflowsPage> parse_workflows_list(std::string_view body) {
-  return detail::read_body<WorkflowsPage>(body, [](const Reader& root) {
-    WorkflowsPage page;
-    if (!root.req_object()) return page;
-    page.workflows = detail::read_items<Workflow>(root, "workflows", read_workflow, page.item_errors);
-    page.total_count = read_total_count(root, page.workflows.size());
-    return page;
-  });
+  return read_page(body, "workflows", &WorkflowsPage::workflows, read_workflow);
 }
 
 Parsed<WorkflowJob> parse_workflow_job(const json& job) {
@@ -271,16 +273,7 @@ Parsed<WorkflowJob> parse_workflow_job_body(std::string_view body) {
 Parsed<JobsPage> parse_jobs_list(std::string_view body) {
   static constexpr std::string_view kPageKeys[] = {"jobs"};
   static const KeyFilter filter{kPageKeys, kJobKeys, kEnvelopeKeys};
-  return detail::read_body<JobsPage>(
-      body,
-      [](const Reader& root) {
-        JobsPage page;
-        if (!root.req_object()) return page;
-        page.jobs = detail::read_items<WorkflowJob>(root, "jobs", read_job, page.item_errors);
-        page.total_count = read_total_count(root, page.jobs.size());
-        return page;
-      },
-      &filter);
+  return read_page(body, "jobs", &JobsPage::jobs, read_job, &filter);
 }
 
 Parsed<WebhookEvent> parse_webhook(std::string_view event_type, std::string_view body) {
