@@ -248,12 +248,14 @@ TEST_F(ServerTest, PipelinedRequestsWithBodiesStayInStep) {
 TEST_F(ServerTest, BusyKeepAliveConnectionOutlivesItsFirstDeadlines) {
   // Each request moves the connection's deadline forward; the timer armed for the first one
   // fires and must re-arm for the moved deadline instead of closing.
+  // Generous against a loaded machine (sanitizers, parallel tests): a pause of more than
+  // ~450 ms between two requests of the loop would be needed to hit the idle deadline.
   ServerOptions options;
-  options.read_timeout = 150ms;
-  options.idle_timeout = 150ms;
+  options.read_timeout = 500ms;
+  options.idle_timeout = 500ms;
   start(options);
   auto client = connect();
-  const auto until = std::chrono::steady_clock::now() + 600ms;
+  const auto until = std::chrono::steady_clock::now() + 1600ms;  // three deadlines and more
   int answered = 0;
   while (std::chrono::steady_clock::now() < until) {
     auto res = client.request("GET", "/tick");
