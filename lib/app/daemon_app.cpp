@@ -53,6 +53,19 @@ api::TokenAuth api_auth(const ServerConfig& server) {
   return api::TokenAuth{tokens};
 }
 
+// Both listeners: the API's per-route body limits, and every answer counted in the metrics
+// (built in the constructor body, after the listeners, hence the check at call time).
+http::ServerOptions with_request_hooks(http::ServerOptions options, const api::Api& api,
+                                       const std::unique_ptr<Metrics>& metrics) {
+  options.body_limit_for = [&api](const http::RequestHeader& header) {
+    return api.body_limit_for(header);
+  };
+  options.on_response = [&metrics](std::string_view target, unsigned status) {
+    if (metrics) metrics->record_http(target, status);
+  };
+  return options;
+}
+
 std::unique_ptr<Clock> take_clock(DaemonOptions& options) {
   if (options.clock) return std::move(options.clock);
   return std::make_unique<SystemClock>();
@@ -81,16 +94,7 @@ DaemonApp::DaemonApp(Config config, DaemonOptions options)
       api_(service_, api::ApiOptions::from_config(config_.server), &persistence_,  // leases
            api_auth(config_.server)),
       server_(io_.get_executor(),
-              [this] {
-                auto opts = server_options(config_.server);
-                opts.body_limit_for = [this](const http::RequestHeader& header) {
-                  return api_.body_limit_for(header);
-                };
-                opts.on_response = [this](std::string_view target, unsigned status) {
-                  if (metrics_) metrics_->record_http(target, status);  // metrics
-                };
-                return opts;
-              }(),
+              with_request_hooks(server_options(config_.server), api_, metrics_),
               [this](http::Request&& request, http::Responder responder) {
                 if (webhook_ && is_webhook_request(request)) {
                   responder(webhook_->handle(request));
@@ -123,15 +127,9 @@ DaemonApp::DaemonApp(Config config, DaemonOptions options)
   if (config_.server.webhook_listen) {
     // The public-facing listener: same limits as the API listener, the webhook body limit for
     // the webhook route, and nothing but that route (the API stays on server.listen).
-    auto opts = server_options(config_.server);
+    auto opts = with_request_hooks(server_options(config_.server), api_, metrics_);
     opts.host = config_.server.webhook_listen->host;
     opts.port = config_.server.webhook_listen->port;
-    opts.body_limit_for = [this](const http::RequestHeader& header) {
-      return api_.body_limit_for(header);
-    };
-    opts.on_response = [this](std::string_view target, unsigned status) {
-      if (metrics_) metrics_->record_http(target, status);
-    };
     if (config_.server.cert_file && config_.server.key_file)
       opts.tls = http::TlsFiles{*config_.server.cert_file, *config_.server.key_file};
     // Throws std::runtime_error (file + OpenSSL reason) when the certificate cannot be loaded.
@@ -279,7 +277,12 @@ ReloadResult DaemonApp::reload(Config next) {
     secrets = webhook_secrets(next);
     auth = api_auth(next.server);
     if (upstream_changed) {
-      pollers = std::make_unique<upstream::UpstreamPollers>(io_, next, *http_client_, sink_, *clock_);
+      // GitHub sources whose API, token and target stay keep their ETags and workflow ids: their
+      // next poll is a 304 that costs no rate limit, not a full listing.
+      upstream::UpstreamOptions upstream_options;
+      upstream_options.github_states = pollers_->github_states();
+      pollers = std::make_unique<upstream::UpstreamPollers>(io_, next, *http_client_, sink_,
+                                                            *clock_, std::move(upstream_options));
     }
     if (config_.log != next.log) configure_logging(next.log, options_.log_level);
   } catch (const std::exception& e) {
@@ -295,9 +298,8 @@ ReloadResult DaemonApp::reload(Config next) {
   result.environments = service_.reconfigure(next.environments);
   for (const auto& name : result.environments.removed) api_.wake_waiters(name);  // -> 404
   api_.set_auth(std::move(auth));
-  webhook_ = std::make_unique<WebhookReceiver>(
-      service_, next.environments, std::move(secrets),
-      [this](const std::string& env) { pollers_->refresh_now(env, kGitHubSource); });
+  // Reconfigured, not rebuilt: a delivery GitHub redelivers after the reload stays a duplicate.
+  webhook_->reconfigure(next.environments, std::move(secrets));
   if (pollers) {
     pollers_->stop();
     pollers_ = std::move(pollers);

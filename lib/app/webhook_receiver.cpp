@@ -42,6 +42,12 @@ WebhookReceiver::WebhookReceiver(GuardService& service,
       refresh_(std::move(refresh)),
       log_(subsystem_logger("webhook")) {}
 
+void WebhookReceiver::reconfigure(const std::map<std::string, EnvironmentConfig>& environments,
+                                  std::vector<std::string> secrets) {
+  enabled_ = !secrets.empty();
+  processor_.reconfigure(github_targets(environments), std::move(secrets));
+}
+
 http::Response WebhookReceiver::handle(const http::Request& req) {
   if (req.method() != bhttp::verb::post) {
     auto res = http::make_error_response(http::Status::method_not_allowed, "method_not_allowed",

@@ -36,6 +36,10 @@ class WebhookReceiver {
                   std::vector<std::string> secrets, RefreshFn refresh);
 
   http::Response handle(const http::Request& request);
+  /// Config reload: new environments and secrets. The delivery ids already seen (so a
+  /// redelivery right after a reload is still a duplicate) and the counters stay.
+  void reconfigure(const std::map<std::string, EnvironmentConfig>& environments,
+                   std::vector<std::string> secrets);
   void set_refresh(RefreshFn refresh) { refresh_ = std::move(refresh); }
   const WebhookStats& stats() const { return stats_; }
 

@@ -48,7 +48,7 @@ GitHubSource::GitHubSource(std::shared_ptr<GitHubApi> api, const GitHubConfig& c
 void GitHubSource::poll(std::function<void(PollStatus)> done) {
   auto run = std::make_shared<PollRun>();
   run->done = std::move(done);
-  if (workflow_ids_.empty()) {
+  if (cache_.workflow_ids.empty()) {
     resolve(run, repo_path() + "/actions/workflows?per_page=100", 1);
   } else {
     fetch_runs(run, 0);
@@ -110,15 +110,15 @@ void GitHubSource::finish_resolution(std::shared_ptr<PollRun> run) {
             " workflows listed)";
     return finish(run, PollStatus::failure(std::move(text)));
   }
-  workflow_ids_ = std::move(ids);
+  cache_.workflow_ids = std::move(ids);
   run->workflows.clear();
   upstream_logger()->info("github workflows resolved env={} repo={} count={}", env_, target_.repo,
-                 workflow_ids_.size());
+                 cache_.workflow_ids.size());
   fetch_runs(run, 0);
 }
 
 void GitHubSource::fetch_runs(std::shared_ptr<PollRun> run, std::size_t index) {
-  if (index >= workflow_ids_.size()) {
+  if (index >= cache_.workflow_ids.size()) {
     sink_.apply(env_, RunsPolled{std::move(run->runs)});
     start_classifications();
     PollStatus ok = PollStatus::success();
@@ -126,25 +126,25 @@ void GitHubSource::fetch_runs(std::shared_ptr<PollRun> run, std::size_t index) {
     return finish(run, std::move(ok));
   }
   std::string url = api_->url(repo_path() + "/actions/workflows/" +
-                              std::to_string(workflow_ids_[index]) +
+                              std::to_string(cache_.workflow_ids[index]) +
                               "/runs?per_page=" + std::to_string(options_.runs_per_page));
   if (target_.branch) url += "&branch=" + encode_query_value(*target_.branch);
   http::Headers headers;
-  auto cached = cache_.find(url);
-  if (cached != cache_.end() && !cached->second.etag.empty())
+  auto cached = cache_.runs_by_url.find(url);
+  if (cached != cache_.runs_by_url.end() && !cached->second.etag.empty())
     headers.push_back({"If-None-Match", cached->second.etag});
   api_->get(url, std::move(headers), stats_,
             [this, alive = guard_.watch(), run, index, url](GitHubApiResult r) {
               if (alive.expired()) return;
               if (!r.status.ok) {
                 // A deleted or renamed workflow: resolve the entries again next time.
-                if (r.response && r.response->status == 404) workflow_ids_.clear();
+                if (r.response && r.response->status == 404) cache_.workflow_ids.clear();
                 return finish(run, r.status);
               }
               auto& res = *r.response;
               if (res.status == 304) {
-                auto it = cache_.find(url);
-                if (it == cache_.end())
+                auto it = cache_.runs_by_url.find(url);
+                if (it == cache_.runs_by_url.end())
                   return finish(run, PollStatus::failure("GitHub 304 without a cached response"));
                 run->runs.insert(run->runs.end(), it->second.runs.begin(), it->second.runs.end());
                 return fetch_runs(run, index + 1);
@@ -156,9 +156,9 @@ void GitHubSource::fetch_runs(std::shared_ptr<PollRun> run, std::size_t index) {
                 upstream_logger()->warn("github runs skipped env={} count={} first_error=\"{}\"", env_,
                                page->item_errors.size(), page->item_errors.front().to_string());
               auto etag = res.header("etag");
-              CachedRuns entry{etag ? std::string(*etag) : std::string(), page->runs};
+              GitHubPollCache::Runs entry{etag ? std::string(*etag) : std::string(), page->runs};
               run->runs.insert(run->runs.end(), page->runs.begin(), page->runs.end());
-              cache_[url] = std::move(entry);
+              cache_.runs_by_url[url] = std::move(entry);
               fetch_runs(run, index + 1);
             });
 }

@@ -36,6 +36,18 @@ struct LogMatch {
 };
 LogMatch find_busy_pattern(std::string_view log, const std::vector<std::string>& patterns);
 
+/// What lets a GitHub source poll cheaply: the workflow ids its entries resolved to and, per runs
+/// URL, the last ETag with the runs it described (a 304 reuses them). Valid only for the same
+/// API, token and target; UpstreamPollers carries it across a rebuild (GitHubSourceKey).
+struct GitHubPollCache {
+  struct Runs {
+    std::string etag;
+    std::vector<WorkflowRun> runs;
+  };
+  std::vector<std::int64_t> workflow_ids;
+  std::map<std::string, Runs> runs_by_url;
+};
+
 class GitHubSource final : public PolledSource {
  public:
   /// `api` is shared by every GitHub source (one token, one rate-limit budget). `config` supplies
@@ -55,8 +67,13 @@ class GitHubSource final : public PolledSource {
   }
 
   /// Workflow ids the configured entries resolved to (empty until the first resolution).
-  const std::vector<std::int64_t>& workflow_ids() const { return workflow_ids_; }
+  const std::vector<std::int64_t>& workflow_ids() const { return cache_.workflow_ids; }
   std::size_t classifications_in_flight() const { return classifying_.size(); }
+  /// The conditional-request state, to hand to the source that replaces this one.
+  const GitHubPollCache& poll_cache() const { return cache_; }
+  /// Starts from another source's state (before the first poll); the caller vouches that it
+  /// was built for the same API, token and target.
+  void restore_poll_cache(GitHubPollCache cache) { cache_ = std::move(cache); }
 
  private:
   struct PollRun;
@@ -84,12 +101,7 @@ class GitHubSource final : public PolledSource {
   SourceId id_;
   std::shared_ptr<RequestStats> stats_ = std::make_shared<RequestStats>();
 
-  std::vector<std::int64_t> workflow_ids_;
-  struct CachedRuns {
-    std::string etag;
-    std::vector<WorkflowRun> runs;
-  };
-  std::map<std::string, CachedRuns> cache_;  // by runs URL
+  GitHubPollCache cache_;
   std::set<std::int64_t> classifying_;
   std::map<std::int64_t, int> retry_;  // run id -> failed attempts, retried after later polls
   LifetimeGuard guard_;

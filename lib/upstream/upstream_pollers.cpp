@@ -41,10 +41,15 @@ UpstreamPollers::UpstreamPollers(boost::asio::io_context& ioc, const Config& con
                                                   options.github_tokens);
         github_api_->set_rate_limit_min_wait(options.rate_limit_min_wait);
       }
-      add(name,
-          std::make_unique<GitHubSource>(github_api_, *config.github, name, *env.github, sink,
-                                         options.github),
-          config.github->poll_interval);
+      GitHubSourceKey key{config.github->api_url, config.github->token_file,
+                          config.github->token_env, *env.github};
+      auto source = std::make_unique<GitHubSource>(github_api_, *config.github, name, *env.github,
+                                                   sink, options.github);
+      if (auto kept = options.github_states.find(name);
+          kept != options.github_states.end() && kept->second.key == key)
+        source->restore_poll_cache(std::move(kept->second.cache));
+      github_sources_[name] = GitHubEntry{std::move(key), source.get()};
+      add(name, std::move(source), config.github->poll_interval);
     }
     if (env.container_app || !env.postgres_servers.empty()) {
       if (!config.azure)
@@ -100,6 +105,13 @@ SourcePoller* UpstreamPollers::poller(const std::string& environment, std::strin
   for (auto& p : pollers_)
     if (p->environment() == environment && p->source().id() == source) return p.get();
   return nullptr;
+}
+
+GitHubSourceStates UpstreamPollers::github_states() const {
+  GitHubSourceStates out;
+  for (const auto& [env, entry] : github_sources_)
+    out.emplace(env, GitHubSourceState{entry.key, entry.source->poll_cache()});
+  return out;
 }
 
 }  // namespace deployguard::upstream

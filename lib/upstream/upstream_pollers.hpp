@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,25 @@
 
 namespace deployguard::upstream {
 
+/// Everything a GitHub source's ETags and resolved workflow ids depend on. A rebuilt set of
+/// pollers keeps a source's GitHubPollCache only when its key is unchanged: another API, token
+/// or target starts fresh.
+struct GitHubSourceKey {
+  std::string api_url;
+  std::optional<std::string> token_file;
+  std::optional<std::string> token_env;
+  GitHubTarget target;
+
+  bool operator==(const GitHubSourceKey&) const = default;
+};
+
+struct GitHubSourceState {
+  GitHubSourceKey key;
+  GitHubPollCache cache;
+};
+/// By environment name.
+using GitHubSourceStates = std::map<std::string, GitHubSourceState>;
+
 struct UpstreamOptions {
   CredentialEnvironment credentials = CredentialEnvironment::from_process_environment();
   /// Replaces the provider built from azure.auth (tests, or a daemon sharing one provider).
@@ -45,6 +65,10 @@ struct UpstreamOptions {
   Duration rate_limit_min_wait = std::chrono::minutes{1};
   /// Uniform draws in [0, 1) for jitter; default: a std::mt19937_64 seeded from random_device.
   SourcePoller::Random random;
+  /// The GitHub sources' state from the pollers this set replaces (config reload, see
+  /// UpstreamPollers::github_states()): an environment whose GitHubSourceKey is unchanged
+  /// starts with it, so its first poll is conditional.
+  GitHubSourceStates github_states;
 };
 
 class UpstreamPollers {
@@ -70,6 +94,9 @@ class UpstreamPollers {
   std::vector<SourceStats> stats() const;
   /// The poller of one source, or nullptr (tests, metrics).
   SourcePoller* poller(const std::string& environment, std::string_view source);
+  /// The conditional-request state of every GitHub source, to pass to the set that replaces
+  /// this one (UpstreamOptions::github_states).
+  GitHubSourceStates github_states() const;
 
   /// The shared adapters (null when github / azure is not configured), for remediation's
   /// mutating calls: one token and one rate-limit budget with the pollers.
@@ -83,6 +110,11 @@ class UpstreamPollers {
   std::shared_ptr<TokenProvider> azure_tokens_;
   std::shared_ptr<ArmApi> arm_api_;
   std::vector<std::unique_ptr<SourcePoller>> pollers_;
+  struct GitHubEntry {
+    GitHubSourceKey key;
+    const GitHubSource* source;  // owned by pollers_
+  };
+  std::map<std::string, GitHubEntry> github_sources_;  // by environment
 };
 
 }  // namespace deployguard::upstream

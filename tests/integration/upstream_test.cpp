@@ -54,7 +54,7 @@ class UpstreamTest : public ::testing::Test {
     const auto secret = dir_.write("webhook-secret", kWebhookSecret + "\n");
     if (azure_auth.empty())
       azure_auth = "{ method: token_file, token_file: " + arm_token.string() + " }";
-    const std::string config = extra +
+    config_ = extra +
         "server:\n  listen: 127.0.0.1:0\n"
         "state:\n  path: " + (dir_.path() / "state.json").string() + "\n"
         "github:\n  api_url: " + base + "\n  token_file: " + gh_token.string() +
@@ -67,7 +67,36 @@ class UpstreamTest : public ::testing::Test {
         "    container_app: { resource_group: rg, name: shop-api }\n"
         "    postgres_servers: [ { resource_group: rg, name: shop-db } ]\n"
         "    min_interval: 14m\n    cooldown: 2m\n    stale_after: 2h\n";
-    daemon_ = DaemonProcess::start(kBinary, dir_, config);
+    daemon_ = DaemonProcess::start(kBinary, dir_, config_);
+  }
+
+  /// Waits (on the fake, up to 10 s) until `count` requests whose path starts with `path` have
+  /// been answered.
+  void wait_for_requests(const std::string& path, int count) {
+    TestHttpClient fake(fake_->host(), fake_->port());
+    ASSERT_TRUE(fake.send_request("GET", "/_fake/wait?request_count=" + std::to_string(count) +
+                                             "&path_prefix=" + path + "&timeout_ms=10000"));
+    const auto res = fake.read_response(12s);
+    ASSERT_TRUE(res) << fake.last_error();
+    ASSERT_EQ(res->result_int(), 200) << count << " requests to " << path << " not seen";
+  }
+
+  /// SIGHUP with a config that adds environment `qa` (watching staging's database only), and
+  /// waits until the reload has happened: the rebuilt pollers poll that database again (the
+  /// second request to it; the first was at start-up and the next scheduled one is 1 h away).
+  void reload_adding_qa() {
+    dir_.write("config.yaml", config_ + "  qa:\n"
+                                        "    postgres_servers: [ { resource_group: rg, name: shop-db } ]\n");
+    ASSERT_EQ(::kill(daemon_->pid(), SIGHUP), 0);
+    wait_for_requests(kDatabasePath, 2);
+  }
+
+  /// Recorded requests whose path starts with `path`, oldest first.
+  Json requests_to(const std::string& path) {
+    TestHttpClient fake(fake_->host(), fake_->port());
+    const auto res = fake.request("GET", "/_fake/requests?path_prefix=" + path);
+    EXPECT_TRUE(res) << fake.last_error();
+    return res ? Json::parse(res->body()).at("requests") : Json::array();
   }
 
   /// Long-polls /can-deploy until the daemon has refreshed every source and says safe.
@@ -92,7 +121,11 @@ class UpstreamTest : public ::testing::Test {
     if (HasFailure() && fake_) ADD_FAILURE() << "fake stderr:\n" << fake_->stderr_text();
   }
 
+  static constexpr const char* kDatabasePath =
+      "/subscriptions/sub-1/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/shop-db";
+
   TempDir dir_;
+  std::string config_;  // what start_daemon() wrote to config.yaml
   std::unique_ptr<DaemonProcess> fake_;
   std::unique_ptr<DaemonProcess> daemon_;
 };
@@ -171,6 +204,51 @@ TEST_F(UpstreamTest, SignedWebhookBlocksBeforeAnyPollCouldRun) {
   ASSERT_TRUE(replay);
   EXPECT_EQ(replay->result_int(), 200);
   EXPECT_NE(replay->body().find("duplicate"), std::string::npos);
+}
+
+// A config reload keeps the webhook delivery ids already seen: GitHub redelivering a delivery
+// right after a SIGHUP must not apply it a second time.
+TEST_F(UpstreamTest, RedeliveryAfterAReloadIsStillADuplicate) {
+  start_daemon("1h");
+  ASSERT_EQ(wait_safe()->result_int(), 200);
+  const auto payload = in_progress_run_payload(9000000081);
+  const auto first = deliver("workflow_run", payload, "d-reload", kWebhookSecret);
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->result_int(), 202) << first->body();
+
+  reload_adding_qa();
+  if (HasFatalFailure()) return;
+
+  const auto again = deliver("workflow_run", payload, "d-reload", kWebhookSecret);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->result_int(), 200) << again->body();
+  EXPECT_EQ(Json::parse(again->body())["outcome"], "duplicate") << again->body();
+  // Still accepted after the reload: a new delivery is applied.
+  EXPECT_EQ(deliver("workflow_run", payload, "d-after-reload", kWebhookSecret)->result_int(), 202);
+}
+
+// A reload that rebuilds the pollers (here: an environment is added) keeps the ETag of a GitHub
+// source whose settings did not change, so its first poll afterwards is a 304 (free of rate
+// limit), and its workflows are not listed again.
+TEST_F(UpstreamTest, ReloadKeepsTheETagOfAnUnchangedGitHubSource) {
+  start_daemon("1h");
+  ASSERT_EQ(wait_safe()->result_int(), 200);
+  const std::string runs = "/repos/acme/shop/actions/workflows/4242/runs";
+
+  reload_adding_qa();
+  if (HasFatalFailure()) return;
+  wait_for_requests(runs, 2);
+  if (HasFatalFailure()) return;
+
+  const auto polled = requests_to(runs);
+  ASSERT_EQ(polled.size(), 2u) << polled.dump();
+  EXPECT_EQ(polled[0]["status"], 200) << polled.dump();
+  EXPECT_EQ(polled[1]["status"], 304) << "the poll after the reload was not conditional: "
+                                      << polled.dump();
+  std::size_t listings = 0;
+  for (const auto& r : requests_to("/repos/acme/shop/actions/workflows"))
+    if (r["path"] == "/repos/acme/shop/actions/workflows") ++listings;
+  EXPECT_EQ(listings, 1u) << "workflows resolved again after the reload";
 }
 
 TEST_F(UpstreamTest, ForgedWebhookChangesNothing) {

@@ -10,6 +10,7 @@ namespace deployguard::upstream {
 namespace {
 
 using namespace std::chrono_literals;
+using upstream::testing::header;
 using upstream::testing::response;
 using upstream::testing::run_until;
 using upstream::testing::RecordingSink;
@@ -93,6 +94,75 @@ TEST_F(UpstreamPollersTest, StartPollsEverySourceAndRefreshNowTargetsOne) {
 
   pollers.stop();
   EXPECT_FALSE(pollers.refresh_now("prod", "github"));
+}
+
+// Config reload: the set that replaces the running pollers gets their GitHub state. A source
+// whose key (API, token, target) is unchanged polls conditionally at once; a changed one starts
+// fresh (workflows listed again, no If-None-Match).
+class RebuiltPollersTest : public UpstreamPollersTest {
+ protected:
+  RebuiltPollersTest() {
+    // One-shot rules win over the fixture's persistent one: the first poll gets an ETag.
+    client.once("/workflows/7/runs", response(200, R"({"total_count":0,"workflow_runs":[]})",
+                                              {{"ETag", "W/\"runs-1\""}}));
+  }
+
+  /// Runs one set of pollers until prod's GitHub source has polled; returns its GitHub state.
+  GitHubSourceStates first_generation() {
+    UpstreamPollers pollers(ioc, config, client, sink, wall, options);
+    pollers.start();
+    EXPECT_TRUE(run_until(ioc, [&] { return sink.count<RunsPolled>("prod") == 1; }));
+    pollers.stop();
+    return pollers.github_states();
+  }
+
+  /// A second set built from `next` with `states`, run until prod's GitHub source has polled;
+  /// its runs request is answered `runs`.
+  void second_generation(const Config& next, GitHubSourceStates states, http::HttpResult runs) {
+    client.once("/workflows/7/runs", std::move(runs));
+    UpstreamOptions carried = options;
+    carried.github_states = std::move(states);
+    UpstreamPollers pollers(ioc, next, client, sink, wall, carried);
+    pollers.start();
+    EXPECT_TRUE(run_until(ioc, [&] { return sink.count<RunsPolled>("prod") == 2; }));
+    pollers.stop();
+  }
+};
+
+TEST_F(RebuiltPollersTest, UnchangedSourceKeepsItsETagAndWorkflowIds) {
+  auto states = first_generation();
+  ASSERT_EQ(states.count("prod"), 1u);
+  EXPECT_EQ(states.at("prod").cache.workflow_ids, std::vector<std::int64_t>{7});
+
+  Config next = config;  // an unrelated environment added: the pollers are rebuilt
+  EnvironmentConfig qa;
+  qa.name = "qa";
+  qa.postgres_servers = {AzureResourceRef{"rg", "pg-q"}};
+  next.environments["qa"] = qa;
+  second_generation(next, std::move(states), response(304, ""));
+
+  EXPECT_EQ(header(client.last("/workflows/7/runs"), "If-None-Match"), "W/\"runs-1\"");
+  EXPECT_EQ(client.count("/actions/workflows?"), 1u) << "workflow ids kept";
+  EXPECT_EQ(sink.count<SourceFailed>("prod"), 0u) << "the 304 was answered from the kept runs";
+}
+
+TEST_F(RebuiltPollersTest, SourceWithAnotherTokenStartsFresh) {
+  // Same runs URL: only the key tells the old ETag does not belong to this source any more.
+  Config next = config;
+  next.github->token_env = "OTHER_GITHUB_TOKEN";
+  second_generation(next, first_generation(),
+                    response(200, R"({"total_count":0,"workflow_runs":[]})"));
+  EXPECT_EQ(header(client.last("/workflows/7/runs"), "If-None-Match"), "");
+  EXPECT_EQ(client.count("/actions/workflows?"), 2u) << "workflows resolved again";
+}
+
+TEST_F(RebuiltPollersTest, SourceWithOtherWorkflowsStartsFresh) {
+  Config next = config;
+  next.environments["prod"].github->workflows = {"deploy.yml"};  // resolves to the same id 7
+  second_generation(next, first_generation(),
+                    response(200, R"({"total_count":0,"workflow_runs":[]})"));
+  EXPECT_EQ(header(client.last("/workflows/7/runs"), "If-None-Match"), "");
+  EXPECT_EQ(client.count("/actions/workflows?"), 2u) << "workflows resolved again";
 }
 
 TEST_F(UpstreamPollersTest, MissingTopLevelSectionsAreStartupErrors) {
