@@ -130,8 +130,11 @@ DaemonApp::DaemonApp(Config config, DaemonOptions options)
     auto opts = with_request_hooks(server_options(config_.server), api_, metrics_);
     opts.host = config_.server.webhook_listen->host;
     opts.port = config_.server.webhook_listen->port;
+    // Relative names are looked up in $CREDENTIALS_DIRECTORY first, like every secret file
+    // (systemd LoadCredential= hands the key to the service without making it world-readable).
     if (config_.server.cert_file && config_.server.key_file)
-      opts.tls = http::TlsFiles{*config_.server.cert_file, *config_.server.key_file};
+      opts.tls = http::TlsFiles{config::resolve_secret_path(*config_.server.cert_file),
+                                config::resolve_secret_path(*config_.server.key_file)};
     // Throws std::runtime_error (file + OpenSSL reason) when the certificate cannot be loaded.
     webhook_server_ = std::make_unique<http::Server>(
         io_.get_executor(), std::move(opts),

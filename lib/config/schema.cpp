@@ -43,12 +43,15 @@ const Key kKeys[] = {
     {.path = "server.cert_file",
      .kind = Kind::Path,
      .description = "PEM certificate chain (leaf first) for TLS 1.2+ on `webhook_listen`. Set "
-                    "together with `key_file`. Re-read with the key on SIGHUP; if the new files "
-                    "do not load, the old certificate stays in use.",
+                    "together with `key_file`. A relative path is looked up in "
+                    "`$CREDENTIALS_DIRECTORY` first (systemd `LoadCredential=`). Re-read with the "
+                    "key on SIGHUP; if the new files do not load, the old certificate stays in "
+                    "use.",
      .slot = DG_SLOT(c.server.cert_file)},
     {.path = "server.key_file",
      .kind = Kind::Path,
-     .description = "PEM private key (unencrypted) for `cert_file`.",
+     .description = "PEM private key (unencrypted) for `cert_file`. A relative path is looked "
+                    "up in `$CREDENTIALS_DIRECTORY` first.",
      .slot = DG_SLOT(c.server.key_file)},
     {.path = "server.max_connections",
      .kind = Kind::Count,

@@ -3,6 +3,8 @@
 // certificate from a throw-away CA (tests/unit/http_client/test_pki.*), checked by the daemon's
 // own HTTPS client. Loopback only; every wait is bounded by a timeout, nothing sleeps.
 #include <csignal>
+#include <cstdlib>
+#include <filesystem>
 #include <optional>
 #include <string>
 
@@ -187,6 +189,41 @@ TEST_F(WebhookListenerTest, ServesTheWebhookOverTls) {
   plain.send_request("GET", "/webhooks/github");
   EXPECT_FALSE(plain.read_response(5s));
   EXPECT_EQ(http_get(daemon_->host(), daemon_->port(), "/healthz")->result_int(), 200);
+  EXPECT_EQ(daemon_->stop(SIGTERM), 0);
+}
+
+TEST_F(WebhookListenerTest, RelativeCertificateNamesAreReadFromTheCredentialsDirectory) {
+  // systemd LoadCredential=: the files are in $CREDENTIALS_DIRECTORY and the config names them
+  // relatively, like the other secret files.
+  const auto ca = http::testing::make_ca("credentials test CA");
+  const auto leaf = http::testing::make_leaf(ca, "webhook", "DNS:localhost,IP:127.0.0.1");
+  const auto ca_file = dir_.write("ca.pem", ca.cert_pem);
+  const auto credentials = dir_.path() / "credentials";
+  std::filesystem::create_directories(credentials);
+  dir_.write("credentials/webhook.crt", leaf.cert_pem);
+  dir_.write("credentials/webhook.key", leaf.key_pem);
+  std::optional<std::string> saved;
+  if (const char* old = std::getenv("CREDENTIALS_DIRECTORY")) saved = old;
+  ::setenv("CREDENTIALS_DIRECTORY", credentials.c_str(), 1);  // inherited by the daemon
+  start_daemon("  cert_file: webhook.crt\n  key_file: webhook.key\n");
+  if (saved) {
+    ::setenv("CREDENTIALS_DIRECTORY", saved->c_str(), 1);
+  } else {
+    ::unsetenv("CREDENTIALS_DIRECTORY");
+  }
+  ASSERT_TRUE(daemon_);
+  http::HttpRequest request;
+  request.method = "POST";
+  request.url = "https://127.0.0.1:" + std::to_string(webhook_.port) + "/webhooks/github";
+  request.body = R"({"zen":"Design for failure.","hook_id":2})";
+  request.headers = {{"Content-Type", "application/json"},
+                     {"X-GitHub-Event", "ping"},
+                     {"X-GitHub-Delivery", "credentials-1"},
+                     {"X-Hub-Signature-256",
+                      "sha256=" + webhook::hmac_sha256_hex(kWebhookSecret, request.body)}};
+  const auto pong = https_request(ca_file.string(), request);
+  ASSERT_TRUE(pong) << pong.error().message;
+  EXPECT_EQ(pong.response().status, 200u) << pong.response().body;
   EXPECT_EQ(daemon_->stop(SIGTERM), 0);
 }
 
