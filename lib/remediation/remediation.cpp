@@ -277,7 +277,9 @@ void RemediationService::with_retries(StepResult step,
     result.attempts = step.attempts;
     if (result.ok || !retryable(result) || step.attempts >= options_.retry.max_attempts || stopped_)
       return done(std::move(result));
-    const auto wait = retry_delay(options_.retry, step.attempts + 1, jitter());
+    auto wait = retry_delay(options_.retry, step.attempts + 1, jitter());
+    // The server said when it will take the next request (ARM 429 / 503): sooner is rejected.
+    if (result.retry_after) wait = std::max(wait, std::min(*result.retry_after, options_.max_retry_after));
     log_->warn("event=remediation_retry action={} target={} attempt={} wait={} error=\"{}\"",
                step.action, step.target, step.attempts, millis_text(wait), result.error);
     after(wait, [this, step, retryable = std::move(retryable), attempt = std::move(attempt),
@@ -340,6 +342,13 @@ void RemediationService::stabilize(const std::string& environment,
   });
 }
 
+std::optional<Duration> RemediationService::retry_after_of(const upstream::ArmResult& result) const {
+  if (!result.response) return std::nullopt;
+  const auto header = result.response->header("retry-after");
+  if (!header) return std::nullopt;
+  return parse::parse_retry_after(*header, service_.now());
+}
+
 void RemediationService::stabilize_planned(std::shared_ptr<StabilizeRun> run) {
   const auto& plan = *run->report.plan;
   log_->info("event=stabilize_plan env={} target={} traffic_change={} deactivate={}",
@@ -351,14 +360,21 @@ void RemediationService::stabilize_planned(std::shared_ptr<StabilizeRun> run) {
 void RemediationService::shift_traffic(std::shared_ptr<StabilizeRun> run) {
   const std::string url = run->app_base + run->api_version;
   const std::string body = traffic_patch_body(*run->report.plan).dump();
-  // The operation URL of the accepted PATCH, taken from its response.
-  auto operation = std::make_shared<std::pair<std::string, bool>>();
+  // The long-running operation of the accepted PATCH, taken from its response.
+  struct Operation {
+    std::string url;
+    bool async_header = false;  // Azure-AsyncOperation (status body), else Location (202 = running)
+    std::optional<Duration> retry_after;
+  };
+  auto operation = std::make_shared<Operation>();
   Attempt attempt = [this, arm = run->up.arm, url, body, operation](std::function<void(StepResult)> done) {
     arm->send("PATCH", url, body, stats_,
-               [operation, done = std::move(done)](upstream::ArmResult r) {
+               [this, alive = guard_.watch(), operation, done = std::move(done)](upstream::ArmResult r) {
+                 if (alive.expired()) return;
                  StepResult s;
                  s.status = status_of(r.response);
                  s.ok = r.status.ok;
+                 s.retry_after = retry_after_of(r);
                  if (!s.ok) {
                    s.error = r.status.error;
                    // ServerIsBusy in the body counts whatever the status.
@@ -366,9 +382,9 @@ void RemediationService::shift_traffic(std::shared_ptr<StabilizeRun> run) {
                    return done(std::move(s));
                  }
                  if (auto h = r.response->header("azure-asyncoperation"))
-                   *operation = {std::string(*h), true};
+                   *operation = {std::string(*h), true, s.retry_after};
                  else if (auto l = r.response->header("location"))
-                   *operation = {std::string(*l), false};
+                   *operation = {std::string(*l), false, s.retry_after};
                  done(std::move(s));
                },
                options_.request_timeout);
@@ -377,14 +393,21 @@ void RemediationService::shift_traffic(std::shared_ptr<StabilizeRun> run) {
   with_retries(make_step("traffic", run->report.plan->target, false, 0, 0, ""), retryable,
                std::move(attempt), [this, run, operation](StepResult s) {
                  run->report.steps.push_back(s);
+                 if (!s.ok && s.status == 401)  // ArmApi already fetched a new token and retried once
+                   return fail_stabilize(run, "the traffic change was refused: ARM answered 401 again with a "
+                                              "fresh token (" + s.error + "); check the identity's access. "
+                                              "Traffic unchanged, nothing deactivated");
                  if (!s.ok)
                    return fail_stabilize(run, "the traffic change was not accepted (" + s.error +
                                                   "); traffic unchanged, nothing deactivated");
-                 if (operation->first.empty() || s.status == 200)
+                 if (operation->url.empty() || s.status == 200)
                    return verify_traffic(run);  // completed synchronously
                  run->lro_deadline = std::chrono::steady_clock::now() + options_.lro_timeout;
-                 after(options_.lro_poll_interval, [this, run, operation] {
-                   poll_operation(run, operation->first, operation->second);
+                 const auto first_wait =
+                     operation->retry_after ? std::min(*operation->retry_after, options_.lro_max_poll_interval)
+                                            : options_.lro_poll_interval;
+                 after(first_wait, [this, run, operation] {
+                   poll_operation(run, operation->url, operation->async_header);
                  });
                });
 }
@@ -425,10 +448,7 @@ void RemediationService::poll_operation(std::shared_ptr<StabilizeRun> run, std::
                  return verify_traffic(run);
                }
                auto wait = options_.lro_poll_interval;
-               if (r.response)
-                 if (auto ra = r.response->header("retry-after"))
-                   if (auto parsed = parse::parse_retry_after(*ra, service_.now()))
-                     wait = std::min(*parsed, options_.lro_max_poll_interval);
+               if (auto retry_after = retry_after_of(r)) wait = std::min(*retry_after, options_.lro_max_poll_interval);
                if (stopped_)
                  return fail_stabilize(run, "the daemon is shutting down while the traffic change is "
                                             "still running; nothing deactivated (check the app)");
@@ -471,10 +491,12 @@ void RemediationService::deactivate_next(std::shared_ptr<StabilizeRun> run, std:
                           "/deactivate" + run->api_version;
   Attempt attempt = [this, arm = run->up.arm, url](std::function<void(StepResult)> done) {
     arm->send("POST", url, {}, stats_,
-               [done = std::move(done)](upstream::ArmResult r) {
+               [this, alive = guard_.watch(), done = std::move(done)](upstream::ArmResult r) {
+                 if (alive.expired()) return;
                  StepResult s;
                  s.status = status_of(r.response);
                  s.ok = r.status.ok;
+                 s.retry_after = retry_after_of(r);
                  if (!s.ok) {
                    s.error = r.status.error;
                    if (r.response) s.code = upstream::arm_error_code(*r.response);

@@ -6,9 +6,13 @@
 //   2. plans (plan_stabilize): refuses while a deploy runs / the app is busy / the target is
 //      unknown, inactive or unhealthy;
 //   3. PATCHes the app with the full traffic array (100% on the target), retrying 409 / 429 /
-//      5xx / ServerIsBusy with jittered exponential backoff (bounded), then waits for the
-//      long-running operation (Azure-AsyncOperation, else Location; Retry-After honoured;
-//      bounded by lro_timeout);
+//      5xx / ServerIsBusy with jittered exponential backoff, or after the answer's Retry-After
+//      when that is longer (capped by max_retry_after; bounded attempts), then waits for the
+//      long-running operation: GET the Azure-AsyncOperation URL until its status is terminal,
+//      else the Location URL until it answers anything but 202; the first poll waits for the
+//      PATCH answer's Retry-After, each later one for the previous poll's (capped by
+//      lro_max_poll_interval); bounded by lro_timeout. A 401 is retried once with a fresh
+//      token by ArmApi, then fails the step (not retried here);
 //   4. re-reads the app and checks that all traffic is on the target: only then
 //   5. deactivates every other active revision, one after the other, each with the same bounded
 //      retries. The target is never deactivated and nothing is deactivated unless the traffic
@@ -48,7 +52,10 @@ namespace deployguard::remediation {
 struct RemediationOptions {
   Duration request_timeout = std::chrono::seconds{30};  // each ARM / GitHub request
   Duration lro_poll_interval = std::chrono::seconds{2};  // when the service sends no Retry-After
-  Duration lro_max_poll_interval = std::chrono::seconds{30};
+  Duration lro_max_poll_interval = std::chrono::seconds{30};  // also caps a poll's Retry-After
+  /// A Retry-After on a retryable answer (429 / 503 / ...) delays the next attempt by at least
+  /// that long, capped here so one answer cannot park a remediation.
+  Duration max_retry_after = std::chrono::seconds{30};
   Duration lro_timeout = std::chrono::minutes{10};
   RetryPolicy retry;
   int max_revision_pages = 20;
@@ -66,6 +73,8 @@ struct StepResult {
   unsigned status = 0;  // last HTTP status, 0 when no response arrived
   std::string error;    // empty when ok
   std::string code;     // ARM error code of the last answer (ServerIsBusy, Conflict, ...)
+  /// Retry-After of the last answer, when it had one: the next attempt waits at least this long.
+  std::optional<Duration> retry_after;
 };
 
 struct StabilizeReport {
@@ -166,6 +175,8 @@ class RemediationService {
   void stabilize_planned(std::shared_ptr<StabilizeRun> run);
   void shift_traffic(std::shared_ptr<StabilizeRun> run);
   void poll_operation(std::shared_ptr<StabilizeRun> run, std::string url, bool async_header);
+  /// The wait the answer's Retry-After asks for, if it has one (seconds or an HTTP-date).
+  std::optional<Duration> retry_after_of(const upstream::ArmResult& result) const;
   void verify_traffic(std::shared_ptr<StabilizeRun> run);
   void deactivate_next(std::shared_ptr<StabilizeRun> run, std::size_t index);
   void finish_stabilize(std::shared_ptr<StabilizeRun> run);

@@ -144,6 +144,7 @@ std::optional<FaultKind> parse_kind(const std::string& s) {
   if (s == "truncated") return FaultKind::truncated;
   if (s == "reset") return FaultKind::reset;
   if (s == "rate_limit") return FaultKind::rate_limit;
+  if (s == "edit") return FaultKind::edit;
   return std::nullopt;
 }
 
@@ -155,6 +156,7 @@ const char* kind_name(FaultKind k) {
     case FaultKind::truncated: return "truncated";
     case FaultKind::reset: return "reset";
     case FaultKind::rate_limit: return "rate_limit";
+    case FaultKind::edit: return "edit";
   }
   return "unknown";
 }
@@ -169,6 +171,7 @@ Json fault_json(const FaultRule& r) {
   j["remaining"] = r.remaining ? Json(*r.remaining) : Json(nullptr);
   if (r.retry_after_s) j["retry_after_s"] = *r.retry_after_s;
   if (r.reset_after_s) j["reset_after_s"] = *r.reset_after_s;
+  if (!r.remove_headers.empty()) j["remove_headers"] = r.remove_headers;
   return j;
 }
 
@@ -456,14 +459,14 @@ std::vector<std::uint64_t> FakeUpstream::add_faults(const Json& body) {
     const std::string p = "rules[" + std::to_string(i) + "]";
     check_keys(r, p,
                {"kind", "method", "path_prefix", "path_regex", "status", "body", "content_type", "headers",
-                "delay_ms", "retry_after_s", "reset_after_s", "count"},
+                "delay_ms", "retry_after_s", "reset_after_s", "count", "remove_headers"},
                errors);
     if (!r.is_object()) continue;
     FaultRule rule;
     const auto kind = r.contains("kind") && r["kind"].is_string() ? parse_kind(r["kind"].get<std::string>())
                                                                   : std::nullopt;
     if (!kind) {
-      errors.push_back(p + ".kind: one of status, delay, malformed_json, truncated, reset, rate_limit");
+      errors.push_back(p + ".kind: one of status, delay, malformed_json, truncated, reset, rate_limit, edit");
       continue;
     }
     try {
@@ -475,11 +478,19 @@ std::vector<std::uint64_t> FakeUpstream::add_faults(const Json& body) {
         rule.path_regex.emplace(rule.path_regex_text, std::regex::ECMAScript);
       }
       rule.status = r.value("status", rule.kind == FaultKind::rate_limit ? 403u : 500u);
+      rule.has_status = r.contains("status");
       if (rule.status < 100 || rule.status > 599) errors.push_back(p + ".status: must be 100..599");
+      rule.has_body = r.contains("body");
       if (r.contains("body")) rule.body = r["body"].is_string() ? r["body"].get<std::string>() : r["body"].dump();
       rule.content_type = r.value("content_type", rule.content_type);
       if (r.contains("headers"))
         for (const auto& [k, v] : r["headers"].items()) rule.headers[k] = v.get<std::string>();
+      if (r.contains("remove_headers")) {
+        if (rule.kind != FaultKind::edit) errors.push_back(p + ".remove_headers: only for kind edit");
+        if (!r["remove_headers"].is_array()) errors.push_back(p + ".remove_headers: expected an array of names");
+        else
+          for (const Json& h : r["remove_headers"]) rule.remove_headers.push_back(h.get<std::string>());
+      }
       rule.delay = std::chrono::milliseconds(r.value("delay_ms", 0L));
       if (rule.delay.count() < 0 || rule.delay.count() > 600000) errors.push_back(p + ".delay_ms: must be 0..600000");
       if (r.contains("retry_after_s")) rule.retry_after_s = r["retry_after_s"].get<long>();
@@ -599,7 +610,7 @@ Outcome FakeUpstream::handle(const Request& req, SystemTime now) {
     rec.fault_id = fault->id;
     out.delay = fault->delay;
     route_normally = fault->kind == FaultKind::delay || fault->kind == FaultKind::malformed_json ||
-                     fault->kind == FaultKind::truncated;
+                     fault->kind == FaultKind::truncated || fault->kind == FaultKind::edit;
     if (!route_normally) out.response = apply_fault(*fault, req, ctx, out);
   }
 
@@ -627,6 +638,16 @@ Outcome FakeUpstream::handle(const Request& req, SystemTime now) {
   if (fault && fault->kind == FaultKind::malformed_json) {
     std::string& body = out.response.body();
     body = body.empty() ? std::string("{\"value\": [") : body.substr(0, body.size() / 2);
+  }
+  if (fault && fault->kind == FaultKind::edit) {
+    Response& res = out.response;
+    if (fault->has_status) res.result(static_cast<http::status>(fault->status));
+    if (fault->has_body) {
+      res.set(http::field::content_type, fault->content_type);
+      res.body() = fault->body;
+    }
+    for (const auto& name : fault->remove_headers) res.erase(name);
+    for (const auto& [k, v] : fault->headers) res.set(k, v);
   }
   if (fault && fault->kind == FaultKind::truncated) out.wire = WireAction::truncate;
   if (fault && fault->kind == FaultKind::reset) out.wire = WireAction::reset;

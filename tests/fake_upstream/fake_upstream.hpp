@@ -64,7 +64,9 @@ struct Outcome {
   std::optional<WaitSpec> wait;  // set for /_fake/wait; the server answers later
 };
 
-enum class FaultKind { status, delay, malformed_json, truncated, reset, rate_limit };
+// `edit` routes the request normally (state changes happen) and then changes the response:
+// the status and body only when the rule gives them, `headers` set, `remove_headers` removed.
+enum class FaultKind { status, delay, malformed_json, truncated, reset, rate_limit, edit };
 
 struct FaultRule {
   std::uint64_t id = 0;
@@ -77,6 +79,9 @@ struct FaultRule {
   std::string body;
   std::string content_type = "application/json; charset=utf-8";
   std::map<std::string, std::string> headers;
+  std::vector<std::string> remove_headers;  // edit only
+  bool has_status = false;                  // the rule gave `status` (edit keeps the routed one otherwise)
+  bool has_body = false;                    // the rule gave `body`
   std::chrono::milliseconds delay{0};
   std::optional<long> retry_after_s;   // rate_limit: Retry-After header
   std::optional<long> reset_after_s;   // rate_limit: x-ratelimit-remaining 0 + reset epoch

@@ -419,6 +419,43 @@ TEST_F(FakeServerTest, RateLimitFaultsCarryTheRightHeaders) {
   EXPECT_NE(secondary.json()["message"].get<std::string>().find("secondary rate limit"), std::string::npos);
 }
 
+TEST_F(FakeServerTest, EditFaultRoutesNormallyThenChangesTheResponse) {
+  // A Location-only long-running operation with Retry-After, as some ARM operations answer.
+  add_fault(Json::parse(R"({"kind": "edit", "method": "PATCH", "path_prefix": "/subscriptions/",
+                            "remove_headers": ["Azure-AsyncOperation"], "headers": {"Retry-After": "3"}, "count": 1})"));
+  const Json patch = {{"properties", {{"configuration", {{"ingress", {{"traffic", Json::array({
+      {{"revisionName", "api--r5"}, {"weight", 100}}})}}}}}}}};
+  const HttpResult accepted = call(verb::patch, kApp + kV, patch.dump(), kArm);
+  ASSERT_EQ(accepted.status, 202u) << accepted.body;
+  EXPECT_TRUE(accepted.header("azure-asyncoperation").empty());
+  EXPECT_EQ(accepted.header("retry-after"), "3");
+  const std::string location = accepted.header("location");
+  ASSERT_FALSE(location.empty());
+  // Routed normally: the change was applied.
+  EXPECT_EQ(get(kApp + kV, kArm).json()["properties"]["configuration"]["ingress"]["traffic"],
+            Json::parse(R"([{"revisionName": "api--r5", "weight": 100}])"));
+
+  // Rules are taken in order while they have a count left: an edit without changes lets the
+  // in-progress polls (lro_polls = 2) pass, the next one turns the final 204 into a 200.
+  add_fault(Json::parse(R"({"kind": "edit", "method": "GET", "path_regex": "/result[?]", "count": 2})"));
+  add_fault(Json::parse(R"({"kind": "edit", "method": "GET", "path_regex": "/result[?]", "status": 200,
+                            "body": {"properties": {"provisioningState": "Succeeded"}}})"));
+  EXPECT_EQ(get(origin_form(location), kArm).status, 202u);
+  EXPECT_EQ(get(origin_form(location), kArm).status, 202u);
+  const HttpResult done = get(origin_form(location), kArm);
+  EXPECT_EQ(done.status, 200u);
+  EXPECT_EQ(done.json()["properties"]["provisioningState"], "Succeeded");
+  EXPECT_EQ(get(kApp + kV, kArm).json()["properties"]["provisioningState"], "Succeeded");
+  // Without a rule the response is untouched: the next PATCH has both headers again.
+  const HttpResult plain = call(verb::patch, kApp + kV, patch.dump(), kArm);
+  EXPECT_FALSE(plain.header("azure-asyncoperation").empty());
+  EXPECT_TRUE(plain.header("retry-after").empty());
+
+  const HttpResult bad = call(verb::post, "/_fake/faults",
+                              R"({"kind": "status", "remove_headers": ["Location"]})");
+  EXPECT_EQ(bad.status, 400u) << bad.body;
+}
+
 TEST_F(FakeServerTest, InvalidFaultRulesAreRejectedWithEveryError) {
   const HttpResult r = call(verb::post, "/_fake/faults",
                             R"([{"kind": "explode"}, {"kind": "status", "path_regex": "(", "colour": 1}])");

@@ -1,8 +1,10 @@
 // RemediationService against the in-process fake upstream over loopback HTTP: the full
 // stabilize sequence, each partial failure (asserted on the fake's request log and state), and
 // the emergency stop's cancellations.
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include <unistd.h>
 
@@ -72,7 +74,9 @@ class RemediationFakeTest : public ::testing::Test {
     client_options.config.request_timeout = 5s;
     client_options.proxies = http::ProxyEnvironment{};
     client = std::make_unique<http::BeastHttpClient>(ioc, client_options);
-    ASSERT_EQ(control("PUT", "/_fake/state", world().dump()).status, 200u);
+    Json state = world();
+    if (aad_auth_) state["tokens"] = Json{{"arm", kArmToken}};
+    ASSERT_EQ(control("PUT", "/_fake/state", state.dump()).status, 200u);
 
     config.github.emplace();
     config.github->api_url = base;
@@ -82,6 +86,15 @@ class RemediationFakeTest : public ::testing::Test {
     config.azure->subscription_id = "sub-1";
     config.azure->auth.method = "token_file";
     config.azure->auth.token_file = token.path();
+    if (aad_auth_) {
+      // Tokens from the fake's Entra ID endpoint, so token requests show in its request log.
+      config.azure->auth.method = "client_secret";
+      config.azure->auth.authority_url = base;
+      config.azure->auth.tenant_id = "tenant-1";
+      config.azure->auth.client_id = "client-1";
+      config.azure->auth.client_secret_file = token.path();
+      config.azure->auth.token_file.reset();
+    }
     EnvironmentConfig env;
     env.name = "staging";
     env.github = GitHubTarget{"acme/shop", {"deploy.yml"}, std::string("main")};
@@ -92,16 +105,21 @@ class RemediationFakeTest : public ::testing::Test {
     upstream::UpstreamOptions up;
     up.credentials = upstream::CredentialEnvironment{};
     pollers = std::make_unique<upstream::UpstreamPollers>(ioc, config, *client, sink, wall, up);
-    RemediationOptions ro;
-    ro.lro_poll_interval = 5ms;
-    ro.lro_timeout = 5s;
-    ro.retry = RetryPolicy{3, 10ms, 40ms};
-    ro.random = [] { return 0.5; };
+    remediation_options.lro_poll_interval = 5ms;
+    remediation_options.lro_timeout = 5s;
+    remediation_options.retry = RetryPolicy{3, 10ms, 40ms};
+    remediation_options.random = [] { return 0.5; };
+    make_remediation();
+    ASSERT_EQ(control("DELETE", "/_fake/requests").status / 100, 2u);
+  }
+
+  /// (Re)builds the service with the current `remediation_options`.
+  void make_remediation() {
+    remediation.reset();
     remediation = std::make_unique<RemediationService>(
         ioc.get_executor(), *service, config,
         [this] { return Upstreams{pollers->arm_api(), pollers->github_api(), pollers->azure_tokens()}; },
-        ro);
-    ASSERT_EQ(control("DELETE", "/_fake/requests").status / 100, 2u);
+        remediation_options);
   }
 
   void TearDown() override {
@@ -146,6 +164,9 @@ class RemediationFakeTest : public ::testing::Test {
     return out;
   }
 
+  /// The fake's recorded upstream requests (method, path, target, status, unix_ms, ...), in order.
+  Json requests() { return Json::parse(control("GET", "/_fake/requests").body)["requests"]; }
+
   Json app_state() {
     return Json::parse(control("GET", "/_fake/state").body)["azure"]["container_apps"]["rg/shop-api"];
   }
@@ -174,6 +195,16 @@ class RemediationFakeTest : public ::testing::Test {
   upstream::testing::RecordingSink sink;
   std::unique_ptr<upstream::UpstreamPollers> pollers;
   std::unique_ptr<RemediationService> remediation;
+  RemediationOptions remediation_options;
+  bool aad_auth_ = false;  // set by RemediationAadFakeTest before SetUp
+  static constexpr const char* kArmToken = "arm-token-1";
+};
+
+/// The same, with client-secret auth against the fake's token endpoint and a bearer token the
+/// fake's ARM checks.
+class RemediationAadFakeTest : public RemediationFakeTest {
+ protected:
+  RemediationAadFakeTest() { aad_auth_ = true; }
 };
 
 const std::string kApp = "/subscriptions/sub-1/resourceGroups/rg/providers/Microsoft.App/containerApps/shop-api";
@@ -330,6 +361,197 @@ TEST_F(RemediationFakeTest, StopCancelsExactlyTheActiveDeployRunsAndReports409) 
   EXPECT_EQ(report->not_cancelled[0].step.status, 409u);
   EXPECT_EQ(report->not_cancelled[0].step.attempts, 1);  // 409 is not retried
   EXPECT_EQ(mutating_calls(), (std::vector<std::string>{"POST /repos/acme/shop/actions/runs/101/cancel",
+                                                        "POST /repos/acme/shop/actions/runs/102/cancel"}));
+}
+
+// ---- long-running operation shapes, Retry-After, 401 ---------------------------------------
+
+/// Indices of the recorded requests with this method whose path satisfies `pred`.
+std::vector<std::size_t> indices(const Json& log, const std::string& method,
+                                 const std::function<bool(const std::string&)>& pred) {
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < log.size(); ++i)
+    if (log[i]["method"] == method && pred(log[i]["path"].get<std::string>())) out.push_back(i);
+  return out;
+}
+
+std::int64_t gap_ms(const Json& log, std::size_t from, std::size_t to) {
+  return log[to]["unix_ms"].get<std::int64_t>() - log[from]["unix_ms"].get<std::int64_t>();
+}
+
+bool is_location_poll(const std::string& path) { return path.starts_with("/_ops/") && path.ends_with("/result"); }
+bool is_async_poll(const std::string& path) { return path.starts_with("/_ops/") && !path.ends_with("/result"); }
+
+TEST_F(RemediationFakeTest, LocationOnlyOperationIsPolledUntil200ThenDeactivates) {
+  // The PATCH is accepted with a Location header only; the Location URL answers 202 while the
+  // operation runs (lro_polls = 2) and 200 once it is done.
+  fault(R"({"kind":"edit","method":"PATCH","path_prefix":"/subscriptions/","remove_headers":["Azure-AsyncOperation"]})");
+  fault(R"({"kind":"edit","method":"GET","path_regex":"/result[?]","count":2})");
+  fault(R"({"kind":"edit","method":"GET","path_regex":"/result[?]","status":200,
+            "body":{"properties":{"provisioningState":"Succeeded"}}})");
+  const auto report = stabilize("shop-api--r2");
+  ASSERT_EQ(report.outcome, Outcome::Succeeded) << report.error;
+
+  const Json log = requests();
+  const auto polls = indices(log, "GET", is_location_poll);
+  ASSERT_EQ(polls.size(), 3u) << log.dump();
+  EXPECT_EQ(log[polls[0]]["status"], 202);
+  EXPECT_EQ(log[polls[1]]["status"], 202);
+  EXPECT_EQ(log[polls[2]]["status"], 200);
+  EXPECT_TRUE(indices(log, "GET", is_async_poll).empty());  // there was no such URL to follow
+  const auto patches = indices(log, "PATCH", [](const std::string&) { return true; });
+  const auto deactivations = indices(log, "POST", [](const std::string& p) { return p.ends_with("/deactivate"); });
+  ASSERT_EQ(patches.size(), 1u);
+  ASSERT_EQ(deactivations.size(), 2u);
+  EXPECT_LT(patches[0], polls[0]);
+  // Nothing is deactivated before the operation answered 200.
+  EXPECT_GT(deactivations[0], polls[2]);
+  for (const auto& r : app_state()["revisions"]) EXPECT_EQ(r["active"], r["name"] == "shop-api--r2") << r.dump();
+}
+
+TEST_F(RemediationFakeTest, LocationStillAnswering202AtTheDeadlineDeactivatesNothing) {
+  ASSERT_EQ(control("PATCH", "/_fake/state", R"({"azure":{"lro_polls":1000000}})").status, 200u);
+  fault(R"({"kind":"edit","method":"PATCH","path_prefix":"/subscriptions/","remove_headers":["Azure-AsyncOperation"]})");
+  remediation_options.lro_timeout = 300ms;
+  make_remediation();
+  const auto report = stabilize("shop-api--r2");
+  ASSERT_EQ(report.outcome, Outcome::Failed);
+  EXPECT_NE(report.error.find("did not finish"), std::string::npos) << report.error;
+  const Json log = requests();
+  EXPECT_GE(indices(log, "GET", is_location_poll).size(), 2u);
+  EXPECT_EQ(mutating_calls(), std::vector<std::string>{"PATCH " + kApp});
+}
+
+TEST_F(RemediationFakeTest, RetryAfterOfTheAcceptedPatchAndOfAPollDelaysTheNextPoll) {
+  // lro_poll_interval is 5 ms: only the Retry-After headers can make these waits a second long.
+  ASSERT_EQ(control("PATCH", "/_fake/state", R"({"azure":{"lro_polls":1}})").status, 200u);
+  fault(R"({"kind":"edit","method":"PATCH","path_prefix":"/subscriptions/","headers":{"Retry-After":"1"},"count":1})");
+  fault(R"({"kind":"edit","method":"GET","path_prefix":"/_ops/","headers":{"Retry-After":"1"},"count":1})");
+  const auto report = stabilize("shop-api--r2");
+  ASSERT_EQ(report.outcome, Outcome::Succeeded) << report.error;
+
+  const Json log = requests();
+  const auto patch = indices(log, "PATCH", [](const std::string&) { return true; });
+  const auto polls = indices(log, "GET", is_async_poll);
+  ASSERT_EQ(patch.size(), 1u);
+  ASSERT_EQ(polls.size(), 2u) << log.dump();  // InProgress (with Retry-After), then Succeeded
+  EXPECT_GE(gap_ms(log, patch[0], polls[0]), 990) << log.dump();
+  EXPECT_GE(gap_ms(log, polls[0], polls[1]), 990) << log.dump();
+  EXPECT_LT(gap_ms(log, patch[0], polls[1]), 10000);
+  const auto deactivations = indices(log, "POST", [](const std::string& p) { return p.ends_with("/deactivate"); });
+  ASSERT_FALSE(deactivations.empty());
+  EXPECT_GT(deactivations.front(), polls[1]);
+}
+
+TEST_F(RemediationFakeTest, RetryAfterOn429And503DelaysTheNextAttempt) {
+  // Backoff alone would wait 10-40 ms (RetryPolicy{3, 10ms, 40ms}, jitter 1.0).
+  fault(R"({"kind":"rate_limit","method":"PATCH","path_prefix":"/subscriptions/","status":429,
+            "retry_after_s":1,"count":1})");
+  fault(R"({"kind":"status","method":"PATCH","path_prefix":"/subscriptions/","status":503,"headers":{"Retry-After":"1"},
+            "body":{"error":{"code":"ServiceUnavailable","message":"try later"}},"count":1})");
+  fault(R"({"kind":"status","method":"POST","path_regex":"shop-api--r3/deactivate","status":503,
+            "headers":{"Retry-After":"1"},"body":{"error":{"code":"ServiceUnavailable","message":"try later"}},"count":1})");
+  const auto report = stabilize("shop-api--r2");
+  ASSERT_EQ(report.outcome, Outcome::Succeeded) << report.error;
+  const auto* traffic = step(report, "traffic", "shop-api--r2");
+  ASSERT_TRUE(traffic);
+  EXPECT_EQ(traffic->attempts, 3);
+  const auto* r3 = step(report, "deactivate", "shop-api--r3");
+  ASSERT_TRUE(r3);
+  EXPECT_EQ(r3->attempts, 2);
+
+  const Json log = requests();
+  const auto patches = indices(log, "PATCH", [](const std::string&) { return true; });
+  ASSERT_EQ(patches.size(), 3u) << log.dump();
+  EXPECT_EQ(log[patches[0]]["status"], 429);
+  EXPECT_EQ(log[patches[1]]["status"], 503);
+  EXPECT_EQ(log[patches[2]]["status"], 202);
+  EXPECT_GE(gap_ms(log, patches[0], patches[1]), 990) << log.dump();
+  EXPECT_GE(gap_ms(log, patches[1], patches[2]), 990) << log.dump();
+  const auto r3_posts = indices(log, "POST", [](const std::string& p) { return p.ends_with("shop-api--r3/deactivate"); });
+  ASSERT_EQ(r3_posts.size(), 2u);
+  EXPECT_EQ(log[r3_posts[0]]["status"], 503);
+  EXPECT_GE(gap_ms(log, r3_posts[0], r3_posts[1]), 990) << log.dump();
+}
+
+TEST_F(RemediationFakeTest, RetryAfterIsCappedByMaxRetryAfter) {
+  remediation_options.max_retry_after = 300ms;
+  make_remediation();
+  fault(R"({"kind":"rate_limit","method":"PATCH","path_prefix":"/subscriptions/","status":429,
+            "retry_after_s":3600,"count":1})");
+  const auto report = stabilize("shop-api--r2");
+  ASSERT_EQ(report.outcome, Outcome::Succeeded) << report.error;
+  const Json log = requests();
+  const auto patches = indices(log, "PATCH", [](const std::string&) { return true; });
+  ASSERT_EQ(patches.size(), 2u) << log.dump();
+  EXPECT_GE(gap_ms(log, patches[0], patches[1]), 290);
+  EXPECT_LT(gap_ms(log, patches[0], patches[1]), 5000);
+}
+
+const std::string kTokenPath = "/tenant-1/oauth2/v2.0/token";
+constexpr const char* kUnauthorized =
+    R"({"kind":"status","method":"PATCH","path_prefix":"/subscriptions/","status":401,
+        "headers":{"WWW-Authenticate":"Bearer error=\"invalid_token\""},
+        "body":{"error":{"code":"InvalidAuthenticationToken","message":"The access token has expired."}},"count":COUNT})";
+
+std::string unauthorized(int count) {
+  std::string rule = kUnauthorized;
+  rule.replace(rule.find("COUNT"), 5, std::to_string(count));
+  return rule;
+}
+
+TEST_F(RemediationAadFakeTest, A401OnThePatchFetchesANewTokenAndRetriesThePatchOnce) {
+  fault(unauthorized(1));
+  const auto report = stabilize("shop-api--r2");
+  ASSERT_EQ(report.outcome, Outcome::Succeeded) << report.error;
+
+  const Json log = requests();
+  const auto tokens = indices(log, "POST", [](const std::string& p) { return p == kTokenPath; });
+  const auto patches = indices(log, "PATCH", [](const std::string&) { return true; });
+  ASSERT_EQ(tokens.size(), 2u) << log.dump();  // the first use, and once after the 401
+  ASSERT_EQ(patches.size(), 2u) << log.dump();  // retried exactly once
+  EXPECT_EQ(log[patches[0]]["status"], 401);
+  EXPECT_EQ(log[patches[1]]["status"], 202);
+  EXPECT_LT(patches[0], tokens[1]);  // the new token was fetched after the 401 ...
+  EXPECT_LT(tokens[1], patches[1]);  // ... and used for the retry
+  EXPECT_EQ(log[patches[1]]["headers"]["authorization"], std::string("Bearer ") + kArmToken);
+  EXPECT_EQ(app_state()["traffic"], Json::parse(R"([{"revisionName":"shop-api--r2","weight":100}])"));
+}
+
+TEST_F(RemediationAadFakeTest, ASecond401FailsTheStabilizeAndDeactivatesNothing) {
+  fault(unauthorized(2));
+  const auto report = stabilize("shop-api--r2");
+  ASSERT_EQ(report.outcome, Outcome::Failed);
+  EXPECT_NE(report.error.find("401"), std::string::npos) << report.error;
+  EXPECT_NE(report.error.find("fresh token"), std::string::npos) << report.error;
+  EXPECT_NE(report.error.find("nothing deactivated"), std::string::npos) << report.error;
+  const auto* traffic = step(report, "traffic", "shop-api--r2");
+  ASSERT_TRUE(traffic);
+  EXPECT_EQ(traffic->status, 401u);
+  EXPECT_EQ(traffic->attempts, 1);  // a 401 is not one of the backoff retries
+
+  const Json log = requests();
+  EXPECT_EQ(indices(log, "POST", [](const std::string& p) { return p == kTokenPath; }).size(), 2u) << log.dump();
+  std::vector<std::string> arm_mutations;
+  for (const auto& c : mutating_calls())
+    if (c.find(" /subscriptions/") != std::string::npos) arm_mutations.push_back(c);
+  EXPECT_EQ(arm_mutations, (std::vector<std::string>{"PATCH " + kApp, "PATCH " + kApp}));
+  const auto state = app_state();
+  EXPECT_EQ(state["traffic"].size(), 3u);
+  for (const auto& r : state["revisions"]) EXPECT_EQ(r["active"], r["name"] != "shop-api--r1") << r.dump();
+  EXPECT_FALSE(remediation->busy("staging"));
+}
+
+TEST_F(RemediationFakeTest, StopRetriesACancelAnswered5xx) {
+  fault(R"({"kind":"status","method":"POST","path_regex":"/runs/101/cancel$","status":502,
+            "body":{"message":"Server Error"},"count":1})");
+  std::optional<StopReport> report;
+  remediation->cancel_deploy_runs("staging", [&](StopReport r) { report = std::move(r); });
+  ASSERT_TRUE(run_until(ioc, [&] { return report.has_value(); }, 20s));
+  EXPECT_TRUE(report->complete());
+  ASSERT_EQ(report->cancelled.size(), 2u);
+  EXPECT_EQ(mutating_calls(), (std::vector<std::string>{"POST /repos/acme/shop/actions/runs/101/cancel",
+                                                        "POST /repos/acme/shop/actions/runs/101/cancel",
                                                         "POST /repos/acme/shop/actions/runs/102/cancel"}));
 }
 
