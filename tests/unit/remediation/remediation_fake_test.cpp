@@ -406,7 +406,10 @@ TEST_F(RemediationFakeTest, LocationOnlyOperationIsPolledUntil200ThenDeactivates
   EXPECT_LT(patches[0], polls[0]);
   // Nothing is deactivated before the operation answered 200.
   EXPECT_GT(deactivations[0], polls[2]);
-  for (const auto& r : app_state()["revisions"]) EXPECT_EQ(r["active"], r["name"] == "shop-api--r2") << r.dump();
+  // A named copy: a range-for over app_state()["revisions"] would read the temporary after its
+  // end (ASan: heap-use-after-free).
+  const Json app = app_state();
+  for (const auto& r : app["revisions"]) EXPECT_EQ(r["active"], r["name"] == "shop-api--r2") << r.dump();
 }
 
 TEST_F(RemediationFakeTest, LocationStillAnswering202AtTheDeadlineDeactivatesNothing) {
