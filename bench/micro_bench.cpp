@@ -2,7 +2,7 @@
 // GitHub payload parsing, HMAC verification, the whole webhook processor (verify + de-dup +
 // parse + map) and /can-deploy rendering. No sockets, no clock reads in the measured code.
 //
-// Fixtures: ../shared/fixtures/github (override with DEPLOYGUARD_FIXTURES).
+// Fixtures: tests/fixtures/github (override with DEPLOYGUARD_FIXTURES).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BENCH_BUILD_DIR:-build-bench}
-FIXTURES=${DEPLOYGUARD_FIXTURES:-$PWD/../shared/fixtures/github}
+FIXTURES=${DEPLOYGUARD_FIXTURES:-$PWD/tests/fixtures/github}
 WHAT=${PROFILE_WHAT:-both}
 command -v valgrind >/dev/null || { echo "profile: valgrind is not installed" >&2; exit 1; }
 

@@ -17,7 +17,7 @@ WRK_SECONDS=${BENCH_WRK_SECONDS:-8}
 POLL=${BENCH_POLL_INTERVAL:-5s}
 N_ENVS=50
 N_WAITERS=${BENCH_WAITERS:-10000}
-FIXTURES=${DEPLOYGUARD_FIXTURES:-$ROOT/../shared/fixtures/github}
+FIXTURES=${DEPLOYGUARD_FIXTURES:-$ROOT/tests/fixtures/github}
 
 # ---- packages (bench only; scripts/setup.sh stays as the build needs it) ---------------------
 PACKAGES=(wrk nginx-light libbenchmark-dev python3 curl)

@@ -3,7 +3,7 @@
 // logging; safe to call from any thread. No function here throws on bad input: each returns a
 // Parsed<T> holding either the value or every problem found, tagged with its JSON path.
 //
-// Leniency rules (see /work/shared/reference/api-facts.md A, B, D):
+// Leniency rules (see docs/api-facts.md A, B, D):
 //  * unknown fields are ignored; unknown status/conclusion strings map to Unknown (text kept);
 //  * null and absent are the same for optional fields; ids and counts may be numbers or strings;
 //  * timestamps accept Z, +hh:mm offsets, any fraction, or no offset (UTC);

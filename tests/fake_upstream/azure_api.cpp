@@ -1,5 +1,5 @@
 // Azure Resource Manager handlers (Container Apps, PostgreSQL flexible servers, LRO status)
-// of FakeUpstream. Shapes follow shared/fixtures/recorded/azure and api-facts.md section C.
+// of FakeUpstream. Shapes follow tests/fixtures/recorded/azure and docs/api-facts.md section C.
 #include "internal.hpp"
 
 #include <algorithm>

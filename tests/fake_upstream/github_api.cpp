@@ -1,5 +1,5 @@
 // GitHub REST (Actions subset) handlers of FakeUpstream. Shapes follow the recorded responses
-// in shared/fixtures/recorded/github and api-facts.md section A.
+// in tests/fixtures/recorded/github and docs/api-facts.md section A.
 #include "internal.hpp"
 
 #include <algorithm>
