@@ -11,9 +11,3 @@ find_package(prometheus-cpp REQUIRED COMPONENTS core)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 find_package(Threads REQUIRED)
-
-# Beast/Asio are header-only; keep their compile-time knobs in one place.
-add_library(deployguard_asio INTERFACE)
-target_link_libraries(deployguard_asio INTERFACE Boost::headers Threads::Threads)
-target_compile_definitions(deployguard_asio INTERFACE
-  BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)
