@@ -67,6 +67,9 @@ void check_run(const Json& run, const std::string& path, std::vector<std::string
   for (const char* key : {"status", "conclusion", "head_branch", "name", "display_title", "event",
                           "head_sha", "created_at", "updated_at", "run_started_at"})
     check_string_or_null(run, key, path, errors);
+  if (run.contains("run_attempt") &&
+      (!run["run_attempt"].is_number_integer() || run["run_attempt"].get<long>() < 1))
+    errors.push_back(path + ".run_attempt: expected an integer >= 1");
   if (run.contains("jobs")) {
     if (!run["jobs"].is_array()) {
       errors.push_back(path + ".jobs: expected an array");
@@ -78,6 +81,9 @@ void check_run(const Json& run, const std::string& path, std::vector<std::string
           errors.push_back(jp + ".id: required integer");
         else
           check_string_or_null(job, "log", jp, errors);
+        if (job.is_object() && job.contains("run_attempt") &&
+            (!job["run_attempt"].is_number_integer() || job["run_attempt"].get<long>() < 1))
+          errors.push_back(jp + ".run_attempt: expected an integer >= 1");
       }
     }
   }
@@ -376,6 +382,33 @@ Json FakeUpstream::normalise_run(const Json& patch, const Json* existing, const 
     for (const Json& other : github_["repos"][repo]["runs"])
       max_number = std::max(max_number, other.value("run_number", 0L));
     run["run_number"] = max_number + 1;
+  }
+  // A re-run (run_attempt raised): GitHub keeps the run id and the earlier attempt's jobs, and
+  // answers /attempts/{n} with that attempt as it ended. Keep both: the old attempt's fields go
+  // to "attempts"/"<n>", its jobs stay (stamped with their attempt), the patch's jobs are added.
+  const long old_attempt = existing ? existing->value("run_attempt", 1L) : 1L;
+  const long new_attempt = run.value("run_attempt", 1L);
+  if (existing && new_attempt > old_attempt) {
+    Json previous = Json::object();
+    for (const char* key : {"status", "conclusion", "run_started_at", "updated_at"})
+      if (existing->contains(key)) previous[key] = (*existing)[key];
+    previous["run_attempt"] = old_attempt;
+    run["attempts"][std::to_string(old_attempt)] = std::move(previous);
+    Json jobs = Json::array();
+    for (Json job : existing->value("jobs", Json::array())) {
+      if (!job.contains("run_attempt")) job["run_attempt"] = old_attempt;
+      jobs.push_back(std::move(job));
+    }
+    for (Json job : patch.value("jobs", Json::array())) {
+      if (!job.contains("run_attempt")) job["run_attempt"] = new_attempt;
+      jobs.push_back(std::move(job));
+    }
+    run["jobs"] = std::move(jobs);
+    if (!patch.contains("run_started_at")) run["run_started_at"] = format_iso8601_z(now);
+    if (!patch.contains("conclusion") && !patch.contains("status")) {
+      run["status"] = "queued";
+      run["conclusion"] = nullptr;
+    }
   }
   if (run.contains("jobs"))
     for (Json& job : run["jobs"])

@@ -147,6 +147,9 @@ class FakeUpstream {
 
   Json render_run(const std::string& repo, const Json& run, const Ctx& ctx) const;
   Json render_job(const std::string& repo, const Json& run, const Json& job, const Ctx& ctx) const;
+  Json render_run_attempt(const std::string& repo, const Json& run, long attempt, const Ctx& ctx) const;
+  /// The attempt a stored job belongs to (its own run_attempt, else the run's current one).
+  static long job_attempt(const Json& run, const Json& job);
   Json render_workflow(const std::string& repo, const Json& wf, const Ctx& ctx) const;
   Json render_container_app(const std::string& sub, const std::string& rg, const std::string& name,
                             const Json& app) const;

@@ -95,6 +95,68 @@ TEST(State, LatestRevisionTrafficEntryCountsForTheLatestRevision) {
   EXPECT_FALSE(list.contains("nextLink"));
 }
 
+TEST(GitHub, ReRunKeepsTheIdAndServesEachAttemptWithItsJobs) {
+  FakeUpstream fake(kT0);
+  fake.replace_state(Json::parse(R"({"github": {"repos": {"o/r": {
+      "workflows": [{"id": 5, "name": "Deploy", "path": ".github/workflows/deploy.yml"}],
+      "runs": [{"id": 77, "status": "completed", "conclusion": "failure", "created_at": "now-10m",
+                "jobs": [{"id": 701, "name": "deploy", "status": "completed", "conclusion": "failure"}]}]}}}})"),
+                     kT0);
+  fake.upsert_runs("o/r", Json::parse(R"({"runs": [{"id": 77, "run_attempt": 2, "status": "in_progress",
+      "jobs": [{"id": 702, "name": "deploy", "status": "in_progress"}]}]})"), kT0 + 60s);
+
+  const Json run = get_json(fake, "/repos/o/r/actions/runs/77");
+  EXPECT_EQ(run["run_attempt"], 2);
+  EXPECT_EQ(run["status"], "in_progress");
+  EXPECT_EQ(run["run_started_at"], format_iso8601_z(kT0 + 60s));
+  EXPECT_EQ(run["previous_attempt_url"], "http://fake.test/repos/o/r/actions/runs/77/attempts/1");
+
+  const Json first = get_json(fake, "/repos/o/r/actions/runs/77/attempts/1");
+  EXPECT_EQ(first["run_attempt"], 1);
+  EXPECT_EQ(first["status"], "completed");
+  EXPECT_EQ(first["conclusion"], "failure");
+  const Json second = get_json(fake, "/repos/o/r/actions/runs/77/attempts/2");
+  EXPECT_EQ(second["status"], "in_progress");
+  EXPECT_EQ(first["previous_attempt_url"], nullptr);
+
+  auto job_ids = [&](const std::string& target) {
+    std::vector<std::int64_t> ids;
+    const Json list = get_json(fake, target);
+    for (const Json& job : list["jobs"]) ids.push_back(job["id"].get<std::int64_t>());
+    return ids;
+  };
+  EXPECT_EQ(job_ids("/repos/o/r/actions/runs/77/attempts/1/jobs"), std::vector<std::int64_t>{701});
+  EXPECT_EQ(job_ids("/repos/o/r/actions/runs/77/attempts/2/jobs"), std::vector<std::int64_t>{702});
+  EXPECT_EQ(job_ids("/repos/o/r/actions/runs/77/jobs"), std::vector<std::int64_t>{702});
+  EXPECT_EQ(job_ids("/repos/o/r/actions/runs/77/jobs?filter=all"), (std::vector<std::int64_t>{701, 702}));
+  EXPECT_EQ(fake.handle(make_request(http::verb::get, "/repos/o/r/actions/runs/77/attempts/3"), kT0).response.result_int(),
+            404u);
+  EXPECT_EQ(fake.handle(make_request(http::verb::get, "/repos/o/r/actions/runs/77/attempts/0/jobs"), kT0)
+                .response.result_int(),
+            404u);
+}
+
+TEST(GitHub, RunsListFiltersByStatusOrConclusion) {
+  FakeUpstream fake(kT0);
+  fake.replace_state(Json::parse(R"({"github": {"repos": {"o/r": {
+      "workflows": [{"id": 5, "name": "Deploy", "path": ".github/workflows/deploy.yml"}],
+      "runs": [{"id": 1, "status": "in_progress", "created_at": "now-20m"},
+               {"id": 2, "status": "completed", "conclusion": "success", "created_at": "now-10m"},
+               {"id": 3, "status": "queued", "created_at": "now-5m"}]}}}})"),
+                     kT0);
+  auto ids = [&](const std::string& query) {
+    std::vector<std::int64_t> out;
+    const Json list = get_json(fake, "/repos/o/r/actions/workflows/deploy.yml/runs" + query);
+    for (const Json& r : list["workflow_runs"])
+      out.push_back(r["id"].get<std::int64_t>());
+    return out;
+  };
+  EXPECT_EQ(ids("?status=in_progress"), std::vector<std::int64_t>{1});
+  EXPECT_EQ(ids("?status=queued"), std::vector<std::int64_t>{3});
+  EXPECT_EQ(ids("?status=success"), std::vector<std::int64_t>{2});
+  EXPECT_EQ(ids("?per_page=1"), std::vector<std::int64_t>{3});
+}
+
 TEST(Scenario, RejectsUnknownKeysOutOfOrderStepsAndInvalidSets) {
   const Json doc = Json::parse(R"({
     "state": {},

@@ -132,7 +132,9 @@ Json FakeUpstream::render_run(const std::string& repo, const Json& run, const Ct
            {"artifacts_url", run_url + "/artifacts"},
            {"cancel_url", run_url + "/cancel"},
            {"rerun_url", run_url + "/rerun"},
-           {"previous_attempt_url", nullptr},
+           {"previous_attempt_url", run.value("run_attempt", 1L) > 1
+                                        ? Json(run_url + "/attempts/" + std::to_string(run.value("run_attempt", 1L) - 1))
+                                        : Json(nullptr)},
            {"workflow_url", api + "/actions/workflows/" + std::to_string(workflow_id)},
            {"head_commit",
             {{"id", sha}, {"tree_id", fake_sha(id + 1)}, {"message", title}, {"timestamp", run["created_at"]},
@@ -141,8 +143,26 @@ Json FakeUpstream::render_run(const std::string& repo, const Json& run, const Ct
            {"head_repository", repository}};
   // Scripted fields win, so tests can inject odd values (unknown statuses, string numbers).
   for (const auto& [key, value] : run.items())
-    if (key != "jobs") out[key] = value;
+    if (key != "jobs" && key != "attempts") out[key] = value;
   return out;
+}
+
+Json FakeUpstream::render_run_attempt(const std::string& repo, const Json& run, long attempt,
+                                      const Ctx& ctx) const {
+  Json out = render_run(repo, run, ctx);
+  const Json& attempts = run.value("attempts", Json::object());
+  const std::string key = std::to_string(attempt);
+  if (attempts.contains(key))
+    for (const auto& [field, value] : attempts[key].items()) out[field] = value;
+  out["run_attempt"] = attempt;
+  const std::string run_url = out["url"].get<std::string>();
+  out["previous_attempt_url"] =
+      attempt > 1 ? Json(run_url + "/attempts/" + std::to_string(attempt - 1)) : Json(nullptr);
+  return out;
+}
+
+long FakeUpstream::job_attempt(const Json& run, const Json& job) {
+  return job.value("run_attempt", run.value("run_attempt", 1L));
 }
 
 Json FakeUpstream::render_job(const std::string& repo, const Json& run, const Json& job, const Ctx& ctx) const {
@@ -158,7 +178,7 @@ Json FakeUpstream::render_job(const std::string& repo, const Json& run, const Js
            {"workflow_name", run.value("name", std::string("Deploy"))},
            {"head_branch", run.value("head_branch", "main")},
            {"run_url", ctx.base_url + "/repos/" + repo + "/actions/runs/" + std::to_string(run_id)},
-           {"run_attempt", run.value("run_attempt", 1)},
+           {"run_attempt", job_attempt(run, job)},
            {"node_id", "CR_kwDO" + std::to_string(id)},
            {"head_sha", run.value("head_sha", fake_sha(run_id))},
            {"url", ctx.base_url + "/repos/" + repo + "/actions/jobs/" + std::to_string(id)},
@@ -321,10 +341,27 @@ Response FakeUpstream::github_route(const Request& req, const Ctx& ctx) {
     Json* run = id ? find_run(repo, *id) : nullptr;
     if (!run) return github_error(http::status::not_found, "Not Found", kDocsRuns);
     if (s.size() == 6 && method == http::verb::get) return make_json(http::status::ok, render_run(repo, *run, ctx));
-    if (s.size() == 7 && s[6] == "jobs" && method == http::verb::get) {
+    const long current_attempt = run->value("run_attempt", 1L);
+    auto list_jobs = [&](std::optional<long> attempt) {
       Json jobs = Json::array();
-      for (const Json& job : run->value("jobs", Json::array())) jobs.push_back(render_job(repo, *run, job, ctx));
+      for (const Json& job : run->value("jobs", Json::array()))
+        if (!attempt || job_attempt(*run, job) == *attempt) jobs.push_back(render_job(repo, *run, job, ctx));
       return make_json(http::status::ok, Json{{"total_count", jobs.size()}, {"jobs", jobs}});
+    };
+    if (s.size() == 7 && s[6] == "jobs" && method == http::verb::get) {
+      // filter=latest (the default) lists the latest attempt's jobs, filter=all every attempt's.
+      const auto& q = ctx.t.query;
+      const std::string filter = q.count("filter") ? q.at("filter") : "latest";
+      if (filter != "latest" && filter != "all")
+        return github_error(http::status::unprocessable_entity, "Invalid request.", kDocsJobs);
+      return list_jobs(filter == "all" ? std::nullopt : std::optional<long>(current_attempt));
+    }
+    if (s.size() >= 8 && s[6] == "attempts" && method == http::verb::get) {
+      const auto attempt = parse_id(s[7]);
+      if (!attempt || *attempt < 1 || *attempt > current_attempt)
+        return github_error(http::status::not_found, "Not Found", kDocsRuns + std::string("#get-a-workflow-run-attempt"));
+      if (s.size() == 8) return make_json(http::status::ok, render_run_attempt(repo, *run, *attempt, ctx));
+      if (s.size() == 9 && s[8] == "jobs") return list_jobs(*attempt);
     }
     if (s.size() == 7 && s[6] == "cancel" && method == http::verb::post) {
       if (run->value("status", std::string("queued")) == "completed")
