@@ -12,16 +12,20 @@ class GuardEventSink final : public upstream::EventSink {
 
   void apply(const std::string& env, Event event) override { service_.apply(env, event); }
 
-  std::vector<WorkflowRun> runs_to_classify(const std::string& env) override {
+  std::vector<ClassificationRequest> runs_to_classify(const std::string& env) override {
     const auto* policy = service_.find(env);
-    return policy ? policy->runs_to_classify() : std::vector<WorkflowRun>{};
+    return policy ? policy->runs_to_classify() : std::vector<ClassificationRequest>{};
   }
 
-  void mark_classification_started(const std::string& env, std::int64_t run_id) override {
+  void mark_classification_started(const std::string& env, RunRef run) override {
     // Not a change of anything decide() looks at, but modify() is the only mutating door.
-    service_.modify(env, [run_id](EnvironmentPolicy& p, TimePoint) {
-      p.mark_classification_started(run_id);
-    });
+    service_.modify(env, [run](EnvironmentPolicy& p, TimePoint) { p.mark_classification_started(run); });
+  }
+
+  std::vector<std::int64_t> active_runs_not_in(const std::string& env,
+                                               const std::vector<WorkflowRun>& listed) override {
+    const auto* policy = service_.find(env);
+    return policy ? policy->active_runs_not_in(listed) : std::vector<std::int64_t>{};
   }
 
  private:

@@ -5,6 +5,7 @@ namespace deployguard {
 std::string_view to_string(ReasonCode code) {
   switch (code) {
     case ReasonCode::Starting: return "starting";
+    case ReasonCode::SourceError: return "source_error";
     case ReasonCode::Stale: return "stale";
     case ReasonCode::Frozen: return "frozen";
     case ReasonCode::Leased: return "leased";

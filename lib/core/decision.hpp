@@ -13,6 +13,7 @@ namespace deployguard {
 /// Declaration order is the order reasons are reported in.
 enum class ReasonCode {
   Starting,                 // starting
+  SourceError,              // source_error
   Stale,                    // stale
   Frozen,                   // frozen
   Leased,                   // leased
@@ -27,7 +28,7 @@ enum class ReasonCode {
 };
 
 inline constexpr ReasonCode kAllReasonCodes[] = {
-    ReasonCode::Starting,     ReasonCode::Stale,       ReasonCode::Frozen,
+    ReasonCode::Starting,     ReasonCode::SourceError, ReasonCode::Stale,       ReasonCode::Frozen,
     ReasonCode::Leased,       ReasonCode::DeployInProgress, ReasonCode::Cooldown,
     ReasonCode::BusyBackoff,  ReasonCode::ServerBusy,  ReasonCode::AppBusy,
     ReasonCode::RevisionProvisioning, ReasonCode::TrafficSplit,

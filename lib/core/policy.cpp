@@ -1,12 +1,12 @@
 #include "core/policy.hpp"
 
+#include "core/upstream_states.hpp"
+
 #include <algorithm>
 #include <set>
 
 namespace deployguard {
 namespace {
-
-std::string run_key(std::int64_t id) { return "run:" + std::to_string(id); }
 
 std::string_view strip_ref(std::string_view path) {
   const auto at = path.find('@');
@@ -25,17 +25,19 @@ std::string human(Duration d) {
 }
 
 bool counts_as_deploy(const WorkflowRun& run) {
-  // A run that never ran a step did not touch the environment.
+  // A run that never ran a step did not touch the environment. A cancelled one may not have
+  // either: it counts until its classification says it never started.
   if (run.status == RunStatus::Completed)
     return run.conclusion != RunConclusion::Skipped &&
            run.conclusion != RunConclusion::StartupFailure;
   return run.status == RunStatus::InProgress;
 }
 
-bool provisioning_finished(std::string_view state) {
-  return state.empty() || iequals(state, "Succeeded") || iequals(state, "Failed") ||
-         iequals(state, "Canceled") || iequals(state, "Cancelled");
+bool needs_classification(RunConclusion c) {
+  return c == RunConclusion::Failure || c == RunConclusion::TimedOut || c == RunConclusion::Cancelled;
 }
+
+constexpr int kEarlierAttemptsClassified = 3;  // per re-run run, the most recent ones
 
 template <typename T>
 void push_bounded(std::vector<T>& v, T value, std::size_t max) {
@@ -47,6 +49,24 @@ void push_bounded(std::vector<T>& v, T value, std::size_t max) {
 
 SourceId postgres_source(std::string_view server_name) {
   return "postgres/" + std::string(server_name);
+}
+
+std::string run_key(RunRef run) {
+  return "run:" + std::to_string(run.id) + "/" + std::to_string(run.attempt);
+}
+
+std::string describe(RunRef run) {
+  return "run " + std::to_string(run.id) + " attempt " + std::to_string(run.attempt);
+}
+
+std::string_view to_string(Classification c) {
+  switch (c) {
+    case Classification::ServerBusy: return "server_busy";
+    case Classification::NotBusy: return "not_busy";
+    case Classification::NeverStarted: return "never_started";
+    case Classification::Unknown: return "unknown";
+  }
+  return "unknown";
 }
 
 EnvironmentRules EnvironmentRules::from_config(const EnvironmentConfig& env) {
@@ -126,6 +146,7 @@ void EnvironmentPolicy::mark_success(const SourceId& source, TimePoint now) {
   if (it == sources_.end()) return;  // not configured (any more): ignore
   it->second.last_success = now;
   it->second.last_error.clear();
+  it->second.last_error_permanent = false;
 }
 
 void EnvironmentPolicy::on(const RunsPolled& e, TimePoint now) {
@@ -141,51 +162,82 @@ void EnvironmentPolicy::on(const RunObserved& e, TimePoint now) {
 
 void EnvironmentPolicy::upsert_run(const WorkflowRun& run, TimePoint now) {
   if (!rules_.github || !run_matches(*rules_.github, run)) return;
+  const RunRef ref{run.id, run.run_attempt};
   auto it = std::find_if(runs_.begin(), runs_.end(),
                          [&](const WorkflowRun& r) { return r.id == run.id; });
+  // runs_ holds each run's latest attempt. An update of an earlier attempt (a late webhook)
+  // still feeds that attempt's deploy record below.
+  bool latest = true;
   if (it != runs_.end()) {
-    // Never let an older update overwrite a newer one (webhooks arrive out of order).
-    if (run.updated_at < it->updated_at) return;
-    if (run.updated_at == it->updated_at && it->status == RunStatus::Completed &&
-        run.status != RunStatus::Completed)
-      return;
-    *it = run;
+    if (run.run_attempt < it->run_attempt) {
+      latest = false;
+    } else if (run.run_attempt == it->run_attempt) {
+      // Never let an older update overwrite a newer one (webhooks arrive out of order).
+      if (run.updated_at < it->updated_at) return;
+      if (run.updated_at == it->updated_at && it->status == RunStatus::Completed &&
+          run.status != RunStatus::Completed)
+        return;
+    }
+    if (latest) *it = run;
   } else {
     runs_.push_back(run);
   }
-  std::stable_sort(runs_.begin(), runs_.end(), [](const WorkflowRun& a, const WorkflowRun& b) {
-    return a.created_at != b.created_at ? a.created_at > b.created_at : a.id > b.id;
-  });
-  if (runs_.size() > kMaxRuns) runs_.resize(kMaxRuns);
+  if (latest) {
+    std::stable_sort(runs_.begin(), runs_.end(), [](const WorkflowRun& a, const WorkflowRun& b) {
+      return a.created_at != b.created_at ? a.created_at > b.created_at : a.id > b.id;
+    });
+    if (runs_.size() > kMaxRuns) runs_.resize(kMaxRuns);
+  }
 
   if (counts_as_deploy(run)) {
-    std::optional<TimePoint> ended;
-    if (run.status == RunStatus::Completed) ended = run.updated_at;
-    record_deploy(run_key(run.id), run.started_at(), ended);
+    DeployRecord record{run_key(ref), run.started_at(), std::nullopt, ref, run.head_sha, run.title,
+                        run.html_url};
+    if (run.status == RunStatus::Completed) record.ended_at = run.updated_at;
+    record_deploy(std::move(record));
   }
   if (run.status == RunStatus::Completed) {
-    if (run.conclusion == RunConclusion::Success) {
-      // A successful deploy after the last busy failure resets the backoff.
-      auto& busy = durable_.busy;
-      if (busy.consecutive_failures > 0 &&
-          (!busy.last_failure_at || run.updated_at >= *busy.last_failure_at)) {
-        busy.consecutive_failures = 0;
-      }
-    }
-    if (durable_.lease && durable_.lease->run_id == run.id) end_lease(LeaseEndCause::RunCompleted, now);
+    if (!attempt_conclusions_.contains(ref) && attempt_conclusions_.size() >= kMaxRuns * 4)
+      attempt_conclusions_.erase(attempt_conclusions_.begin());
+    attempt_conclusions_[ref] = run.conclusion;
+    if (run.conclusion == RunConclusion::Success) record_success(run.started_at());
+    if (const auto& l = durable_.lease;
+        l && l->run_id == run.id && (!l->run_attempt || *l->run_attempt == run.run_attempt))
+      end_lease(LeaseEndCause::RunCompleted, now);
   }
 }
 
-void EnvironmentPolicy::record_deploy(std::string key, TimePoint started,
-                                      std::optional<TimePoint> ended) {
+void EnvironmentPolicy::record_success(TimePoint started) {
+  // Only a success that started after the last busy failure shows the server took a deploy.
+  auto& busy = durable_.busy;
+  if (!busy.last_success_started_at || started > *busy.last_success_started_at)
+    busy.last_success_started_at = started;
+  if (busy.consecutive_failures > 0 && busy.last_failure_at && started > *busy.last_failure_at)
+    busy.consecutive_failures = 0;
+}
+
+int EnvironmentPolicy::latest_attempt(std::int64_t run_id) const {
+  for (const auto& r : runs_)
+    if (r.id == run_id) return r.run_attempt;
+  int latest = 1;
+  for (const auto& d : durable_.deploys)
+    if (d.run && d.run->id == run_id) latest = std::max(latest, d.run->attempt);
+  return latest;
+}
+
+void EnvironmentPolicy::record_deploy(DeployRecord record) {
   auto& deploys = durable_.deploys;
   auto it = std::find_if(deploys.begin(), deploys.end(),
-                         [&](const DeployRecord& d) { return d.key == key; });
+                         [&](const DeployRecord& d) { return d.key == record.key; });
   if (it != deploys.end()) {
-    it->started_at = std::min(it->started_at, started);
-    if (ended && (!it->ended_at || *ended > *it->ended_at)) it->ended_at = ended;
+    it->started_at = std::min(it->started_at, record.started_at);
+    if (record.ended_at && (!it->ended_at || *record.ended_at > *it->ended_at))
+      it->ended_at = record.ended_at;
+    if (!it->run) it->run = record.run;
+    for (auto [field, value] : {std::pair{&it->sha, &record.sha}, std::pair{&it->title, &record.title},
+                                std::pair{&it->url, &record.url}})
+      if (!value->empty()) *field = std::move(*value);
   } else {
-    deploys.push_back(DeployRecord{std::move(key), started, ended});
+    deploys.push_back(std::move(record));
   }
   std::stable_sort(deploys.begin(), deploys.end(), [](const DeployRecord& a, const DeployRecord& b) {
     return a.started_at > b.started_at;
@@ -212,54 +264,108 @@ void EnvironmentPolicy::on(const SourceFailed& e, TimePoint now) {
   if (it == sources_.end()) return;
   it->second.last_error = e.error;
   it->second.last_error_at = now;
+  it->second.last_error_permanent = e.permanent;
+}
+
+void EnvironmentPolicy::on(const RunGone& e, TimePoint now) {
+  auto it = std::find_if(runs_.begin(), runs_.end(),
+                         [&](const WorkflowRun& r) { return r.id == e.run_id; });
+  if (it == runs_.end()) return;
+  // Deleted (or no longer visible): its deploy, if it was one, ended by now at the latest.
+  const RunRef ref{it->id, it->run_attempt};
+  for (auto& d : durable_.deploys)
+    if (d.key == run_key(ref) && !d.ended_at) d.ended_at = now;
+  if (const auto& l = durable_.lease; l && l->run_id == e.run_id) end_lease(LeaseEndCause::RunCompleted, now);
+  runs_.erase(it);
 }
 
 void EnvironmentPolicy::on(const RunClassified& e, TimePoint now) {
-  (void)now;
-  if (std::find(classified_runs_.begin(), classified_runs_.end(), e.run_id) ==
-      classified_runs_.end())
-    push_bounded(classified_runs_, e.run_id, kMaxRuns * 2);
-  if (!e.server_busy || !count_busy_run_once(e.run_id)) return;
-  // The failure happened when the run ended, not when we finished reading its logs.
-  TimePoint at = now;
-  for (const auto& r : runs_)
-    if (r.id == e.run_id) at = r.updated_at;
-  record_busy_failure(at, e.detail.empty() ? "run " + std::to_string(e.run_id) : e.detail);
+  mark_classification_started(e.run);
+  switch (e.result) {
+    case Classification::NotBusy:
+      return;
+    case Classification::Unknown:
+      push_bounded(unclassified_, Unclassified{e.run, e.detail, now}, kMaxRuns);
+      return;
+    case Classification::NeverStarted:
+      std::erase_if(durable_.deploys, [&](const DeployRecord& d) { return d.key == run_key(e.run); });
+      return;
+    case Classification::ServerBusy:
+      break;
+  }
+  if (!count_busy_run_once(e.run)) return;
+  // The failure happened when the attempt ended, not when we finished reading its logs.
+  TimePoint at = e.ended_at.value_or(now);
+  if (!e.ended_at)
+    for (const auto& r : runs_)
+      if (r.id == e.run.id && r.run_attempt == e.run.attempt) at = r.updated_at;
+  record_busy_failure(at, e.detail.empty() ? describe(e.run) : describe(e.run) + ": " + e.detail);
 }
 
-void EnvironmentPolicy::on(const BusyReported& e, TimePoint now) {
-  if (e.run_id && !count_busy_run_once(*e.run_id)) return;
-  record_busy_failure(now, e.detail.empty() ? "reported by a pipeline" : e.detail);
+void EnvironmentPolicy::on(const BusyReported& e, TimePoint now) { report_busy(e, now); }
+
+BusyReportResult EnvironmentPolicy::report_busy(const BusyReported& e, TimePoint now) {
+  std::string detail = e.detail.empty() ? "reported by a pipeline" : e.detail;
+  if (e.run_id) {
+    const RunRef ref{*e.run_id, e.run_attempt.value_or(latest_attempt(*e.run_id))};
+    if (!count_busy_run_once(ref)) return BusyReportResult::Duplicate;
+    detail = describe(ref) + ": " + detail;
+  }
+  record_busy_failure(now, std::move(detail));
+  return BusyReportResult::Counted;
 }
 
-bool EnvironmentPolicy::count_busy_run_once(std::int64_t run_id) {
+bool EnvironmentPolicy::count_busy_run_once(RunRef run) {
   auto& counted = durable_.busy_runs_counted;
-  if (std::find(counted.begin(), counted.end(), run_id) != counted.end()) return false;
-  push_bounded(counted, run_id, kMaxCountedBusyRuns);
+  if (std::find(counted.begin(), counted.end(), run) != counted.end()) return false;
+  push_bounded(counted, run, kMaxCountedBusyRuns);
   return true;
 }
 
 void EnvironmentPolicy::record_busy_failure(TimePoint at, std::string detail) {
   auto& busy = durable_.busy;
+  // Learnt late: a successful deploy started after it, so the server has recovered since.
+  if (busy.last_success_started_at && at < *busy.last_success_started_at) return;
   ++busy.consecutive_failures;
   if (!busy.last_failure_at || at > *busy.last_failure_at) busy.last_failure_at = at;
   busy.last_detail = std::move(detail);
 }
 
-std::vector<WorkflowRun> EnvironmentPolicy::runs_to_classify() const {
-  std::vector<WorkflowRun> out;
+std::vector<ClassificationRequest> EnvironmentPolicy::runs_to_classify() const {
+  std::vector<ClassificationRequest> out;
+  auto classified = [&](RunRef ref) {
+    return std::find(classified_runs_.begin(), classified_runs_.end(), ref) != classified_runs_.end();
+  };
   for (const auto& r : runs_) {
-    if (r.status == RunStatus::Completed && r.conclusion == RunConclusion::Failure &&
-        std::find(classified_runs_.begin(), classified_runs_.end(), r.id) ==
-            classified_runs_.end())
-      out.push_back(r);
+    if (r.status == RunStatus::Completed && needs_classification(r.conclusion) &&
+        !classified({r.id, r.run_attempt}))
+      out.push_back({r, r.run_attempt});
+    // Earlier attempts of a re-run: seen to fail, or never seen to end (the re-run came
+    // between two polls). Ones seen to succeed or be skipped need no logs.
+    for (int a = r.run_attempt - 1; a >= 1 && a >= r.run_attempt - kEarlierAttemptsClassified; --a) {
+      const RunRef ref{r.id, a};
+      const auto seen = attempt_conclusions_.find(ref);
+      if (seen != attempt_conclusions_.end() && !needs_classification(seen->second)) continue;
+      if (!classified(ref)) out.push_back({r, a});
+    }
   }
   return out;
 }
 
-void EnvironmentPolicy::mark_classification_started(std::int64_t run_id) {
-  if (std::find(classified_runs_.begin(), classified_runs_.end(), run_id) == classified_runs_.end())
-    push_bounded(classified_runs_, run_id, kMaxRuns * 2);
+void EnvironmentPolicy::mark_classification_started(RunRef run) {
+  if (std::find(classified_runs_.begin(), classified_runs_.end(), run) == classified_runs_.end())
+    push_bounded(classified_runs_, run, kMaxRuns * 2);
+}
+
+std::vector<std::int64_t> EnvironmentPolicy::active_runs_not_in(
+    const std::vector<WorkflowRun>& listed) const {
+  std::vector<std::int64_t> out;
+  for (const auto& r : runs_) {
+    if (!is_active(r.status)) continue;
+    if (std::none_of(listed.begin(), listed.end(), [&](const WorkflowRun& l) { return l.id == r.id; }))
+      out.push_back(r.id);
+  }
+  return out;
 }
 
 std::map<std::string, int> EnvironmentPolicy::traffic_by_revision() const {
@@ -278,7 +384,10 @@ std::map<std::string, int> EnvironmentPolicy::traffic_by_revision() const {
   return out;
 }
 
-Decision EnvironmentPolicy::decide(TimePoint now, std::optional<std::int64_t> as_run_id) const {
+Decision EnvironmentPolicy::decide(TimePoint now, std::optional<AsRun> as_run) const {
+  const std::optional<RunRef> own =
+      as_run ? std::optional<RunRef>(RunRef{as_run->id, as_run->attempt.value_or(latest_attempt(as_run->id))})
+             : std::nullopt;
   Decision d;
   d.evaluated_at = now;
   auto add = [&](ReasonCode code, std::string message, std::optional<TimePoint> until = {}) {
@@ -287,7 +396,10 @@ Decision EnvironmentPolicy::decide(TimePoint now, std::optional<std::int64_t> as
 
   // starting / stale: fail closed when we do not know.
   for (const auto& [source, health] : sources_) {
-    if (!health.last_success) {
+    if (health.last_error_permanent &&
+        (!health.last_success || (health.last_error_at && *health.last_error_at >= *health.last_success))) {
+      add(ReasonCode::SourceError, source + ": " + health.last_error);
+    } else if (!health.last_success) {
       std::string msg = "no successful refresh of " + source + " yet";
       if (!health.last_error.empty()) msg += " (last error: " + health.last_error + ")";
       add(ReasonCode::Starting, std::move(msg));
@@ -306,13 +418,14 @@ Decision EnvironmentPolicy::decide(TimePoint now, std::optional<std::int64_t> as
 
   // leased (by someone else)
   if (const auto& l = durable_.lease;
-      l && now < l->expires_at && !(as_run_id && l->run_id && *l->run_id == *as_run_id)) {
+      l && now < l->expires_at &&
+      !(own && l->run_id && *l->run_id == own->id && (!l->run_attempt || *l->run_attempt == own->attempt))) {
     add(ReasonCode::Leased, "deploy lease " + l->id + " held by " + l->holder, l->expires_at);
   }
 
   // deploy_in_progress
   for (const auto& r : runs_) {
-    if (!is_active(r.status) || (as_run_id && r.id == *as_run_id)) continue;
+    if (!is_active(r.status) || (own && r.id == own->id && r.run_attempt == own->attempt)) continue;
     add(ReasonCode::DeployInProgress,
         "run " + std::to_string(r.id) + " (" + (r.workflow_name.empty() ? r.workflow_path : r.workflow_name) +
             ") is " + (r.status_text.empty() ? std::string(to_string(r.status)) : r.status_text) +
@@ -321,11 +434,11 @@ Decision EnvironmentPolicy::decide(TimePoint now, std::optional<std::int64_t> as
 
   // cooldown: start-to-start and end-to-start
   {
-    const std::string own = as_run_id ? run_key(*as_run_id) : std::string();
+    const std::string own_key = own ? run_key(*own) : std::string();
     const DeployRecord* last_start = nullptr;
     const DeployRecord* last_end = nullptr;
     for (const auto& rec : durable_.deploys) {
-      if (!own.empty() && rec.key == own) continue;
+      if (!own_key.empty() && rec.key == own_key) continue;
       if (!last_start || rec.started_at > last_start->started_at) last_start = &rec;
       if (rec.ended_at && (!last_end || *rec.ended_at > *last_end->ended_at)) last_end = &rec;
     }
@@ -359,22 +472,44 @@ Decision EnvironmentPolicy::decide(TimePoint now, std::optional<std::int64_t> as
     }
   }
 
-  // server_busy
+  // server_busy, app_busy, revision_provisioning: every state value has a verdict
+  // (core/upstream_states), unknown ones block.
+  auto judge = [&](StateField field, std::string_view value, const std::string& subject) {
+    const StateVerdict v = judge_state(field, value);
+    if (!v.blocks) return;
+    add(*v.blocks, subject + " " + std::string(to_string(field)) + " is " +
+                       (value.empty() ? std::string("absent") : std::string(value)) + " (" +
+                       std::string(v.why) + ")");
+  };
   for (const auto& [name, pg] : postgres_) {
-    if (!iequals(pg.state, "Ready"))
-      add(ReasonCode::ServerBusy, "PostgreSQL server " + name + " is " +
-                                      (pg.state.empty() ? std::string("in an unknown state") : pg.state));
+    judge(StateField::PostgresState, pg.state, "PostgreSQL server " + name + ":");
+    judge(StateField::PostgresHighAvailability, pg.ha_state, "PostgreSQL server " + name + ":");
   }
 
   if (app_) {
-    if (!provisioning_finished(app_->provisioning_state))
-      add(ReasonCode::AppBusy, "container app " + app_->name + " provisioning state is " +
-                                   app_->provisioning_state);
+    judge(StateField::AppProvisioning, app_->provisioning_state, "container app " + app_->name + ":");
+    judge(StateField::AppRunning, app_->running_status, "container app " + app_->name + ":");
+    // A new revision is rolling out until it becomes the latest ready one, unless it failed
+    // (then latestReadyRevisionName stays on the old one for good).
+    if (!app_->latest_revision_name.empty() && !app_->latest_ready_revision_name.empty() &&
+        app_->latest_revision_name != app_->latest_ready_revision_name) {
+      const auto latest = std::find_if(revisions_.begin(), revisions_.end(), [&](const RevisionSnapshot& r) {
+        return r.name == app_->latest_revision_name;
+      });
+      const bool failed = latest != revisions_.end() && (iequals(latest->provisioning_state, "Failed") ||
+                                                         iequals(latest->running_state, "Failed"));
+      if (!failed)
+        add(ReasonCode::AppBusy, "container app " + app_->name + ": latest revision " +
+                                     app_->latest_revision_name + " is not ready yet (latest ready " +
+                                     app_->latest_ready_revision_name + ")");
+    }
   }
 
   for (const auto& r : revisions_) {
-    if (iequals(r.provisioning_state, "Provisioning"))
-      add(ReasonCode::RevisionProvisioning, "revision " + r.name + " is still Provisioning");
+    judge(StateField::RevisionProvisioning, r.provisioning_state, "revision " + r.name + ":");
+    if (!r.active) continue;
+    judge(StateField::RevisionRunning, r.running_state, "revision " + r.name + ":");
+    judge(StateField::RevisionHealth, r.health_state, "revision " + r.name + ":");
   }
 
   if (const auto traffic = traffic_by_revision(); traffic.size() > 1) {
@@ -416,9 +551,12 @@ Decision EnvironmentPolicy::decide(TimePoint now, std::optional<std::int64_t> as
 std::variant<Lease, Decision> EnvironmentPolicy::acquire_lease(const LeaseRequest& request,
                                                                TimePoint now) {
   expire(now);
-  Decision d = decide(now, request.run_id);
+  Decision d = decide(now, request.run_id ? std::optional<AsRun>(AsRun{*request.run_id, request.run_attempt})
+                                         : std::nullopt);
   if (!d.safe) return d;
-  Lease lease{request.id, request.holder, request.run_id, now, now + request.ttl};
+  Lease lease{request.id, request.holder, request.run_id, now, now + request.ttl,
+              request.run_id ? std::optional<int>(request.run_attempt.value_or(latest_attempt(*request.run_id)))
+                             : std::nullopt};
   durable_.lease = lease;
   return lease;
 }
@@ -436,7 +574,12 @@ void EnvironmentPolicy::end_lease(LeaseEndCause cause, TimePoint now) {
   // The leased deploy feeds the cooldown as a run would: it started when the lease was granted
   // and ended when the lease did (at its TTL if it expired).
   const TimePoint ended = cause == LeaseEndCause::Expired ? std::min(now, l.expires_at) : now;
-  record_deploy(l.run_id ? run_key(*l.run_id) : "lease:" + l.id, l.acquired_at, ended);
+  DeployRecord record{"lease:" + l.id, l.acquired_at, ended, std::nullopt, "", "", ""};
+  if (l.run_id) {
+    record.run = RunRef{*l.run_id, l.run_attempt.value_or(1)};
+    record.key = run_key(*record.run);
+  }
+  record_deploy(std::move(record));
   durable_.lease.reset();
 }
 

@@ -28,6 +28,31 @@ struct SourceHealth {
   std::optional<TimePoint> last_success;
   std::optional<TimePoint> last_error_at;
   std::string last_error;  // empty after a success
+  /// The last error is one that retrying will not fix (401, 403 that is not a rate limit, 404
+  /// on a configured resource): the source fails closed at once instead of after stale_after.
+  bool last_error_permanent = false;
+};
+
+/// One attempt of a workflow run. GitHub re-runs keep the run id and bump the attempt; each
+/// attempt is a deploy of its own.
+struct RunRef {
+  std::int64_t id = 0;
+  int attempt = 1;
+
+  auto operator<=>(const RunRef&) const = default;
+};
+/// "run:<id>/<attempt>", the deploy record key of a run attempt.
+std::string run_key(RunRef run);
+/// "run <id> attempt <n>", for messages.
+std::string describe(RunRef run);
+
+/// Who asks: a pipeline asking for its own run is not blocked by that run. Without an attempt,
+/// the run's latest known attempt.
+struct AsRun {
+  AsRun(std::int64_t run_id, std::optional<int> run_attempt = std::nullopt)  // NOLINT: implicit
+      : id(run_id), attempt(run_attempt) {}
+  std::int64_t id = 0;
+  std::optional<int> attempt;
 };
 
 struct Lease {
@@ -36,6 +61,7 @@ struct Lease {
   std::optional<std::int64_t> run_id;
   TimePoint acquired_at{};
   TimePoint expires_at{};
+  std::optional<int> run_attempt = std::nullopt;  // with run_id: the lease ends when this attempt completes
 
   bool operator==(const Lease&) const = default;
 };
@@ -49,11 +75,15 @@ struct Freeze {
   bool operator==(const Freeze&) const = default;
 };
 
-/// One deploy the cooldown rules know about: a workflow run or a lease.
+/// One deploy the cooldown rules know about: a workflow run attempt or a lease.
 struct DeployRecord {
-  std::string key;  // "run:<id>" or "lease:<id>"
+  std::string key;  // run_key() or "lease:<id>"
   TimePoint started_at{};
   std::optional<TimePoint> ended_at;
+  std::optional<RunRef> run = std::nullopt;  // the run attempt (a lease: the one it was linked to)
+  std::string sha = {};                      // head commit, 40 hex ("" when unknown)
+  std::string title = {};                    // the run's display title
+  std::string url = {};                      // the run's html_url
 
   bool operator==(const DeployRecord&) const = default;
 };
@@ -62,6 +92,9 @@ struct BusyBackoffState {
   int consecutive_failures = 0;
   std::optional<TimePoint> last_failure_at;
   std::string last_detail;
+  /// Start of the latest successful deploy: a failure before it no longer counts, whatever
+  /// order the two were learnt in.
+  std::optional<TimePoint> last_success_started_at = std::nullopt;
 
   bool operator==(const BusyBackoffState&) const = default;
 };
@@ -70,7 +103,7 @@ struct BusyBackoffState {
 struct DurableEnvironmentState {
   std::vector<DeployRecord> deploys;  // newest first, bounded
   BusyBackoffState busy;
-  std::vector<std::int64_t> busy_runs_counted;  // bounded, so a run never counts twice
+  std::vector<RunRef> busy_runs_counted;  // bounded, so an attempt never counts twice
   std::optional<Lease> lease;
   std::optional<Freeze> freeze;
 
@@ -96,26 +129,43 @@ struct ContainerAppPolled {
 struct PostgresPolled {
   PostgresServerSnapshot server;
 };
-/// A failed refresh; the source keeps its last data until it goes stale.
+/// A failed refresh. A transient one keeps the last data until it goes stale; a permanent one
+/// (see SourceHealth) fails the environment closed until the next success.
 struct SourceFailed {
   SourceId source;
   std::string error;
+  bool permanent = false;
 };
-/// Result of inspecting a failed run's logs (see runs_to_classify()).
-struct RunClassified {
+/// A run the guard believed active is gone (its lookup by id answered 404).
+struct RunGone {
   std::int64_t run_id = 0;
-  bool server_busy = false;
-  std::string detail;
 };
-/// A pipeline reported ServerIsBusy itself (POST /v1/environments/NAME/events). With the run
-/// id, the same failure found again in that run's logs (RunClassified) is not counted twice.
+
+enum class Classification {
+  ServerBusy,    // a failed job's log holds a busy pattern
+  NotBusy,       // the logs were read and hold none
+  NeverStarted,  // no job of the attempt ever got a runner or ran a step: not a deploy
+  Unknown,       // the logs could not be read after retries
+};
+std::string_view to_string(Classification c);  // "server_busy", "not_busy", ...
+
+/// Result of inspecting one run attempt's jobs and logs (see runs_to_classify()).
+struct RunClassified {
+  RunRef run;
+  Classification result = Classification::NotBusy;
+  std::string detail;
+  std::optional<TimePoint> ended_at = std::nullopt;  // the attempt's last job completion, when known
+};
+/// A pipeline reported ServerIsBusy itself (POST /v1/environments/NAME/events). With the run,
+/// the same failure found again in that attempt's logs (RunClassified) is not counted twice.
 struct BusyReported {
   std::string detail;
   std::optional<std::int64_t> run_id;
+  std::optional<int> run_attempt = std::nullopt;  // default: the run's latest known attempt
 };
 
 using Event = std::variant<RunsPolled, RunObserved, ContainerAppPolled, PostgresPolled,
-                           SourceFailed, RunClassified, BusyReported>;
+                           SourceFailed, RunGone, RunClassified, BusyReported>;
 
 // ---- Rules ---------------------------------------------------------------------------------
 
@@ -147,6 +197,23 @@ struct LeaseRequest {
   std::string holder;
   Duration ttl{};
   std::optional<std::int64_t> run_id;
+  std::optional<int> run_attempt = std::nullopt;
+};
+
+/// What a busy report did.
+enum class BusyReportResult { Counted, Duplicate };
+
+/// A run attempt whose jobs and logs should be inspected.
+struct ClassificationRequest {
+  WorkflowRun run;  // the latest known state of the run
+  int attempt = 1;
+};
+
+/// A classification that could not be made, kept for status.
+struct Unclassified {
+  RunRef run;
+  std::string detail;
+  TimePoint at{};
 };
 
 enum class LeaseEndCause { Released, Expired, RunCompleted };
@@ -161,9 +228,9 @@ class EnvironmentPolicy {
 
   void apply(const Event& event, TimePoint now);
 
-  /// The verdict at `now`. `as_run_id` evaluates on behalf of that run: it does not block itself
-  /// (its own in-progress status, start time or linked lease).
-  Decision decide(TimePoint now, std::optional<std::int64_t> as_run_id = std::nullopt) const;
+  /// The verdict at `now`. `as_run` evaluates on behalf of that run attempt: it does not block
+  /// itself (its own in-progress status, its own deploy record or linked lease).
+  Decision decide(TimePoint now, std::optional<AsRun> as_run = std::nullopt) const;
 
   // ---- leases and freezes (mutations return what happened; the caller persists and audits) --
   /// Grants the lease only if decide(now, request.run_id) is safe; otherwise returns that decision.
@@ -178,9 +245,17 @@ class EnvironmentPolicy {
   /// expiry, a source going stale), or nullopt. The daemon arms a timer for it.
   std::optional<TimePoint> next_deadline(TimePoint now) const;
 
-  /// Completed failed runs whose logs have not been classified yet (ServerIsBusy or not).
-  std::vector<WorkflowRun> runs_to_classify() const;
-  void mark_classification_started(std::int64_t run_id);
+  /// Busy report from a pipeline: counted once per run attempt.
+  BusyReportResult report_busy(const BusyReported& report, TimePoint now);
+
+  /// Run attempts to inspect: ended failure, timed_out or cancelled (cancelled ones may never
+  /// have started), and earlier attempts of re-run runs not known to have succeeded.
+  std::vector<ClassificationRequest> runs_to_classify() const;
+  void mark_classification_started(RunRef run);
+  /// Active runs not in `listed` (a poll's answer): the source looks them up by id.
+  std::vector<std::int64_t> active_runs_not_in(const std::vector<WorkflowRun>& listed) const;
+  /// Classifications that could not be made (newest last, bounded).
+  const std::vector<Unclassified>& unclassified() const { return unclassified_; }
 
   // ---- read access for status ---------------------------------------------------------------
   const std::vector<WorkflowRun>& runs() const { return runs_; }  // newest first
@@ -208,14 +283,18 @@ class EnvironmentPolicy {
   void on(const ContainerAppPolled& e, TimePoint now);
   void on(const PostgresPolled& e, TimePoint now);
   void on(const SourceFailed& e, TimePoint now);
+  void on(const RunGone& e, TimePoint now);
   void on(const RunClassified& e, TimePoint now);
   void on(const BusyReported& e, TimePoint now);
 
   void upsert_run(const WorkflowRun& run, TimePoint now);
-  void record_deploy(std::string key, TimePoint started, std::optional<TimePoint> ended);
+  void record_deploy(DeployRecord record);
   void record_busy_failure(TimePoint at, std::string detail);
-  /// False if this run's busy failure was already counted (by its logs or a report).
-  bool count_busy_run_once(std::int64_t run_id);
+  void record_success(TimePoint started);
+  /// False if this attempt's busy failure was already counted (by its logs or a report).
+  bool count_busy_run_once(RunRef run);
+  /// The latest attempt known for a run id (1 when the run is unknown).
+  int latest_attempt(std::int64_t run_id) const;
   void end_lease(LeaseEndCause cause, TimePoint now);
   void mark_success(const SourceId& source, TimePoint now);
 
@@ -225,7 +304,9 @@ class EnvironmentPolicy {
   std::vector<RevisionSnapshot> revisions_;
   std::map<std::string, PostgresServerSnapshot> postgres_;
   std::map<SourceId, SourceHealth> sources_;
-  std::vector<std::int64_t> classified_runs_;  // classification started or done (bounded)
+  std::vector<RunRef> classified_runs_;  // classification started or done (bounded)
+  std::map<RunRef, RunConclusion> attempt_conclusions_;  // how attempts were seen to end (bounded)
+  std::vector<Unclassified> unclassified_;
   DurableEnvironmentState durable_;
 };
 

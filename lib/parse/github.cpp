@@ -57,7 +57,8 @@ WorkflowRun read_run(const Reader& r) {
 
 constexpr std::string_view kJobKeys[] = {
     "id", "run_id", "run_attempt", "name", "workflow_name", "head_branch", "head_sha", "html_url",
-    "status", "conclusion", "created_at", "started_at", "completed_at", "labels"};
+    "status", "conclusion", "created_at", "started_at", "completed_at", "labels", "runner_id",
+    "steps"};
 
 WorkflowJob read_job(const Reader& r) {
   WorkflowJob job;
@@ -80,6 +81,14 @@ WorkflowJob read_job(const Reader& r) {
   if (auto n = r["labels"].opt_array()) {
     for (std::size_t i = 0; i < *n; ++i) {
       if (auto label = r["labels"][i].opt_str()) job.labels.push_back(std::move(*label));
+    }
+  }
+  job.runner_id = r["runner_id"].opt_int64();
+  if (auto n = r["steps"].opt_array()) {
+    for (std::size_t i = 0; i < *n; ++i) {
+      const auto status = r["steps"][i]["status"].str();
+      if (!status.empty() && status != "queued" && status != "pending" && status != "waiting")
+        ++job.steps_started;
     }
   }
   return job;

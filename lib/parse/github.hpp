@@ -79,6 +79,11 @@ struct WorkflowJob {
   std::optional<TimePoint> started_at;
   std::optional<TimePoint> completed_at;
   std::vector<std::string> labels;
+  std::optional<std::int64_t> runner_id;  // null (or 0) while no runner took the job
+  int steps_started = 0;                  // steps whose status is not "queued"
+
+  /// A runner took the job or a step ran: the job touched the environment.
+  bool ever_started() const { return (runner_id && *runner_id != 0) || steps_started > 0; }
 };
 /// One job object. Requires `id` and `run_id`.
 Parsed<WorkflowJob> parse_workflow_job(const nlohmann::json& job);

@@ -40,20 +40,35 @@ class Writer {
     for (std::size_t i = 0; i < s.deploys.size(); ++i) {
       const auto& d = s.deploys[i];
       const std::string p = path + ".deploys[" + std::to_string(i) + "]";
-      deploys.push_back(ordered_json{{"key", d.key},
-                                     {"started_at", time(d.started_at, p + ".started_at")},
-                                     {"ended_at", time(d.ended_at, p + ".ended_at")}});
+      ordered_json record{{"key", d.key},
+                          {"started_at", time(d.started_at, p + ".started_at")},
+                          {"ended_at", time(d.ended_at, p + ".ended_at")}};
+      if (d.run) {
+        record["run_id"] = d.run->id;
+        record["run_attempt"] = d.run->attempt;
+      }
+      if (!d.sha.empty()) record["sha"] = d.sha;
+      if (!d.title.empty()) record["title"] = d.title;
+      if (!d.url.empty()) record["url"] = d.url;
+      deploys.push_back(std::move(record));
     }
     ordered_json busy{
         {"consecutive_failures", s.busy.consecutive_failures},
         {"last_failure_at", time(s.busy.last_failure_at, path + ".busy.last_failure_at")},
         {"last_detail", s.busy.last_detail}};
+    if (s.busy.last_success_started_at)
+      busy["last_success_started_at"] =
+          time(s.busy.last_success_started_at, path + ".busy.last_success_started_at");
+    ordered_json counted = ordered_json::array();
+    for (const auto& run : s.busy_runs_counted)
+      counted.push_back(ordered_json{{"run_id", run.id}, {"attempt", run.attempt}});
     ordered_json lease = nullptr;
     if (s.lease) {
       const auto& l = *s.lease;
       lease = ordered_json{{"id", l.id},
                            {"holder", l.holder},
                            {"run_id", l.run_id ? ordered_json(*l.run_id) : ordered_json(nullptr)},
+                           {"run_attempt", l.run_attempt ? ordered_json(*l.run_attempt) : ordered_json(nullptr)},
                            {"acquired_at", time(l.acquired_at, path + ".lease.acquired_at")},
                            {"expires_at", time(l.expires_at, path + ".lease.expires_at")}};
     }
@@ -67,7 +82,7 @@ class Writer {
     }
     return ordered_json{{"deploys", std::move(deploys)},
                         {"busy", std::move(busy)},
-                        {"busy_runs_counted", s.busy_runs_counted},
+                        {"busy_runs_counted", std::move(counted)},
                         {"lease", std::move(lease)},
                         {"freeze", std::move(freeze)}};
   }
@@ -159,18 +174,51 @@ class Reader {
     if (auto t = time_value(*it, path + "." + key)) out = *t;
   }
 
+  std::optional<int> attempt_value(const json& v, const std::string& path) {
+    const auto n = int64(v, path);
+    if (!n) return std::nullopt;
+    if (*n < 1 || *n > std::numeric_limits<int>::max()) {
+      error(path, "expected an attempt number >= 1, got " + std::to_string(*n));
+      return std::nullopt;
+    }
+    return static_cast<int>(*n);
+  }
+
   DeployRecord deploy(const json& v, const std::string& path) {
     DeployRecord d;
-    if (!object(v, path, {"key", "started_at"}, {"ended_at"})) return d;
+    if (!object(v, path, {"key", "started_at"}, {"ended_at", "run_id", "run_attempt", "sha", "title", "url"}))
+      return d;
     string(v, "key", path, d.key);
     time(v, "started_at", path, d.started_at);
     optional_time(v, "ended_at", path, d.ended_at);
+    if (const auto it = v.find("run_id"); it != v.end()) {
+      const auto id = int64(*it, path + ".run_id");
+      std::optional<int> attempt = 1;
+      if (const auto a = v.find("run_attempt"); a != v.end()) attempt = attempt_value(*a, path + ".run_attempt");
+      if (id && attempt) d.run = RunRef{*id, *attempt};
+    } else if (d.key.starts_with("run:") && d.key.find('/') == std::string::npos) {
+      // Written before deploys were kept per attempt: the record of the run's first attempt.
+      try {
+        std::size_t used = 0;
+        const std::string digits = d.key.substr(4);
+        const long long id = std::stoll(digits, &used);
+        if (used == digits.size()) {
+          d.run = RunRef{id, 1};
+          d.key = run_key(*d.run);
+        }
+      } catch (const std::exception&) {
+        // Not a number: keep the key as it is; it matches no run.
+      }
+    }
+    for (auto [key, out] : {std::pair{"sha", &d.sha}, std::pair{"title", &d.title}, std::pair{"url", &d.url}})
+      if (v.contains(key)) string(v, key, path, *out);
     return d;
   }
 
   BusyBackoffState busy(const json& v, const std::string& path) {
     BusyBackoffState b;
-    if (!object(v, path, {"consecutive_failures", "last_detail"}, {"last_failure_at"})) return b;
+    if (!object(v, path, {"consecutive_failures", "last_detail"}, {"last_failure_at", "last_success_started_at"}))
+      return b;
     if (const auto it = v.find("consecutive_failures"); it != v.end()) {
       const std::string p = path + ".consecutive_failures";
       if (auto n = int64(*it, p)) {
@@ -184,6 +232,7 @@ class Reader {
       }
     }
     optional_time(v, "last_failure_at", path, b.last_failure_at);
+    optional_time(v, "last_success_started_at", path, b.last_success_started_at);
     string(v, "last_detail", path, b.last_detail);
     return b;
   }
@@ -191,12 +240,15 @@ class Reader {
   std::optional<Lease> lease(const json& v, const std::string& path) {
     if (v.is_null()) return std::nullopt;
     Lease l;
-    if (!object(v, path, {"id", "holder", "acquired_at", "expires_at"}, {"run_id"}))
+    if (!object(v, path, {"id", "holder", "acquired_at", "expires_at"}, {"run_id", "run_attempt"}))
       return std::nullopt;
     string(v, "id", path, l.id);
     string(v, "holder", path, l.holder);
     if (const auto it = v.find("run_id"); it != v.end() && !it->is_null()) {
       l.run_id = int64(*it, path + ".run_id");
+    }
+    if (const auto it = v.find("run_attempt"); it != v.end() && !it->is_null()) {
+      l.run_attempt = attempt_value(*it, path + ".run_attempt");
     }
     time(v, "acquired_at", path, l.acquired_at);
     time(v, "expires_at", path, l.expires_at);
@@ -233,7 +285,16 @@ class Reader {
       } else {
         for (std::size_t i = 0; i < it->size(); ++i) {
           const auto p = path + ".busy_runs_counted[" + std::to_string(i) + "]";
-          if (auto id = int64((*it)[i], p)) s.busy_runs_counted.push_back(*id);
+          const json& item = (*it)[i];
+          if (item.is_number()) {
+            // Written before busy failures were counted per attempt.
+            if (auto id = int64(item, p)) s.busy_runs_counted.push_back(RunRef{*id, 1});
+          } else if (object(item, p, {"run_id", "attempt"}, {}) && item.contains("run_id") &&
+                     item.contains("attempt")) {
+            const auto id = int64(item.at("run_id"), p + ".run_id");
+            const auto attempt = attempt_value(item.at("attempt"), p + ".attempt");
+            if (id && attempt) s.busy_runs_counted.push_back(RunRef{*id, *attempt});
+          }
         }
       }
     }

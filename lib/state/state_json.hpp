@@ -9,11 +9,14 @@
 //     "version": 1,
 //     "environments": {
 //       "<name>": {
-//         "deploys": [ {"key": "run:42", "started_at": T, "ended_at": T | null}, ... ],
-//         "busy": {"consecutive_failures": 0, "last_failure_at": T | null, "last_detail": ""},
-//         "busy_runs_counted": [ 42, ... ],
+//         "deploys": [ {"key": "run:42/1", "started_at": T, "ended_at": T | null,
+//                       "run_id": 42, "run_attempt": 1, "sha": "...", "title": "...",
+//                       "url": "..."}, ... ],       (run_id .. url optional)
+//         "busy": {"consecutive_failures": 0, "last_failure_at": T | null, "last_detail": "",
+//                  "last_success_started_at": T},   (optional)
+//         "busy_runs_counted": [ {"run_id": 42, "attempt": 1}, ... ],
 //         "lease": null | {"id": "...", "holder": "...", "run_id": 42 | null,
-//                          "acquired_at": T, "expires_at": T},
+//                          "run_attempt": 1 | null, "acquired_at": T, "expires_at": T},
 //         "freeze": null | {"reason": "...", "by": "...", "since": T, "until": T | null}
 //       }
 //     }
@@ -25,6 +28,8 @@
 // values are written as null; on reading, an absent optional key means "not set" too. Every
 // other key is required, and unknown keys are errors (they would mean a different format).
 // Strings that are not valid UTF-8 are written with U+FFFD replacements instead of failing.
+// Files from before deploys were kept per run attempt are read as first attempts: a deploy key
+// "run:42" becomes "run:42/1", a busy_runs_counted entry 42 becomes {"run_id": 42, "attempt": 1}.
 #include <map>
 #include <string>
 #include <string_view>

@@ -89,7 +89,10 @@ void ArmApi::send(Outgoing out, std::shared_ptr<RequestStats> stats, Callback do
                                          wait),
                      std::move(res)});
       }
-      return done({PollStatus::failure(arm_error_text(res)), std::move(res)});
+      const bool permanent = res.status == 401 || res.status == 403 || res.status == 404;
+      return done({PollStatus::failure(arm_error_text(res),
+                                       permanent ? FailureKind::permanent : FailureKind::transient),
+                   std::move(res)});
     });
   });
 }

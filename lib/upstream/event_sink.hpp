@@ -17,16 +17,21 @@ class EventSink {
   virtual ~EventSink() = default;
 
   /// One observation for environment `env` (RunsPolled, ContainerAppPolled, PostgresPolled,
-  /// SourceFailed, RunClassified). The implementation stamps it with its own `now`.
+  /// SourceFailed, RunGone, RunClassified). The implementation stamps it with its own `now`.
   virtual void apply(const std::string& env, Event event) = 0;
 
-  /// The completed failed runs of `env` whose logs have not been classified yet
+  /// The run attempts of `env` whose jobs and logs have not been classified yet
   /// (EnvironmentPolicy::runs_to_classify()). Asked right after each successful GitHub poll.
-  virtual std::vector<WorkflowRun> runs_to_classify(const std::string& env) = 0;
+  virtual std::vector<ClassificationRequest> runs_to_classify(const std::string& env) = 0;
 
-  /// Called once per run before its logs are fetched, so the run is not handed out again
+  /// Called once per attempt before its jobs are fetched, so it is not handed out again
   /// (EnvironmentPolicy::mark_classification_started()).
-  virtual void mark_classification_started(const std::string& env, std::int64_t run_id) = 0;
+  virtual void mark_classification_started(const std::string& env, RunRef run) = 0;
+
+  /// The runs `env` believes active that `listed` does not hold
+  /// (EnvironmentPolicy::active_runs_not_in()): the source looks them up by id.
+  virtual std::vector<std::int64_t> active_runs_not_in(const std::string& env,
+                                                       const std::vector<WorkflowRun>& listed) = 0;
 };
 
 }  // namespace deployguard::upstream

@@ -201,7 +201,10 @@ void GitHubApi::on_response(http::HttpResult result, Outgoing out,
     return done({std::move(ok), std::move(res)});
   }
   std::string text = "GitHub " + std::to_string(status) + ": " + github_message(res);
-  return done({PollStatus::failure(std::move(text)), std::move(res)});
+  const bool permanent = status == 401 || status == 403 || status == 404;
+  return done({PollStatus::failure(std::move(text),
+                                   permanent ? FailureKind::permanent : FailureKind::transient),
+               std::move(res)});
 }
 
 }  // namespace deployguard::upstream

@@ -28,13 +28,18 @@ LogMatch find_busy_pattern(std::string_view log, const std::vector<std::string>&
 struct GitHubSource::PollRun {
   std::function<void(PollStatus)> done;
   std::vector<parse::Workflow> workflows;  // while resolving
+  std::vector<std::string> urls;           // run lists to fetch
   std::vector<WorkflowRun> runs;
+  std::vector<std::int64_t> lookups;  // runs believed active that no list holds
+  std::vector<std::int64_t> gone;     // looked up and answered 404
 };
 
-struct GitHubSource::Classification {
-  std::int64_t run_id = 0;
+struct GitHubSource::Inspection {
+  ClassificationRequest request;
+  RunRef ref;
   std::vector<parse::WorkflowJob> failed_jobs;
   std::vector<std::string> notes;  // per-job remarks for the detail text
+  std::optional<TimePoint> ended_at;
 };
 
 GitHubSource::GitHubSource(std::shared_ptr<GitHubApi> api, const GitHubConfig& config,
@@ -117,18 +122,35 @@ void GitHubSource::finish_resolution(std::shared_ptr<PollRun> run) {
   fetch_runs(run, 0);
 }
 
-void GitHubSource::fetch_runs(std::shared_ptr<PollRun> run, std::size_t index) {
-  if (index >= cache_.workflow_ids.size()) {
-    sink_.apply(env_, RunsPolled{std::move(run->runs)});
-    start_classifications();
-    PollStatus ok = PollStatus::success();
-    ok.wait = api_->gate_wait();
-    return finish(run, std::move(ok));
+std::vector<std::string> GitHubSource::run_list_urls() const {
+  // GitHub's `status` filter takes one value; these are the ones is_active() counts.
+  static constexpr std::string_view kActive[] = {"in_progress", "queued", "waiting", "pending",
+                                                 "requested"};
+  std::vector<std::string> urls;
+  for (const auto id : cache_.workflow_ids) {
+    std::string base = api_->url(repo_path() + "/actions/workflows/" + std::to_string(id) +
+                                 "/runs?per_page=" + std::to_string(options_.runs_per_page));
+    if (target_.branch) base += "&branch=" + encode_query_value(*target_.branch);
+    urls.push_back(base);
+    for (const auto status : kActive) urls.push_back(base + "&status=" + std::string(status));
   }
-  std::string url = api_->url(repo_path() + "/actions/workflows/" +
-                              std::to_string(cache_.workflow_ids[index]) +
-                              "/runs?per_page=" + std::to_string(options_.runs_per_page));
-  if (target_.branch) url += "&branch=" + encode_query_value(*target_.branch);
+  return urls;
+}
+
+void GitHubSource::fetch_runs(std::shared_ptr<PollRun> run, std::size_t index) {
+  if (index == 0) run->urls = run_list_urls();
+  if (index >= run->urls.size()) {
+    // The same run may be in the recent list and in its status list.
+    std::vector<WorkflowRun> unique;
+    for (auto& r : run->runs)
+      if (std::none_of(unique.begin(), unique.end(), [&](const WorkflowRun& u) { return u.id == r.id; }))
+        unique.push_back(std::move(r));
+    run->runs = std::move(unique);
+    run->lookups = sink_.active_runs_not_in(env_, run->runs);
+    if (run->lookups.size() > options_.max_run_lookups) run->lookups.resize(options_.max_run_lookups);
+    return lookup_runs(run, 0);
+  }
+  const std::string url = run->urls[index];
   http::Headers headers;
   auto cached = cache_.runs_by_url.find(url);
   if (cached != cache_.runs_by_url.end() && !cached->second.etag.empty())
@@ -163,66 +185,124 @@ void GitHubSource::fetch_runs(std::shared_ptr<PollRun> run, std::size_t index) {
             });
 }
 
+void GitHubSource::lookup_runs(std::shared_ptr<PollRun> run, std::size_t index) {
+  if (index >= run->lookups.size()) return deliver(run);
+  const auto id = run->lookups[index];
+  api_->get(repo_path() + "/actions/runs/" + std::to_string(id), {}, stats_,
+            [this, alive = guard_.watch(), run, index, id](GitHubApiResult r) {
+              if (alive.expired()) return;
+              if (r.status.ok) {
+                auto parsed = parse::parse_workflow_run_body(r.response->body);
+                if (parsed) {
+                  run->runs.push_back(std::move(*parsed));
+                } else {
+                  upstream_logger()->warn("github run lookup unreadable env={} run_id={} error=\"{}\"",
+                                          env_, id, parsed.error_text());
+                }
+              } else if (r.response && r.response->status == 404) {
+                run->gone.push_back(id);  // deleted, or no longer visible: that run ends
+              } else if (r.status.kind == FailureKind::rate_limited) {
+                return finish(run, r.status);
+              } else {
+                // The run stays as last seen (active, so it keeps blocking): fail closed.
+                upstream_logger()->warn("github run lookup failed env={} run_id={} error=\"{}\"", env_,
+                                        id, r.status.error);
+              }
+              lookup_runs(run, index + 1);
+            });
+}
+
+void GitHubSource::deliver(std::shared_ptr<PollRun> run) {
+  const auto gone = std::move(run->gone);
+  sink_.apply(env_, RunsPolled{std::move(run->runs)});
+  for (const auto id : gone) sink_.apply(env_, RunGone{id});
+  start_classifications();
+  PollStatus ok = PollStatus::success();
+  ok.wait = api_->gate_wait();
+  finish(run, std::move(ok));
+}
+
 // ---- classification -------------------------------------------------------------------------
 
 void GitHubSource::start_classifications() {
-  if (busy_patterns_.empty()) {
-    // Matching disabled: still answer, so the policy does not list the runs forever.
-    for (const auto& run : sink_.runs_to_classify(env_)) {
-      sink_.mark_classification_started(env_, run.id);
-      sink_.apply(env_, RunClassified{run.id, false, "busy_patterns is empty"});
-    }
-    return;
-  }
   const auto capacity = [&] {
     return classifying_.size() < options_.max_concurrent_classifications;
   };
-  // Earlier attempts that failed first, then new runs. Runs left over when the capacity is
-  // reached are not marked started, so the sink lists them again after the next poll.
-  for (const auto& [run_id, attempts] : retry_) {
+  // Earlier tries that failed first, then new attempts. Attempts left over when the capacity
+  // is reached are not marked started, so the sink lists them again after the next poll.
+  for (const auto& [ref, request] : retry_requests_) {
     if (!capacity()) return;
-    if (!classifying_.contains(run_id)) classify(run_id);
+    if (!classifying_.contains(ref)) classify(request);
   }
-  for (const auto& run : sink_.runs_to_classify(env_)) {
+  for (const auto& request : sink_.runs_to_classify(env_)) {
+    const RunRef ref{request.run.id, request.attempt};
+    if (classifying_.contains(ref) || retry_requests_.contains(ref)) continue;
+    const bool latest = request.attempt == request.run.run_attempt;
+    if (busy_patterns_.empty() && latest && request.run.conclusion != RunConclusion::Cancelled) {
+      // Matching disabled and nothing else to learn from the jobs: answer without requests.
+      sink_.mark_classification_started(env_, ref);
+      sink_.apply(env_, RunClassified{ref, Classification::NotBusy, "busy_patterns is empty", std::nullopt});
+      continue;
+    }
     if (!capacity()) return;
-    if (classifying_.contains(run.id) || retry_.contains(run.id)) continue;
-    sink_.mark_classification_started(env_, run.id);
-    classify(run.id);
+    sink_.mark_classification_started(env_, ref);
+    classify(request);
   }
 }
 
-void GitHubSource::classify(std::int64_t run_id) {
-  classifying_.insert(run_id);
-  auto c = std::make_shared<Classification>();
-  c->run_id = run_id;
-  api_->get(repo_path() + "/actions/runs/" + std::to_string(run_id) + "/jobs?per_page=100", {},
-            stats_, [this, alive = guard_.watch(), c](GitHubApiResult r) {
+void GitHubSource::classify(const ClassificationRequest& request) {
+  const RunRef ref{request.run.id, request.attempt};
+  classifying_.insert(ref);
+  retry_requests_.insert_or_assign(ref, request);  // kept until it is classified, for retries
+  auto c = std::make_shared<Inspection>();
+  c->request = request;
+  c->ref = ref;
+  api_->get(repo_path() + "/actions/runs/" + std::to_string(ref.id) + "/attempts/" +
+                std::to_string(ref.attempt) + "/jobs?per_page=100",
+            {}, stats_, [this, alive = guard_.watch(), c](GitHubApiResult r) {
               if (alive.expired()) return;
-              if (!r.status.ok) return classification_done(c->run_id, r.status, false, "");
+              if (!r.status.ok) return classification_done(c->ref, r.status, Classification::Unknown, "");
               auto jobs = parse::parse_jobs_list(r.response->body);
               if (!jobs)
                 return classification_done(
-                    c->run_id, PollStatus::failure("GitHub jobs list: " + jobs.error_text()), false,
-                    "");
+                    c->ref, PollStatus::failure("GitHub jobs list: " + jobs.error_text()),
+                    Classification::Unknown, "");
+              bool started = false;
+              for (const auto& job : jobs->jobs) {
+                started = started || job.ever_started();
+                if (job.completed_at && (!c->ended_at || *job.completed_at > *c->ended_at))
+                  c->ended_at = job.completed_at;
+              }
+              if (!started)
+                return classification_done(c->ref, std::nullopt, Classification::NeverStarted,
+                                           std::to_string(jobs->jobs.size()) +
+                                               " job(s), none got a runner or ran a step",
+                                           c->ended_at);
+              if (busy_patterns_.empty())
+                return classification_done(c->ref, std::nullopt, Classification::NotBusy,
+                                           "busy_patterns is empty", c->ended_at);
               for (auto& job : jobs->jobs) {
                 if (job.conclusion != RunConclusion::Failure &&
                     job.conclusion != RunConclusion::TimedOut)
                   continue;
+                if (!job.ever_started()) continue;
                 if (c->failed_jobs.size() >= options_.max_failed_jobs) break;
                 c->failed_jobs.push_back(std::move(job));
               }
               if (c->failed_jobs.empty())
-                return classification_done(c->run_id, std::nullopt, false, "no failed jobs");
+                return classification_done(c->ref, std::nullopt, Classification::NotBusy,
+                                           "no failed jobs", c->ended_at);
               fetch_log(c, 0);
             });
 }
 
-void GitHubSource::fetch_log(std::shared_ptr<Classification> c, std::size_t index) {
+void GitHubSource::fetch_log(std::shared_ptr<Inspection> c, std::size_t index) {
   if (index >= c->failed_jobs.size()) {
     std::string detail = "no busy pattern in " + std::to_string(c->failed_jobs.size()) +
                          " failed job log(s)";
     for (const auto& n : c->notes) detail += "; " + n;
-    return classification_done(c->run_id, std::nullopt, false, std::move(detail));
+    return classification_done(c->ref, std::nullopt, Classification::NotBusy, std::move(detail),
+                               c->ended_at);
   }
   const auto& job = c->failed_jobs[index];
   // The API answers 302 to a blob URL on another host; the HTTP client follows it and drops
@@ -248,38 +328,45 @@ void GitHubSource::fetch_log(std::shared_ptr<Classification> c, std::size_t inde
                   c->notes.push_back("job '" + failed.name + "' log larger than max_log_bytes");
                   return fetch_log(c, index + 1);
                 }
-                return classification_done(c->run_id, r.status, false, "");
+                return classification_done(c->ref, r.status, Classification::Unknown, "");
               }
               const auto match = find_busy_pattern(r.response->body, busy_patterns_);
               if (match.busy)
-                return classification_done(c->run_id, std::nullopt, true,
+                return classification_done(c->ref, std::nullopt, Classification::ServerBusy,
                                            "job '" + failed.name + "' log contains '" +
-                                               match.pattern + "'");
+                                               match.pattern + "'",
+                                           c->ended_at);
               fetch_log(c, index + 1);
             },
             max_log_bytes_);
 }
 
-void GitHubSource::classification_done(std::int64_t run_id, std::optional<PollStatus> failure,
-                                       bool busy, std::string detail) {
-  classifying_.erase(run_id);
+void GitHubSource::classification_done(RunRef ref, std::optional<PollStatus> failure,
+                                       Classification result, std::string detail,
+                                       std::optional<TimePoint> ended_at) {
+  classifying_.erase(ref);
   if (failure) {
-    int& counted = retry_[run_id];
+    int& counted = retry_[ref];
     if (failure->kind != FailureKind::rate_limited) ++counted;
-    const int attempts = counted;  // a copy: the map entry is erased below
-    upstream_logger()->warn("github classification failed env={} run_id={} attempt={} error=\"{}\"", env_,
-                   run_id, attempts, failure->error);
-    if (attempts < options_.max_classification_attempts) return;  // retried after a later poll
-    retry_.erase(run_id);
-    sink_.apply(env_, RunClassified{run_id, false,
-                                    "logs not inspected after " + std::to_string(attempts) +
-                                        " attempts: " + failure->error});
+    const int tries = counted;  // a copy: the map entry is erased below
+    upstream_logger()->warn(
+        "github classification failed env={} run_id={} run_attempt={} try={} error=\"{}\"", env_,
+        ref.id, ref.attempt, tries, failure->error);
+    if (tries < options_.max_classification_attempts) return;  // retried after a later poll
+    retry_.erase(ref);
+    retry_requests_.erase(ref);
+    sink_.apply(env_, RunClassified{ref, Classification::Unknown,
+                                    "logs not inspected after " + std::to_string(tries) +
+                                        " tries: " + failure->error,
+                                    std::nullopt});
     return;
   }
-  retry_.erase(run_id);
-  upstream_logger()->info("github run classified env={} run_id={} server_busy={} detail=\"{}\"", env_,
-                 run_id, busy, detail);
-  sink_.apply(env_, RunClassified{run_id, busy, std::move(detail)});
+  retry_.erase(ref);
+  retry_requests_.erase(ref);
+  upstream_logger()->info(
+      "github run classified env={} run_id={} run_attempt={} result={} detail=\"{}\"", env_, ref.id,
+      ref.attempt, to_string(result), detail);
+  sink_.apply(env_, RunClassified{ref, result, std::move(detail), ended_at});
 }
 
 }  // namespace deployguard::upstream

@@ -1,7 +1,9 @@
 #pragma once
 // The "github" source of one environment: resolves the configured workflows to ids once, polls
-// their recent runs with conditional requests, and classifies failed runs by searching their
-// failed jobs' logs for the configured busy patterns.
+// their recent runs and their active runs (one list per active status, so a busy repository
+// cannot hide one behind newer completed runs) with conditional requests, looks up by id the
+// runs believed active that no list holds any more, and classifies ended run attempts by their
+// jobs (never started?) and their failed jobs' logs (the configured busy patterns).
 //
 // Threading: single event loop (see GitHubApi).
 #include <cstdint>
@@ -23,6 +25,7 @@ namespace deployguard::upstream {
 
 struct GitHubSourceOptions {
   int runs_per_page = 20;
+  std::size_t max_run_lookups = 10;   // runs looked up by id per poll
   int max_workflow_pages = 10;        // workflows list pages followed through Link rel="next"
   int max_classification_attempts = 3;  // per run, counting failed fetches (not rate limits)
   std::size_t max_concurrent_classifications = 4;
@@ -69,6 +72,9 @@ class GitHubSource final : public PolledSource {
   /// Workflow ids the configured entries resolved to (empty until the first resolution).
   const std::vector<std::int64_t>& workflow_ids() const { return cache_.workflow_ids; }
   std::size_t classifications_in_flight() const { return classifying_.size(); }
+  /// The run-list URLs one poll requests: per workflow the recent runs, then one list per
+  /// active status.
+  std::vector<std::string> run_list_urls() const;
   /// The conditional-request state, to hand to the source that replaces this one.
   const GitHubPollCache& poll_cache() const { return cache_; }
   /// Starts from another source's state (before the first poll); the caller vouches that it
@@ -77,17 +83,19 @@ class GitHubSource final : public PolledSource {
 
  private:
   struct PollRun;
-  struct Classification;
+  struct Inspection;
   void resolve(std::shared_ptr<PollRun> run, std::string url, int page);
   void finish_resolution(std::shared_ptr<PollRun> run);
   void fetch_runs(std::shared_ptr<PollRun> run, std::size_t index);
+  void lookup_runs(std::shared_ptr<PollRun> run, std::size_t index);
+  void deliver(std::shared_ptr<PollRun> run);
   void finish(std::shared_ptr<PollRun> run, PollStatus status);
 
   void start_classifications();
-  void classify(std::int64_t run_id);
-  void fetch_log(std::shared_ptr<Classification> c, std::size_t index);
-  void classification_done(std::int64_t run_id, std::optional<PollStatus> failure, bool busy,
-                           std::string detail);
+  void classify(const ClassificationRequest& request);
+  void fetch_log(std::shared_ptr<Inspection> c, std::size_t index);
+  void classification_done(RunRef run, std::optional<PollStatus> failure, Classification result,
+                           std::string detail, std::optional<TimePoint> ended_at = std::nullopt);
 
   std::string repo_path() const { return "/repos/" + target_.repo; }
 
@@ -102,8 +110,9 @@ class GitHubSource final : public PolledSource {
   std::shared_ptr<RequestStats> stats_ = std::make_shared<RequestStats>();
 
   GitHubPollCache cache_;
-  std::set<std::int64_t> classifying_;
-  std::map<std::int64_t, int> retry_;  // run id -> failed attempts, retried after later polls
+  std::set<RunRef> classifying_;
+  std::map<RunRef, ClassificationRequest> retry_requests_;
+  std::map<RunRef, int> retry_;  // failed classification tries, retried after later polls
   LifetimeGuard guard_;
 };
 

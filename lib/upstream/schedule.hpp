@@ -13,6 +13,7 @@ namespace deployguard::upstream {
 enum class FailureKind {
   transient,     // 5xx, timeouts, connection errors, unexpected 4xx, unparsable bodies
   rate_limited,  // GitHub 403/429 rate limit, ARM 429
+  permanent,     // 401, a 403 that is not a rate limit, 404: retrying will not fix it
 };
 
 /// How one poll (or one API request) ended, as the scheduler needs to know it.

@@ -86,7 +86,8 @@ void SourcePoller::on_done(PollStatus status) {
     else consecutive_rate_limits_ = 0;
     ++polls_failed_;
     last_error_ = status.error;
-    sink_.apply(env_, SourceFailed{source_->id(), status.error});
+    sink_.apply(env_, SourceFailed{source_->id(), status.error,
+                                   status.kind == FailureKind::permanent});
   }
   next_delay_ = next_poll_delay(policy_, status, consecutive_failures_, consecutive_rate_limits_,
                                 random_ ? random_() : 0.5);

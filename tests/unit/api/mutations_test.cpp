@@ -532,7 +532,7 @@ TEST_F(MutationsTest, MutationsAreOnDiskAndAuditedWhenAcknowledged) {
   states = saved_states();
   EXPECT_FALSE(states["staging"].lease);
   ASSERT_FALSE(states["staging"].deploys.empty()) << "the leased deploy feeds the cooldown";
-  EXPECT_EQ(states["staging"].deploys[0].key, "run:77");
+  EXPECT_EQ(states["staging"].deploys[0].key, "run:77/1");
 
   ASSERT_EQ(del(std::string(kFreeze)).result(), http::Status::no_content);
   EXPECT_FALSE(saved_states()["staging"].freeze);
@@ -612,7 +612,7 @@ TEST_F(MutationsTest, ObservedDeploysAreSavedByTheDebounceWithinASecond) {
       << std::chrono::duration_cast<std::chrono::milliseconds>(written - learned).count() << " ms";
   auto states = saved_states();
   ASSERT_FALSE(states["staging"].deploys.empty());
-  EXPECT_EQ(states["staging"].deploys[0].key, "run:5");
+  EXPECT_EQ(states["staging"].deploys[0].key, "run:5/1");
 }
 
 TEST(PersistenceRestoreTest, RestoresConfiguredEnvironmentsAndRejectsCorruptFiles) {

@@ -90,10 +90,10 @@ TEST_F(IncidentReplay, WhatActuallyHappenedKeepsTheGuardClosedUntilStabilised) {
 
   // The two failures are classified from their logs as ServerIsBusy.
   std::vector<std::int64_t> to_classify;
-  for (const auto& r : guard.runs_to_classify()) to_classify.push_back(r.id);
+  for (const auto& r : guard.runs_to_classify()) to_classify.push_back(r.run.id);
   EXPECT_THAT(to_classify, ::testing::UnorderedElementsAre(102, 103));
-  guard.apply(RunClassified{102, true, "ServerIsBusy"}, at("2025-12-31T18:54:31Z"));
-  guard.apply(RunClassified{103, true, "ServerIsBusy"}, at("2025-12-31T18:54:32Z"));
+  guard.apply(RunClassified{{102, 1}, Classification::ServerBusy, "ServerIsBusy"}, at("2025-12-31T18:54:31Z"));
+  guard.apply(RunClassified{{103, 1}, Classification::ServerBusy, "ServerIsBusy"}, at("2025-12-31T18:54:32Z"));
 
   auto d = guard.decide(at("2025-12-31T18:55:00Z"));
   EXPECT_THAT(codes(d), ::testing::ElementsAre("deploy_in_progress", "cooldown", "busy_backoff",

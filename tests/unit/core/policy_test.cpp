@@ -214,14 +214,14 @@ TEST_F(PolicyTest, BusyFailuresBackOffAndResetAfterSuccess) {
   const auto f1 = deploy_run(1, RunStatus::Completed, t0 - 3min, RunConclusion::Failure, t0 - 1min);
   refresh_healthy(p, t0, {f1});
   ASSERT_EQ(p.runs_to_classify().size(), 1u);
-  p.mark_classification_started(1);
+  p.mark_classification_started({1, 1});
   EXPECT_TRUE(p.runs_to_classify().empty());
-  p.apply(RunClassified{1, true, "ServerIsBusy"}, t0);
+  p.apply(RunClassified{{1, 1}, Classification::ServerBusy, "ServerIsBusy"}, t0);
   auto d = p.decide(t0);
   ASSERT_THAT(codes(d), ElementsAre("busy_backoff"));
   EXPECT_EQ(d.reasons[0].until, t0 - 1min + 2min);
   // The same run classified twice counts once.
-  p.apply(RunClassified{1, true, "ServerIsBusy"}, t0);
+  p.apply(RunClassified{{1, 1}, Classification::ServerBusy, "ServerIsBusy"}, t0);
   EXPECT_EQ(p.busy().consecutive_failures, 1);
   // A pipeline report counts as a second consecutive failure: 4 minutes from now.
   p.apply(BusyReported{"az cli said ServerIsBusy", std::nullopt}, t0);
@@ -239,7 +239,7 @@ TEST_F(PolicyTest, BusyReportWithRunIdIsNotCountedAgainFromLogs) {
   refresh_healthy(policy, t0, {deploy_run(9, RunStatus::Completed, t0 - 30min, RunConclusion::Failure, t0 - 20min)});
   policy.apply(BusyReported{"pipeline saw ServerIsBusy", 9}, t0);
   EXPECT_EQ(policy.busy().consecutive_failures, 1);
-  policy.apply(RunClassified{9, true, "ServerIsBusy in logs"}, t0);   // same failure, from logs
+  policy.apply(RunClassified{{9, 1}, Classification::ServerBusy, "ServerIsBusy in logs"}, t0);   // same failure, from logs
   policy.apply(BusyReported{"pipeline retried the report", 9}, t0);  // and reported twice
   EXPECT_EQ(policy.busy().consecutive_failures, 1);
   policy.apply(BusyReported{"another run", std::nullopt}, t0);         // without a run id: counts
@@ -248,7 +248,7 @@ TEST_F(PolicyTest, BusyReportWithRunIdIsNotCountedAgainFromLogs) {
 
 TEST_F(PolicyTest, NonBusyFailureDoesNotBackOff) {
   refresh_healthy(policy, t0, {deploy_run(1, RunStatus::Completed, t0 - 30min, RunConclusion::Failure, t0 - 20min)});
-  policy.apply(RunClassified{1, false, ""}, t0);
+  policy.apply(RunClassified{{1, 1}, Classification::NotBusy, ""}, t0);
   EXPECT_TRUE(policy.decide(t0).safe);
   EXPECT_TRUE(policy.runs_to_classify().empty());
 }

@@ -20,15 +20,19 @@ inline EnvironmentStates full_states() {
 
   DurableEnvironmentState prod;
   prod.deploys = {
-      DeployRecord{"run:9001", at_ms(kT0 + 1), std::nullopt},       // still running
+      DeployRecord{"run:9001/2", at_ms(kT0 + 1), std::nullopt, RunRef{9001, 2},
+                   "8c2e614a3f1b9d0e7c6b5a4f3e2d1c0b9a8f7e6d", "Deploy \"api\" \u00e9",
+                   "https://github.com/o/r/actions/runs/9001"},  // still running
       DeployRecord{"lease:abc", at_ms(kT0 - 60'000), at_ms(kT0 - 999)},
-      DeployRecord{"run:42", at_ms(-1), at_ms(0)},  // before/at the epoch: floor, not truncate
+      DeployRecord{"run:42/1", at_ms(-1), at_ms(0), RunRef{42, 1}},  // before/at the epoch: floor, not truncate
   };
   prod.busy.consecutive_failures = 3;
   prod.busy.last_failure_at = at_ms(kT0 - 7);
   prod.busy.last_detail = "ServerIsBusy: \"quoted\"\nsecond line \u00e9";
-  prod.busy_runs_counted = {9001, 42, 9'007'199'254'740'993};  // > 2^53: no double round trip
-  prod.lease = Lease{"lease-1", "pipeline-7", 9001, at_ms(kT0), at_ms(kT0 + 900'001)};
+  prod.busy.last_success_started_at = at_ms(kT0 - 70'000);
+  prod.busy_runs_counted = {RunRef{9001, 1}, RunRef{42, 3},
+                            RunRef{9'007'199'254'740'993, 1}};  // > 2^53: no double round trip
+  prod.lease = Lease{"lease-1", "pipeline-7", 9001, at_ms(kT0), at_ms(kT0 + 900'001), 2};
   prod.freeze = Freeze{"incident 77", "alice", at_ms(kT0 - 5), at_ms(kT0 + 3'600'000)};
   states["prod"] = prod;
 

@@ -87,7 +87,15 @@ TEST(StateJson, WritesTheDocumentedFormat) {
   EXPECT_EQ(prod["lease"]["acquired_at"], "2025-12-31T19:03:58.123Z");
   EXPECT_EQ(prod["lease"]["run_id"], 9001);
   EXPECT_EQ(prod["deploys"][0]["ended_at"], nullptr);
-  EXPECT_EQ(prod["busy_runs_counted"][2].get<std::int64_t>(), 9'007'199'254'740'993);
+  EXPECT_EQ(prod["busy_runs_counted"][2]["run_id"].get<std::int64_t>(), 9'007'199'254'740'993);
+  EXPECT_EQ(prod["busy_runs_counted"][1], (nlohmann::json{{"run_id", 42}, {"attempt", 3}}));
+  EXPECT_EQ(prod["deploys"][0]["key"], "run:9001/2");
+  EXPECT_EQ(prod["deploys"][0]["run_id"], 9001);
+  EXPECT_EQ(prod["deploys"][0]["run_attempt"], 2);
+  EXPECT_EQ(prod["deploys"][0]["sha"], "8c2e614a3f1b9d0e7c6b5a4f3e2d1c0b9a8f7e6d");
+  EXPECT_FALSE(prod["deploys"][1].contains("run_id")) << "a lease without a run has none";
+  EXPECT_EQ(prod["lease"]["run_attempt"], 2);
+  EXPECT_EQ(prod["busy"]["last_success_started_at"], "2025-12-31T19:02:48.123Z");
   const auto& idle = doc["environments"]["idle"];
   EXPECT_EQ(idle["lease"], nullptr);
   EXPECT_EQ(idle["freeze"], nullptr);
@@ -123,7 +131,35 @@ TEST(StateJson, AbsentOptionalKeysMeanNotSet) {
   EXPECT_FALSE(other.lease);
   EXPECT_FALSE(other.freeze);
   EXPECT_EQ(other.busy.consecutive_failures, 1);
-  EXPECT_EQ(other.busy_runs_counted, std::vector<std::int64_t>{5});
+  EXPECT_EQ(other.busy_runs_counted, (std::vector<RunRef>{{5, 1}}));
+}
+
+TEST(StateJson, FilesFromBeforeAttemptsReadAsFirstAttempts) {
+  const auto parsed = parse_state(R"({"version": 1, "environments": {"prod": {
+      "deploys": [{"key": "run:77", "started_at": "2025-12-31T19:03:58Z", "ended_at": null},
+                  {"key": "lease:x", "started_at": "2025-12-31T19:03:58Z"},
+                  {"key": "run:abc", "started_at": "2025-12-31T19:03:58Z"}],
+      "busy": {"consecutive_failures": 1, "last_detail": ""},
+      "busy_runs_counted": [77, {"run_id": 78, "attempt": 2}],
+      "lease": {"id": "l", "holder": "h", "run_id": 77, "acquired_at": "2025-12-31T19:03:58Z",
+                "expires_at": "2025-12-31T19:13:58Z"}}}})");
+  ASSERT_TRUE(parsed.ok()) << all(parsed.errors);
+  const auto& prod = parsed.states.at("prod");
+  EXPECT_EQ(prod.deploys.at(0).key, "run:77/1");
+  EXPECT_EQ(prod.deploys.at(0).run, (RunRef{77, 1}));
+  EXPECT_EQ(prod.deploys.at(1).key, "lease:x");
+  EXPECT_FALSE(prod.deploys.at(1).run);
+  EXPECT_EQ(prod.deploys.at(2).key, "run:abc") << "not a run id: kept as it is";
+  EXPECT_EQ(prod.busy_runs_counted, (std::vector<RunRef>{{77, 1}, {78, 2}}));
+  EXPECT_FALSE(prod.lease->run_attempt);
+
+  const auto bad = parse_state(R"({"version": 1, "environments": {"prod": {
+      "deploys": [{"key": "run:1/0", "started_at": "2025-12-31T19:03:58Z", "run_id": 1, "run_attempt": 0}],
+      "busy": {"consecutive_failures": 0, "last_detail": ""},
+      "busy_runs_counted": [{"run_id": 1}]}}})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(any_error_contains(bad.errors, "deploys[0].run_attempt: expected an attempt number >= 1")) << all(bad.errors);
+  EXPECT_TRUE(any_error_contains(bad.errors, "busy_runs_counted[0]: missing key \"attempt\"")) << all(bad.errors);
 }
 
 TEST(StateJson, AcceptsHandEditedTimestampsWithOffsets) {

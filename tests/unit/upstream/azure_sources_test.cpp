@@ -131,7 +131,7 @@ TEST_F(AzureSourcesTest, ArmErrorEnvelopeIsTheFailureText) {
                          {{"x-ms-failure-cause", "gateway"}}));
   const auto status = poll(source);
   EXPECT_FALSE(status.ok);
-  EXPECT_EQ(status.kind, FailureKind::transient);
+  EXPECT_EQ(status.kind, FailureKind::permanent) << "a configured resource that is not there";
   EXPECT_EQ(status.error,
             "ARM 404 ResourceNotFound: The Resource 'Microsoft.App/containerApps/gone' under "
             "resource group 'rg' was not found.");

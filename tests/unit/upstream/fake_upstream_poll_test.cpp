@@ -174,8 +174,8 @@ TEST_F(FakeUpstreamPollTest, FullPollCycleProducesEveryEventAndClassifiesTheBusy
   EXPECT_EQ(sink.of<PostgresPolled>().front().server.state, "Ready");
 
   const auto c = sink.of<RunClassified>().front();
-  EXPECT_EQ(c.run_id, kBusyRun);
-  EXPECT_TRUE(c.server_busy);
+  EXPECT_EQ(c.run.id, kBusyRun);
+  EXPECT_EQ(c.result, Classification::ServerBusy);
   EXPECT_EQ(c.detail, "job 'deploy-db' log contains 'ServerIsBusy'");
   const auto& policy = sink.policies.at("prod");
   EXPECT_EQ(policy.busy().consecutive_failures, 1);
@@ -205,14 +205,17 @@ TEST_F(FakeUpstreamPollTest, SecondPollSendsTheETagAndGets304) {
   ASSERT_TRUE(pollers->refresh_now("prod", "github"));
   ASSERT_TRUE(run_until(ioc, [&] { return sink.count<RunsPolled>() == 2; }));
 
-  const auto runs = requests("/repos/acme/shop/actions/workflows/161335218/runs");
+  Json runs = Json::array();
+  for (const Json& r : requests("/repos/acme/shop/actions/workflows/161335218/runs"))
+    if (r["target"].get<std::string>().find("status=") == std::string::npos) runs.push_back(r);
   ASSERT_EQ(runs.size(), 2u);
   EXPECT_EQ(runs[0]["status"], 200);
   EXPECT_EQ(runs[1]["status"], 304);
   EXPECT_FALSE(runs[0]["headers"].contains("if-none-match"));
   EXPECT_TRUE(runs[1]["headers"].contains("if-none-match"));
   EXPECT_EQ(sink.of<RunsPolled>()[1].runs.size(), 2u) << "304 re-delivers the stored runs";
-  EXPECT_EQ(pollers->poller("prod", "github")->stats().requests.by_status.at(304), 1u);
+  EXPECT_EQ(pollers->poller("prod", "github")->stats().requests.by_status.at(304), 6u)
+      << "every list of the second poll was unchanged: none counted against the rate limit";
 }
 
 TEST_F(FakeUpstreamPollTest, ServerErrorFaultGivesSourceFailedThenRecovers) {

@@ -59,8 +59,13 @@ std::string jobs_body(std::vector<Json> jobs) {
 
 Json job(std::int64_t id, std::string name, std::string conclusion) {
   return {{"id", id},        {"run_id", kRunId},        {"name", std::move(name)},
-          {"status", "completed"}, {"conclusion", std::move(conclusion)}};
+          {"status", "completed"}, {"conclusion", std::move(conclusion)}, {"runner_id", 7},
+          {"completed_at", "2023-11-14T22:04:30Z"}};
 }
+
+/// The recent runs and one list per active status (in_progress, queued, waiting, pending,
+/// requested).
+constexpr std::size_t kListsPerWorkflow = 6;
 
 class GitHubSourceTest : public ::testing::Test {
  protected:
@@ -119,9 +124,9 @@ TEST_F(GitHubSourceTest, ResolvesFileNamePathAndDisplayNameToIdsOnce) {
 
   ASSERT_TRUE(poll().ok);
   EXPECT_THAT(source->workflow_ids(), ::testing::ElementsAre(101, 103, 102));
-  EXPECT_EQ(client.count("/actions/workflows/101/runs?per_page=20"), 1u);
-  EXPECT_EQ(client.count("/actions/workflows/102/runs?per_page=20"), 1u);
-  EXPECT_EQ(client.count("/actions/workflows/103/runs?per_page=20"), 1u);
+  EXPECT_EQ(client.count("/actions/workflows/101/runs?per_page=20"), kListsPerWorkflow);
+  EXPECT_EQ(client.count("/actions/workflows/102/runs?per_page=20"), kListsPerWorkflow);
+  EXPECT_EQ(client.count("/actions/workflows/103/runs?per_page=20"), kListsPerWorkflow);
 
   ASSERT_TRUE(poll().ok);
   EXPECT_EQ(client.count("/actions/workflows?per_page=100"), 1u) << "resolution is cached";
@@ -169,9 +174,16 @@ TEST_F(GitHubSourceTest, SendsGitHubHeadersAndTheBranchFilter) {
   list_workflows();
   client.always("/runs?", response(200, runs_body({run(kRunId, "in_progress", "")})));
   ASSERT_TRUE(poll().ok);
+  const std::string base =
+      "https://api.test/repos/acme/shop/actions/workflows/101/runs?per_page=20&branch=release%2Fv1%20hot";
+  std::vector<std::string> urls;
+  for (const auto& r : client.requests())
+    if (r.url.find("/runs?") != std::string::npos) urls.push_back(r.url);
+  EXPECT_THAT(urls, ::testing::ElementsAre(base, base + "&status=in_progress", base + "&status=queued",
+                                           base + "&status=waiting", base + "&status=pending",
+                                           base + "&status=requested"))
+      << "active runs are listed by status too, so newer completed runs cannot hide one";
   const auto& req = client.last("/runs?");
-  EXPECT_EQ(req.url,
-            "https://api.test/repos/acme/shop/actions/workflows/101/runs?per_page=20&branch=release%2Fv1%20hot");
   EXPECT_EQ(req.method, "GET");
   EXPECT_EQ(header(req, "Accept"), "application/vnd.github+json");
   EXPECT_EQ(header(req, "Authorization"), "Bearer ghp_first");
@@ -180,7 +192,7 @@ TEST_F(GitHubSourceTest, SendsGitHubHeadersAndTheBranchFilter) {
 
   const auto polled = sink.of<RunsPolled>("prod");
   ASSERT_EQ(polled.size(), 1u);
-  ASSERT_EQ(polled[0].runs.size(), 1u);
+  ASSERT_EQ(polled[0].runs.size(), 1u) << "the same run in several lists is delivered once";
   EXPECT_EQ(polled[0].runs[0].id, kRunId);
   EXPECT_EQ(polled[0].runs[0].status, RunStatus::InProgress);
 }
@@ -188,13 +200,17 @@ TEST_F(GitHubSourceTest, SendsGitHubHeadersAndTheBranchFilter) {
 TEST_F(GitHubSourceTest, SendsStoredETagAndTreats304AsAnUnchangedSuccess) {
   make({"deploy.yml"});
   list_workflows();
+  client.always("&status=", response(200, runs_body({})));
   client.once("/runs?", response(200, runs_body({run(kRunId, "completed", "success")}),
                                  {{"ETag", "W/\"e1\""}}));
   ASSERT_TRUE(poll().ok);
   client.once("/runs?", response(304, ""));
   ASSERT_TRUE(poll().ok);
 
-  EXPECT_EQ(header(client.last("/runs?"), "If-None-Match"), "W/\"e1\"") << "sent exactly as received";
+  EXPECT_EQ(header(client.last("/runs?per_page=20"), "If-None-Match"), "") << "the status lists sent no ETag";
+  const auto& recent = client.requests()[client.requests().size() - kListsPerWorkflow];
+  EXPECT_EQ(recent.url, "https://api.test/repos/acme/shop/actions/workflows/101/runs?per_page=20");
+  EXPECT_EQ(header(recent, "If-None-Match"), "W/\"e1\"") << "sent exactly as received";
   const auto polled = sink.of<RunsPolled>();
   ASSERT_EQ(polled.size(), 2u);
   ASSERT_EQ(polled[1].runs.size(), 1u) << "304 re-delivers the stored runs";
@@ -345,13 +361,13 @@ TEST_F(GitHubSourceTest, RateLimitWithoutHeadersClosesTheGateForTheMinimumWait) 
   EXPECT_EQ(api->gate_wait(), Duration{60s});
 }
 
-TEST_F(GitHubSourceTest, Forbidden403WithoutRateLimitSignsIsAnOrdinaryFailure) {
+TEST_F(GitHubSourceTest, Forbidden403WithoutRateLimitSignsIsAPermanentFailure) {
   make({"deploy.yml"});
   list_workflows();
   client.once("/runs?", response(403, R"({"message":"Resource not accessible by integration"})",
                                  {{"x-ratelimit-remaining", "4000"}}));
   const auto status = poll();
-  EXPECT_EQ(status.kind, FailureKind::transient);
+  EXPECT_EQ(status.kind, FailureKind::permanent) << "retrying will not grant the permission";
   EXPECT_EQ(status.error, "GitHub 403: Resource not accessible by integration");
   EXPECT_FALSE(api->gate_wait());
 }
@@ -361,11 +377,29 @@ TEST_F(GitHubSourceTest, SuccessThatExhaustedTheBudgetWaitsForTheReset) {
   list_workflows();
   const auto reset = std::chrono::duration_cast<std::chrono::seconds>(
                          clock.now().time_since_epoch()).count() + 300;
-  client.always("/runs?", response(200, runs_body({}), {{"x-ratelimit-remaining", "0"},
-                                                        {"x-ratelimit-reset", std::to_string(reset)}}));
+  // The poll's last list used the window's last request.
+  client.always("&status=requested", response(200, runs_body({}), {{"x-ratelimit-remaining", "0"},
+                                                                    {"x-ratelimit-reset", std::to_string(reset)}}));
+  client.always("/runs?", response(200, runs_body({}), {{"x-ratelimit-remaining", "4000"}}));
   const auto status = poll();
   EXPECT_TRUE(status.ok);
   EXPECT_EQ(status.wait, Duration{300s});
+}
+
+TEST_F(GitHubSourceTest, BudgetExhaustedMidPollStopsThePollUntilTheReset) {
+  make({"deploy.yml"});
+  list_workflows();
+  const auto reset = std::chrono::duration_cast<std::chrono::seconds>(
+                         clock.now().time_since_epoch()).count() + 300;
+  client.always("&status=", response(200, runs_body({}), {{"x-ratelimit-remaining", "0"},
+                                                           {"x-ratelimit-reset", std::to_string(reset)}}));
+  client.always("/runs?", response(200, runs_body({}), {{"x-ratelimit-remaining", "4000"}}));
+  const auto status = poll();
+  EXPECT_FALSE(status.ok) << "the first status list used the last request: the others may not be sent";
+  EXPECT_EQ(status.kind, FailureKind::rate_limited);
+  EXPECT_EQ(status.wait, Duration{300s});
+  EXPECT_EQ(client.count("&status="), 1u) << "nothing is sent while the gate is closed";
+  EXPECT_EQ(sink.count<RunsPolled>(), 0u) << "a partial answer is not delivered";
 }
 
 // ---- failure classification -----------------------------------------------------------------
@@ -384,7 +418,7 @@ class GitHubClassificationTest : public GitHubSourceTest {
 };
 
 TEST_F(GitHubClassificationTest, BusyPatternInAFailedJobLogMarksTheRunBusy) {
-  client.always("/runs/9000000001/jobs",
+  client.always("/runs/9000000001/attempts/1/jobs?per_page=100",
                 response(200, jobs_body({job(1, "build", "success"), job(2, "deploy", "failure")})));
   client.always("/actions/jobs/2/logs",
                 response(200, "2024-01-01T00:00:00Z ERROR: (ServerIsBusy) Cannot complete operation "
@@ -393,8 +427,8 @@ TEST_F(GitHubClassificationTest, BusyPatternInAFailedJobLogMarksTheRunBusy) {
   ASSERT_TRUE(run_until(ioc, [&] { return !classified().empty(); }));
   EXPECT_THAT(sink.marked, ::testing::ElementsAre(kRunId));
   const auto c = classified().front();
-  EXPECT_EQ(c.run_id, kRunId);
-  EXPECT_TRUE(c.server_busy);
+  EXPECT_EQ(c.run.id, kRunId);
+  EXPECT_EQ(c.result, Classification::ServerBusy);
   EXPECT_EQ(c.detail, "job 'deploy' log contains 'ServerIsBusy'");
   EXPECT_EQ(client.count("/actions/jobs/1/logs"), 0u) << "only failed jobs are read";
   const auto& logs = client.last("/actions/jobs/2/logs");
@@ -411,7 +445,7 @@ TEST_F(GitHubClassificationTest, LogWithoutBusyPatternIsNotBusy) {
   client.always("/actions/jobs/2/logs", response(200, "error: tests failed\n"));
   ASSERT_TRUE(poll().ok);
   ASSERT_TRUE(run_until(ioc, [&] { return !classified().empty(); }));
-  EXPECT_FALSE(classified().front().server_busy);
+  EXPECT_NE(classified().front().result, Classification::ServerBusy);
   EXPECT_EQ(classified().front().detail, "no busy pattern in 1 failed job log(s)");
 }
 
@@ -427,7 +461,7 @@ TEST_F(GitHubClassificationTest, ExpiredLogsAreNotBusyAndNotRetried) {
   client.always("/actions/jobs/2/logs", response(410, R"({"message":"Gone"})"));
   ASSERT_TRUE(poll().ok);
   ASSERT_TRUE(run_until(ioc, [&] { return !classified().empty(); }));
-  EXPECT_FALSE(classified().front().server_busy);
+  EXPECT_NE(classified().front().result, Classification::ServerBusy);
   EXPECT_THAT(classified().front().detail, HasSubstr("job 'deploy' logs unavailable (410)"));
 }
 
@@ -453,9 +487,9 @@ TEST_F(GitHubClassificationTest, FailedFetchesAreRetriedAfterLaterPollsThenGiven
   }
   EXPECT_EQ(sink.marked.size(), 1u) << "marked once, retried from the source's own list";
   ASSERT_EQ(classified().size(), 1u);
-  EXPECT_FALSE(classified().front().server_busy);
+  EXPECT_NE(classified().front().result, Classification::ServerBusy);
   EXPECT_EQ(classified().front().detail,
-            "logs not inspected after 3 attempts: GitHub 500: Server Error");
+            "logs not inspected after 3 tries: GitHub 500: Server Error");
   ASSERT_TRUE(poll().ok);
   EXPECT_EQ(client.count("/jobs?"), 3u) << "given up: no fourth attempt";
 }
@@ -475,9 +509,111 @@ TEST_F(GitHubClassificationTest, WorksAgainstTheRealPolicy) {
   std::optional<PollStatus> st;
   source->poll([&](PollStatus s) { st = s; });
   ASSERT_TRUE(run_until(ioc, [&] { return policy_sink.count<RunClassified>() == 1; }));
-  EXPECT_TRUE(policy_sink.of<RunClassified>().front().server_busy);
+  EXPECT_EQ(policy_sink.of<RunClassified>().front().result, Classification::ServerBusy);
   EXPECT_EQ(policy_sink.policies.at("prod").busy().consecutive_failures, 1);
   EXPECT_TRUE(policy_sink.policies.at("prod").runs_to_classify().empty());
+}
+
+class GitHubPolicySourceTest : public GitHubSourceTest {
+ protected:
+  void SetUp() override {
+    make({"deploy.yml"});
+    list_workflows();
+    env.name = "prod";
+    env.github = GitHubTarget{"acme/shop", {"deploy.yml"}, std::nullopt};
+    policy_sink.add_policy(env);
+    source = std::make_unique<GitHubSource>(api, config, "prod", *env.github, policy_sink);
+  }
+  PollStatus poll_policy() {
+    std::optional<PollStatus> status;
+    source->poll([&](PollStatus s) { status = std::move(s); });
+    EXPECT_TRUE(run_until(ioc, [&] { return status.has_value(); })) << "poll did not finish";
+    return status.value_or(PollStatus::failure("poll did not finish"));
+  }
+  EnvironmentPolicy& policy() { return policy_sink.policies.at("prod"); }
+
+  ManualClock wall{TimePoint{std::chrono::seconds{1'700'000'000}}};
+  RecordingSink policy_sink{&wall};
+  EnvironmentConfig env;
+};
+
+TEST_F(GitHubPolicySourceTest, EachAttemptOfAReRunIsClassifiedFromItsOwnJobs) {
+  Json second = run(kRunId, "completed", "failure");
+  second["run_attempt"] = 2;
+  second["run_started_at"] = "2023-11-14T22:10:00Z";
+  second["updated_at"] = "2023-11-14T22:12:00Z";
+  client.always("/runs?", response(200, runs_body({second})));
+  client.always("/attempts/1/jobs", response(200, jobs_body({job(11, "deploy", "failure")})));
+  client.always("/attempts/2/jobs", response(200, jobs_body({job(21, "deploy", "failure")})));
+  client.always("/actions/jobs/11/logs", response(200, "ERROR: (ServerIsBusy) busy"));
+  client.always("/actions/jobs/21/logs", response(200, "ERROR: (ServerIsBusy) busy again"));
+  ASSERT_TRUE(poll_policy().ok);
+  ASSERT_TRUE(run_until(ioc, [&] { return policy_sink.count<RunClassified>() == 2; }));
+  EXPECT_EQ(policy().busy().consecutive_failures, 2) << "attempt 1 (never seen ending) and attempt 2 both count";
+  std::vector<int> attempts;
+  for (const auto& c : policy_sink.of<RunClassified>()) attempts.push_back(c.run.attempt);
+  EXPECT_THAT(attempts, ::testing::UnorderedElementsAre(1, 2));
+  ASSERT_TRUE(poll_policy().ok);
+  EXPECT_EQ(client.count("/attempts/2/jobs"), 1u) << "classified once";
+}
+
+TEST_F(GitHubPolicySourceTest, ACancelledRunWhoseJobsNeverStartedIsNotADeploy) {
+  client.always("/runs?", response(200, runs_body({run(kRunId, "completed", "cancelled")})));
+  Json queued = job(31, "deploy", "cancelled");
+  queued["runner_id"] = nullptr;
+  queued["steps"] = Json::array();
+  client.always("/attempts/1/jobs", response(200, jobs_body({queued})));
+  ASSERT_TRUE(poll_policy().ok);
+  EXPECT_EQ(policy().deploys().size(), 1u) << "counted until its jobs are known";
+  ASSERT_TRUE(run_until(ioc, [&] { return policy_sink.count<RunClassified>() == 1; }));
+  EXPECT_EQ(policy_sink.of<RunClassified>().front().result, Classification::NeverStarted);
+  EXPECT_TRUE(policy().deploys().empty());
+  EXPECT_EQ(client.count("/logs"), 0u);
+}
+
+TEST_F(GitHubPolicySourceTest, ACancelledRunThatRanIsStillADeploy) {
+  client.always("/runs?", response(200, runs_body({run(kRunId, "completed", "cancelled")})));
+  Json ran = job(31, "deploy", "cancelled");
+  ran["steps"] = Json::array({Json{{"name", "Set up job"}, {"status", "completed"}, {"conclusion", "success"}}});
+  client.always("/attempts/1/jobs", response(200, jobs_body({ran})));
+  ASSERT_TRUE(poll_policy().ok);
+  ASSERT_TRUE(run_until(ioc, [&] { return policy_sink.count<RunClassified>() == 1; }));
+  EXPECT_EQ(policy_sink.of<RunClassified>().front().result, Classification::NotBusy);
+  EXPECT_EQ(policy().deploys().size(), 1u);
+}
+
+TEST_F(GitHubPolicySourceTest, AnActiveRunThatLeftEveryListIsLookedUpById) {
+  client.once("/runs?per_page=20&status=in_progress", response(200, runs_body({run(kRunId, "in_progress", "")})));
+  client.always("/runs?", response(200, runs_body({})));
+  ASSERT_TRUE(poll_policy().ok);
+  ASSERT_EQ(policy().runs().size(), 1u);
+  EXPECT_EQ(client.count("/actions/runs/9000000001"), 0u) << "listed: no lookup";
+
+  // Next poll: no list holds it. Its lookup says it completed.
+  Json done = run(kRunId, "completed", "success");
+  done["updated_at"] = "2023-11-14T22:30:00Z";
+  client.once("/actions/runs/9000000001", response(200, done.dump()));
+  ASSERT_TRUE(poll_policy().ok);
+  EXPECT_EQ(client.count("/actions/runs/9000000001"), 1u);
+  EXPECT_EQ(policy().runs().at(0).status, RunStatus::Completed);
+
+  // A run that is gone (404) ends.
+  client.once("/runs?per_page=20&status=queued", response(200, runs_body({run(kRunId + 1, "queued", "")})));
+  ASSERT_TRUE(poll_policy().ok);
+  client.once("/actions/runs/9000000002", response(404, R"({"message":"Not Found"})"));
+  ASSERT_TRUE(poll_policy().ok) << "a 404 on one run's lookup ends that run, not the poll";
+  EXPECT_EQ(policy_sink.count<RunGone>(), 1u);
+  for (const auto& r : policy().runs()) EXPECT_NE(r.id, kRunId + 1);
+}
+
+TEST_F(GitHubPolicySourceTest, ALookupThatFailsKeepsTheRunBlocking) {
+  client.once("/runs?per_page=20&status=in_progress", response(200, runs_body({run(kRunId, "in_progress", "")})));
+  client.always("/runs?", response(200, runs_body({})));
+  ASSERT_TRUE(poll_policy().ok);
+  client.once("/actions/runs/9000000001", response(502, R"({"message":"Bad Gateway"})"));
+  ASSERT_TRUE(poll_policy().ok);
+  ASSERT_EQ(policy().runs().size(), 1u);
+  EXPECT_EQ(policy().runs().at(0).status, RunStatus::InProgress) << "not known to have ended: still blocks";
 }
 
 }  // namespace

@@ -98,17 +98,25 @@ void RecordingSink::apply(const std::string& env, Event event) {
   events.emplace_back(env, std::move(event));
 }
 
-std::vector<WorkflowRun> RecordingSink::runs_to_classify(const std::string& env) {
+std::vector<ClassificationRequest> RecordingSink::runs_to_classify(const std::string& env) {
   auto it = policies.find(env);
   if (it != policies.end()) return it->second.runs_to_classify();
-  return classify;
+  std::vector<ClassificationRequest> out;
+  for (const auto& run : classify) out.push_back({run, run.run_attempt});
+  return out;
 }
 
-void RecordingSink::mark_classification_started(const std::string& env, std::int64_t run_id) {
-  marked.push_back(run_id);
+void RecordingSink::mark_classification_started(const std::string& env, RunRef run) {
+  marked.push_back(run.id);
   auto it = policies.find(env);
-  if (it != policies.end()) it->second.mark_classification_started(run_id);
-  std::erase_if(classify, [&](const WorkflowRun& r) { return r.id == run_id; });
+  if (it != policies.end()) it->second.mark_classification_started(run);
+  std::erase_if(classify, [&](const WorkflowRun& r) { return r.id == run.id && r.run_attempt == run.attempt; });
+}
+
+std::vector<std::int64_t> RecordingSink::active_runs_not_in(const std::string& env,
+                                                            const std::vector<WorkflowRun>& listed) {
+  auto it = policies.find(env);
+  return it != policies.end() ? it->second.active_runs_not_in(listed) : std::vector<std::int64_t>{};
 }
 
 bool run_until(boost::asio::io_context& ioc, const std::function<bool()>& pred,

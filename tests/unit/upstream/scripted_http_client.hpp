@@ -64,8 +64,10 @@ class RecordingSink final : public EventSink {
   void add_policy(const EnvironmentConfig& env);
 
   void apply(const std::string& env, Event event) override;
-  std::vector<WorkflowRun> runs_to_classify(const std::string& env) override;
-  void mark_classification_started(const std::string& env, std::int64_t run_id) override;
+  std::vector<ClassificationRequest> runs_to_classify(const std::string& env) override;
+  void mark_classification_started(const std::string& env, RunRef run) override;
+  std::vector<std::int64_t> active_runs_not_in(const std::string& env,
+                                               const std::vector<WorkflowRun>& listed) override;
 
   template <class T>
   std::vector<T> of(const std::string& env = {}) const {
@@ -78,8 +80,8 @@ class RecordingSink final : public EventSink {
   std::size_t count(const std::string& env = {}) const { return of<T>(env).size(); }
 
   std::vector<std::pair<std::string, Event>> events;
-  std::vector<WorkflowRun> classify;  // returned (and not cleared) when no policy
-  std::vector<std::int64_t> marked;
+  std::vector<WorkflowRun> classify;  // their latest attempts are returned when no policy
+  std::vector<std::int64_t> marked;   // run ids, in the order they were marked
   std::map<std::string, EnvironmentPolicy> policies;
 
  private:
