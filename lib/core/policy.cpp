@@ -384,151 +384,181 @@ std::map<std::string, int> EnvironmentPolicy::traffic_by_revision() const {
   return out;
 }
 
+namespace {
+
+/// "run 77 attempt 2" for a run's record, the key for a lease's.
+std::string deploy_name(const DeployRecord& rec) { return rec.run ? describe(*rec.run) : rec.key; }
+
+}  // namespace
+
+void EnvironmentPolicy::source_reasons(TimePoint now, Reasons& out) const {
+  for (const auto& [source, health] : sources_) {
+    if (health.last_error_permanent &&
+        (!health.last_success || (health.last_error_at && *health.last_error_at >= *health.last_success))) {
+      out.push_back({ReasonCode::SourceError, source + ": " + health.last_error, std::nullopt});
+    } else if (!health.last_success) {
+      std::string msg = "no successful refresh of " + source + " yet";
+      if (!health.last_error.empty()) msg += " (last error: " + health.last_error + ")";
+      out.push_back({ReasonCode::Starting, std::move(msg), std::nullopt});
+    } else if (now - *health.last_success > rules_.stale_after) {
+      std::string msg = source + " data is " + human(now - *health.last_success) +
+                        " old (stale_after " + format_duration(rules_.stale_after) + ")";
+      if (!health.last_error.empty()) msg += "; last error: " + health.last_error;
+      out.push_back({ReasonCode::Stale, std::move(msg), std::nullopt});
+    }
+  }
+}
+
+void EnvironmentPolicy::freeze_reason(TimePoint now, Reasons& out) const {
+  if (const auto& f = durable_.freeze; f && (!f->until || now < *f->until))
+    out.push_back({ReasonCode::Frozen, "frozen by " + f->by + ": " + f->reason, f->until});
+}
+
+void EnvironmentPolicy::lease_reason(TimePoint now, const std::optional<RunRef>& own, Reasons& out) const {
+  const auto& l = durable_.lease;
+  if (!l || now >= l->expires_at) return;
+  const bool own_lease = own && l->run_id && *l->run_id == own->id &&
+                         (!l->run_attempt || *l->run_attempt == own->attempt);
+  if (!own_lease)
+    out.push_back({ReasonCode::Leased, "deploy lease " + l->id + " held by " + l->holder, l->expires_at});
+}
+
+void EnvironmentPolicy::in_progress_reasons(const std::optional<RunRef>& own, Reasons& out) const {
+  for (const auto& r : runs_) {
+    if (!is_active(r.status) || (own && r.id == own->id && r.run_attempt == own->attempt)) continue;
+    out.push_back({ReasonCode::DeployInProgress,
+                   "run " + std::to_string(r.id) + (r.run_attempt > 1 ? " attempt " + std::to_string(r.run_attempt) : "") +
+                       " (" + (r.workflow_name.empty() ? r.workflow_path : r.workflow_name) + ") is " +
+                       (r.status_text.empty() ? std::string(to_string(r.status)) : r.status_text) +
+                       (r.html_url.empty() ? "" : " " + r.html_url),
+                   std::nullopt});
+  }
+}
+
+void EnvironmentPolicy::cooldown_reason(TimePoint now, const std::optional<RunRef>& own, Reasons& out) const {
+  const std::string own_key = own ? run_key(*own) : std::string();
+  const DeployRecord* last_start = nullptr;
+  const DeployRecord* last_end = nullptr;
+  for (const auto& rec : durable_.deploys) {
+    if (!own_key.empty() && rec.key == own_key) continue;
+    if (!last_start || rec.started_at > last_start->started_at) last_start = &rec;
+    if (rec.ended_at && (!last_end || *rec.ended_at > *last_end->ended_at)) last_end = &rec;
+  }
+  std::optional<TimePoint> until;
+  std::string msg;
+  if (last_start && now < last_start->started_at + rules_.min_interval) {
+    until = last_start->started_at + rules_.min_interval;
+    msg = "last deploy (" + deploy_name(*last_start) + ") started at " +
+          format_timestamp(last_start->started_at) + "; min_interval " +
+          format_duration(rules_.min_interval) + " between starts";
+  }
+  if (last_end && now < *last_end->ended_at + rules_.cooldown &&
+      (!until || *last_end->ended_at + rules_.cooldown > *until)) {
+    until = *last_end->ended_at + rules_.cooldown;
+    msg = "last deploy (" + deploy_name(*last_end) + ") ended at " + format_timestamp(*last_end->ended_at) +
+          "; cooldown " + format_duration(rules_.cooldown) + " after a deploy ends";
+  }
+  if (until) out.push_back({ReasonCode::Cooldown, msg + "; wait " + human(*until - now), until});
+}
+
+void EnvironmentPolicy::busy_backoff_reason(TimePoint now, Reasons& out) const {
+  const auto& b = durable_.busy;
+  if (b.consecutive_failures <= 0 || !b.last_failure_at) return;
+  const Duration backoff = busy_backoff_for(rules_.busy_backoff, b.consecutive_failures);
+  const TimePoint until = *b.last_failure_at + backoff;
+  if (now < until)
+    out.push_back({ReasonCode::BusyBackoff,
+                   std::to_string(b.consecutive_failures) + " consecutive ServerIsBusy failure(s), last at " +
+                       format_timestamp(*b.last_failure_at) + " (" + b.last_detail + "); backing off " +
+                       format_duration(backoff),
+                   until});
+}
+
+void EnvironmentPolicy::judge(StateField field, std::string_view value, const std::string& subject,
+                              Reasons& out) {
+  const StateVerdict v = judge_state(field, value);
+  if (!v.blocks) return;
+  out.push_back({*v.blocks,
+                 subject + " " + std::string(to_string(field)) + " is " +
+                     (value.empty() ? std::string("absent") : std::string(value)) + " (" + std::string(v.why) + ")",
+                 std::nullopt});
+}
+
+void EnvironmentPolicy::postgres_reasons(Reasons& out) const {
+  for (const auto& [name, pg] : postgres_) {
+    judge(StateField::PostgresState, pg.state, "PostgreSQL server " + name + ":", out);
+    judge(StateField::PostgresHighAvailability, pg.ha_state, "PostgreSQL server " + name + ":", out);
+  }
+}
+
+void EnvironmentPolicy::app_reasons(Reasons& out) const {
+  if (!app_) return;
+  const std::string subject = "container app " + app_->name + ":";
+  judge(StateField::AppProvisioning, app_->provisioning_state, subject, out);
+  judge(StateField::AppRunning, app_->running_status, subject, out);
+  // A new revision rolls out until it is the latest ready one, unless it failed (then
+  // latestReadyRevisionName stays on the old one for good).
+  if (app_->latest_revision_name.empty() || app_->latest_ready_revision_name.empty() ||
+      app_->latest_revision_name == app_->latest_ready_revision_name)
+    return;
+  const auto latest = std::find_if(revisions_.begin(), revisions_.end(), [&](const RevisionSnapshot& r) {
+    return r.name == app_->latest_revision_name;
+  });
+  const bool failed = latest != revisions_.end() &&
+                      (iequals(latest->provisioning_state, "Failed") || iequals(latest->running_state, "Failed"));
+  if (!failed)
+    out.push_back({ReasonCode::AppBusy,
+                   subject + " latest revision " + app_->latest_revision_name + " is not ready yet (latest ready " +
+                       app_->latest_ready_revision_name + ")",
+                   std::nullopt});
+}
+
+void EnvironmentPolicy::revision_reasons(Reasons& out) const {
+  for (const auto& r : revisions_) {
+    const std::string subject = "revision " + r.name + ":";
+    judge(StateField::RevisionProvisioning, r.provisioning_state, subject, out);
+    if (!r.active) continue;  // an inactive revision's running and health state serve nobody
+    judge(StateField::RevisionRunning, r.running_state, subject, out);
+    judge(StateField::RevisionHealth, r.health_state, subject, out);
+  }
+}
+
+void EnvironmentPolicy::traffic_split_reason(Reasons& out) const {
+  const auto traffic = traffic_by_revision();
+  if (traffic.size() <= 1) return;
+  std::string msg = "traffic is split across " + std::to_string(traffic.size()) + " revisions:";
+  for (const auto& [name, weight] : traffic) msg += " " + name + "=" + std::to_string(weight) + "%";
+  out.push_back({ReasonCode::TrafficSplit, std::move(msg), std::nullopt});
+}
+
+void EnvironmentPolicy::active_revisions_reason(Reasons& out) const {
+  std::vector<std::string> active;
+  for (const auto& r : revisions_)
+    if (r.active) active.push_back(r.name);
+  if (static_cast<int>(active.size()) <= rules_.max_active_revisions) return;
+  std::string msg = std::to_string(active.size()) + " active revisions (max " +
+                    std::to_string(rules_.max_active_revisions) + "):";
+  for (const auto& n : active) msg += " " + n;
+  out.push_back({ReasonCode::MultipleActiveRevisions, std::move(msg), std::nullopt});
+}
+
 Decision EnvironmentPolicy::decide(TimePoint now, std::optional<AsRun> as_run) const {
   const std::optional<RunRef> own =
       as_run ? std::optional<RunRef>(RunRef{as_run->id, as_run->attempt.value_or(latest_attempt(as_run->id))})
              : std::nullopt;
   Decision d;
   d.evaluated_at = now;
-  auto add = [&](ReasonCode code, std::string message, std::optional<TimePoint> until = {}) {
-    d.reasons.push_back(Reason{code, std::move(message), until});
-  };
-
-  // starting / stale: fail closed when we do not know.
-  for (const auto& [source, health] : sources_) {
-    if (health.last_error_permanent &&
-        (!health.last_success || (health.last_error_at && *health.last_error_at >= *health.last_success))) {
-      add(ReasonCode::SourceError, source + ": " + health.last_error);
-    } else if (!health.last_success) {
-      std::string msg = "no successful refresh of " + source + " yet";
-      if (!health.last_error.empty()) msg += " (last error: " + health.last_error + ")";
-      add(ReasonCode::Starting, std::move(msg));
-    } else if (now - *health.last_success > rules_.stale_after) {
-      std::string msg = source + " data is " + human(now - *health.last_success) +
-                        " old (stale_after " + format_duration(rules_.stale_after) + ")";
-      if (!health.last_error.empty()) msg += "; last error: " + health.last_error;
-      add(ReasonCode::Stale, std::move(msg));
-    }
-  }
-
-  // frozen
-  if (const auto& f = durable_.freeze; f && (!f->until || now < *f->until)) {
-    add(ReasonCode::Frozen, "frozen by " + f->by + ": " + f->reason, f->until);
-  }
-
-  // leased (by someone else)
-  if (const auto& l = durable_.lease;
-      l && now < l->expires_at &&
-      !(own && l->run_id && *l->run_id == own->id && (!l->run_attempt || *l->run_attempt == own->attempt))) {
-    add(ReasonCode::Leased, "deploy lease " + l->id + " held by " + l->holder, l->expires_at);
-  }
-
-  // deploy_in_progress
-  for (const auto& r : runs_) {
-    if (!is_active(r.status) || (own && r.id == own->id && r.run_attempt == own->attempt)) continue;
-    add(ReasonCode::DeployInProgress,
-        "run " + std::to_string(r.id) + " (" + (r.workflow_name.empty() ? r.workflow_path : r.workflow_name) +
-            ") is " + (r.status_text.empty() ? std::string(to_string(r.status)) : r.status_text) +
-            (r.html_url.empty() ? "" : " " + r.html_url));
-  }
-
-  // cooldown: start-to-start and end-to-start
-  {
-    const std::string own_key = own ? run_key(*own) : std::string();
-    const DeployRecord* last_start = nullptr;
-    const DeployRecord* last_end = nullptr;
-    for (const auto& rec : durable_.deploys) {
-      if (!own_key.empty() && rec.key == own_key) continue;
-      if (!last_start || rec.started_at > last_start->started_at) last_start = &rec;
-      if (rec.ended_at && (!last_end || *rec.ended_at > *last_end->ended_at)) last_end = &rec;
-    }
-    std::optional<TimePoint> until;
-    std::string msg;
-    if (last_start && now < last_start->started_at + rules_.min_interval) {
-      until = last_start->started_at + rules_.min_interval;
-      msg = "last deploy (" + last_start->key + ") started at " +
-            format_timestamp(last_start->started_at) + "; min_interval " +
-            format_duration(rules_.min_interval) + " between starts";
-    }
-    if (last_end && now < *last_end->ended_at + rules_.cooldown &&
-        (!until || *last_end->ended_at + rules_.cooldown > *until)) {
-      until = *last_end->ended_at + rules_.cooldown;
-      msg = "last deploy (" + last_end->key + ") ended at " + format_timestamp(*last_end->ended_at) +
-            "; cooldown " + format_duration(rules_.cooldown) + " after a deploy ends";
-    }
-    if (until) add(ReasonCode::Cooldown, msg + "; wait " + human(*until - now), until);
-  }
-
-  // busy_backoff
-  if (const auto& b = durable_.busy; b.consecutive_failures > 0 && b.last_failure_at) {
-    const Duration backoff = busy_backoff_for(rules_.busy_backoff, b.consecutive_failures);
-    const TimePoint until = *b.last_failure_at + backoff;
-    if (now < until) {
-      add(ReasonCode::BusyBackoff,
-          std::to_string(b.consecutive_failures) + " consecutive ServerIsBusy failure(s), last at " +
-              format_timestamp(*b.last_failure_at) + " (" + b.last_detail + "); backing off " +
-              format_duration(backoff),
-          until);
-    }
-  }
-
-  // server_busy, app_busy, revision_provisioning: every state value has a verdict
-  // (core/upstream_states), unknown ones block.
-  auto judge = [&](StateField field, std::string_view value, const std::string& subject) {
-    const StateVerdict v = judge_state(field, value);
-    if (!v.blocks) return;
-    add(*v.blocks, subject + " " + std::string(to_string(field)) + " is " +
-                       (value.empty() ? std::string("absent") : std::string(value)) + " (" +
-                       std::string(v.why) + ")");
-  };
-  for (const auto& [name, pg] : postgres_) {
-    judge(StateField::PostgresState, pg.state, "PostgreSQL server " + name + ":");
-    judge(StateField::PostgresHighAvailability, pg.ha_state, "PostgreSQL server " + name + ":");
-  }
-
-  if (app_) {
-    judge(StateField::AppProvisioning, app_->provisioning_state, "container app " + app_->name + ":");
-    judge(StateField::AppRunning, app_->running_status, "container app " + app_->name + ":");
-    // A new revision is rolling out until it becomes the latest ready one, unless it failed
-    // (then latestReadyRevisionName stays on the old one for good).
-    if (!app_->latest_revision_name.empty() && !app_->latest_ready_revision_name.empty() &&
-        app_->latest_revision_name != app_->latest_ready_revision_name) {
-      const auto latest = std::find_if(revisions_.begin(), revisions_.end(), [&](const RevisionSnapshot& r) {
-        return r.name == app_->latest_revision_name;
-      });
-      const bool failed = latest != revisions_.end() && (iequals(latest->provisioning_state, "Failed") ||
-                                                         iequals(latest->running_state, "Failed"));
-      if (!failed)
-        add(ReasonCode::AppBusy, "container app " + app_->name + ": latest revision " +
-                                     app_->latest_revision_name + " is not ready yet (latest ready " +
-                                     app_->latest_ready_revision_name + ")");
-    }
-  }
-
-  for (const auto& r : revisions_) {
-    judge(StateField::RevisionProvisioning, r.provisioning_state, "revision " + r.name + ":");
-    if (!r.active) continue;
-    judge(StateField::RevisionRunning, r.running_state, "revision " + r.name + ":");
-    judge(StateField::RevisionHealth, r.health_state, "revision " + r.name + ":");
-  }
-
-  if (const auto traffic = traffic_by_revision(); traffic.size() > 1) {
-    std::string msg = "traffic is split across " + std::to_string(traffic.size()) + " revisions:";
-    for (const auto& [name, weight] : traffic) msg += " " + name + "=" + std::to_string(weight) + "%";
-    add(ReasonCode::TrafficSplit, std::move(msg));
-  }
-
-  {
-    std::vector<std::string> active;
-    for (const auto& r : revisions_)
-      if (r.active) active.push_back(r.name);
-    if (static_cast<int>(active.size()) > rules_.max_active_revisions) {
-      std::string msg = std::to_string(active.size()) + " active revisions (max " +
-                        std::to_string(rules_.max_active_revisions) + "):";
-      for (const auto& n : active) msg += " " + n;
-      add(ReasonCode::MultipleActiveRevisions, std::move(msg));
-    }
-  }
+  source_reasons(now, d.reasons);
+  freeze_reason(now, d.reasons);
+  lease_reason(now, own, d.reasons);
+  in_progress_reasons(own, d.reasons);
+  cooldown_reason(now, own, d.reasons);
+  busy_backoff_reason(now, d.reasons);
+  postgres_reasons(d.reasons);
+  app_reasons(d.reasons);
+  revision_reasons(d.reasons);
+  traffic_split_reason(d.reasons);
+  active_revisions_reason(d.reasons);
 
   std::stable_sort(d.reasons.begin(), d.reasons.end(),
                    [](const Reason& a, const Reason& b) { return a.code < b.code; });

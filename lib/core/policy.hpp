@@ -14,6 +14,7 @@
 #include "core/decision.hpp"
 #include "core/model.hpp"
 #include "core/time.hpp"
+#include "core/upstream_states.hpp"
 
 namespace deployguard {
 
@@ -286,6 +287,33 @@ class EnvironmentPolicy {
   void on(const RunGone& e, TimePoint now);
   void on(const RunClassified& e, TimePoint now);
   void on(const BusyReported& e, TimePoint now);
+
+  // The rules decide() applies, one per kind of danger. Each appends its reasons.
+  using Reasons = std::vector<Reason>;
+  /// starting, source_error, stale: the guard does not know the current state of a source.
+  void source_reasons(TimePoint now, Reasons& out) const;
+  /// frozen: a person stopped deploys on purpose.
+  void freeze_reason(TimePoint now, Reasons& out) const;
+  /// leased: another pipeline holds the environment.
+  void lease_reason(TimePoint now, const std::optional<RunRef>& own, Reasons& out) const;
+  /// deploy_in_progress: another deploy run is queued or running (two deploys overlapping).
+  void in_progress_reasons(const std::optional<RunRef>& own, Reasons& out) const;
+  /// cooldown: deploys too close together (min_interval between starts, cooldown after an end).
+  void cooldown_reason(TimePoint now, const std::optional<RunRef>& own, Reasons& out) const;
+  /// busy_backoff: re-running into a PostgreSQL server that just answered ServerIsBusy.
+  void busy_backoff_reason(TimePoint now, Reasons& out) const;
+  /// server_busy: deploying while a PostgreSQL server is not ready (the ServerIsBusy window).
+  void postgres_reasons(Reasons& out) const;
+  /// app_busy: deploying while an ARM operation or a rollout runs on the container app.
+  void app_reasons(Reasons& out) const;
+  /// revision_provisioning: deploying while a revision is still being created or brought up.
+  void revision_reasons(Reasons& out) const;
+  /// traffic_split: deploying on top of traffic split across revisions (nobody knows what is live).
+  void traffic_split_reason(Reasons& out) const;
+  /// multiple_active_revisions: deploying while more revisions are active than configured.
+  void active_revisions_reason(Reasons& out) const;
+  /// The state table's verdict for one observed value, as a reason when it blocks.
+  static void judge(StateField field, std::string_view value, const std::string& subject, Reasons& out);
 
   void upsert_run(const WorkflowRun& run, TimePoint now);
   void record_deploy(DeployRecord record);
