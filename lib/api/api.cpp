@@ -212,7 +212,7 @@ namespace {
 /// the environment exists is left to the caller's decide() (404), so it is looked up once.
 template <class Param>
 std::variant<CanDeployQuery, Response> parse_can_deploy(const Param& param,
-                                                        const app::GuardService& service,
+                                                        const service::GuardService& service,
                                                         Duration max_wait) {
   CanDeployQuery query;
   const auto& environments = service.environments();
@@ -248,7 +248,7 @@ auto url_params(const boost::urls::url_view& url) {
 
 }  // namespace
 
-Api::Api(app::GuardService& service, ApiOptions options, app::Persistence* persistence,
+Api::Api(service::GuardService& service, ApiOptions options, service::Persistence* persistence,
          TokenAuth auth)
     : service_(service),
       options_(options),
@@ -258,7 +258,7 @@ Api::Api(app::GuardService& service, ApiOptions options, app::Persistence* persi
                [this](const std::string& environment) { return can_deploy_response(environment); },
                options_.on_waiter_count) {
   // Long-poll waiters wake on the change that makes their environment safe, never by polling.
-  service_.add_listener([this](const app::StateChange& change) {
+  service_.add_listener([this](const service::StateChange& change) {
     if (change.decision.safe) waiters_.wake(change.environment);
   });
 }
@@ -483,8 +483,8 @@ http::Response Api::acquire_lease(const http::Request& request, const Route& rou
         outcome = policy.acquire_lease(lease_request, now);
       },
       committer());
-  if (result == app::TransactResult::UnknownEnvironment) return unknown_environment(route.environment);
-  if (result == app::TransactResult::CommitFailed) return state_write_failed();
+  if (result == service::TransactResult::UnknownEnvironment) return unknown_environment(route.environment);
+  if (result == service::TransactResult::CommitFailed) return state_write_failed();
   if (auto* decision = std::get_if<Decision>(&*outcome)) {
     auto res = json_response(Status::locked, decision_json(route.environment, *decision));
     set_retry_after(res, *decision);
@@ -513,8 +513,8 @@ http::Response Api::release_lease(const http::Request&, const Route& route,
         released = policy.release_lease(lease_id, now);
       },
       committer());
-  if (result == app::TransactResult::UnknownEnvironment) return unknown_environment(route.environment);
-  if (result == app::TransactResult::CommitFailed) return state_write_failed();
+  if (result == service::TransactResult::UnknownEnvironment) return unknown_environment(route.environment);
+  if (result == service::TransactResult::CommitFailed) return state_write_failed();
   if (!released)
     return error(Status::not_found, "not_found",
                  "no active lease \"" + lease_id + "\" on environment \"" + route.environment +
@@ -561,8 +561,8 @@ std::variant<std::optional<Freeze>, http::Response> Api::freeze_now(
         applied = policy.freeze();
       },
       committer());
-  if (result == app::TransactResult::UnknownEnvironment) return unknown_environment(route.environment);
-  if (result == app::TransactResult::CommitFailed) return state_write_failed();
+  if (result == service::TransactResult::UnknownEnvironment) return unknown_environment(route.environment);
+  if (result == service::TransactResult::CommitFailed) return state_write_failed();
   audit(route, "freeze.set", freeze_json(previous), freeze_json(applied), std::move(audit_detail));
   return applied;
 }
@@ -578,8 +578,8 @@ http::Response Api::clear_freeze(const http::Request&, const Route& route, const
         lifted = policy.clear_freeze();
       },
       committer());
-  if (result == app::TransactResult::UnknownEnvironment) return unknown_environment(route.environment);
-  if (result == app::TransactResult::CommitFailed) return state_write_failed();
+  if (result == service::TransactResult::UnknownEnvironment) return unknown_environment(route.environment);
+  if (result == service::TransactResult::CommitFailed) return state_write_failed();
   if (!lifted)
     return error(Status::not_found, "not_found",
                  "environment \"" + route.environment + "\" is not frozen");
@@ -610,8 +610,8 @@ http::Response Api::report_event(const http::Request& request, const Route& rout
         after = policy.busy();
       },
       committer());
-  if (result == app::TransactResult::UnknownEnvironment) return unknown_environment(route.environment);
-  if (result == app::TransactResult::CommitFailed) return state_write_failed();
+  if (result == service::TransactResult::UnknownEnvironment) return unknown_environment(route.environment);
+  if (result == service::TransactResult::CommitFailed) return state_write_failed();
   audit(route, "busy.report", busy_json(before), busy_json(after),
         detail ? Json(*detail) : Json(nullptr));
   Json out;

@@ -43,8 +43,8 @@
 
 #include "api/auth.hpp"
 #include "api/waiters.hpp"
-#include "app/guard_service.hpp"
-#include "app/persistence.hpp"
+#include "service/guard_service.hpp"
+#include "service/persistence.hpp"
 #include "core/config.hpp"
 #include "http/server/server.hpp"
 #include "remediation/remediation.hpp"
@@ -78,7 +78,7 @@ class Api {
   /// `service` and `persistence` must outlive the Api. `persistence` null: mutations are
   /// applied without a state file or audit log (tests). `auth` without tokens: mutating routes
   /// are open. Registers a GuardService listener (long-poll wake-ups). Io thread only.
-  Api(app::GuardService& service, ApiOptions options = {}, app::Persistence* persistence = nullptr,
+  Api(service::GuardService& service, ApiOptions options = {}, service::Persistence* persistence = nullptr,
       TokenAuth auth = {});
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
@@ -139,9 +139,9 @@ class Api {
   void audit(const Route& route, const std::string& action, nlohmann::ordered_json old_value,
              nlohmann::ordered_json new_value, nlohmann::ordered_json detail);
 
-  app::GuardService& service_;
+  service::GuardService& service_;
   ApiOptions options_;
-  app::Persistence* persistence_;
+  service::Persistence* persistence_;
   TokenAuth auth_;
   WaiterRegistry waiters_;
   remediation::RemediationService* remediation_ = nullptr;

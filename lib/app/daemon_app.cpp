@@ -9,9 +9,10 @@
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
-#include "app/logging.hpp"
+#include "log/log.hpp"
 #include "config/loader.hpp"
 #include "config/secrets.hpp"
+#include "service/clock.hpp"
 
 namespace deployguard::app {
 
@@ -20,8 +21,8 @@ namespace {
 // Logging must be configured before any component grabs a subsystem logger; this runs first in
 // the member-initialiser order of DaemonApp.
 std::shared_ptr<spdlog::logger> init_logging(const Config& config, const DaemonOptions& options) {
-  configure_logging(config.log, options.log_level);
-  return subsystem_logger("app");
+  logging::configure_logging(options.log_level.value_or(config.log.level), config.log.format);
+  return logging::subsystem_logger("app");
 }
 
 bool is_metrics_request(const http::Request& request) {
@@ -68,7 +69,7 @@ http::ServerOptions with_request_hooks(http::ServerOptions options, const api::A
 
 std::unique_ptr<Clock> take_clock(DaemonOptions& options) {
   if (options.clock) return std::move(options.clock);
-  return std::make_unique<SystemClock>();
+  return std::make_unique<service::SystemClock>();
 }
 
 }  // namespace
@@ -272,7 +273,7 @@ ReloadResult DaemonApp::reload(Config next) {
     if (config_.environments.size() != next.environments.size()) return true;
     for (const auto& [name, env] : next.environments) {
       auto it = config_.environments.find(name);
-      if (it == config_.environments.end() || !same_sources(it->second, env)) return true;
+      if (it == config_.environments.end() || !service::same_sources(it->second, env)) return true;
     }
     return false;
   }();
@@ -287,7 +288,9 @@ ReloadResult DaemonApp::reload(Config next) {
       pollers = std::make_unique<upstream::UpstreamPollers>(io_, next, *http_client_, sink_,
                                                             *clock_, std::move(upstream_options));
     }
-    if (config_.log != next.log) configure_logging(next.log, options_.log_level);
+    if (config_.log != next.log) {
+      logging::configure_logging(options_.log_level.value_or(next.log.level), next.log.format);
+    }
   } catch (const std::exception& e) {
     result.errors.push_back(e.what());
     ++reload_counts_["failed"];

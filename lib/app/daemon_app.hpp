@@ -31,8 +31,8 @@
 #include <spdlog/logger.h>
 
 #include "api/api.hpp"
-#include "app/guard_service.hpp"
-#include "app/persistence.hpp"  // durable state
+#include "service/guard_service.hpp"
+#include "service/persistence.hpp"  // durable state
 #include "app/guard_sink.hpp"
 #include "app/metrics.hpp"
 #include "app/systemd_notify.hpp"
@@ -62,7 +62,7 @@ struct DaemonOptions {
 struct ReloadResult {
   bool ok = false;                  // the new config was applied (possibly partly, see below)
   std::vector<std::string> errors;  // why it was rejected; nothing was changed then
-  ReconfigureSummary environments;
+  service::ReconfigureSummary environments;
   bool pollers_rebuilt = false;
   /// Changed keys that only take effect after a restart (listen addresses, limits, state path,
   /// HTTP client settings); the running values stay.
@@ -109,7 +109,7 @@ class DaemonApp {
   const std::map<std::string, std::uint64_t>& reload_counts() const { return reload_counts_; }
 
   boost::asio::io_context& io_context() { return io_; }
-  GuardService& service() { return service_; }
+  service::GuardService& service() { return service_; }
   upstream::UpstreamPollers& pollers() { return *pollers_; }
   const Config& config() const { return config_; }
 
@@ -123,10 +123,10 @@ class DaemonApp {
   std::shared_ptr<spdlog::logger> log_;
   boost::asio::io_context io_{1};
   std::unique_ptr<Clock> clock_;
-  GuardService service_;
+  service::GuardService service_;
   // durable state: state file + audit log; restored in start() before the service starts
-  Persistence persistence_{io_.get_executor(), service_,
-                           PersistenceOptions::from_config(config_.state)};
+  service::Persistence persistence_{io_.get_executor(), service_,
+                           service::PersistenceOptions::from_config(config_.state)};
   api::Api api_;
   http::Server server_;
   boost::asio::signal_set signals_;

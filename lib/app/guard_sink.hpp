@@ -1,14 +1,14 @@
 #pragma once
 // Adapts GuardService to the pollers' EventSink: the upstream layer does not know the app layer.
 // Thread: io thread only.
-#include "app/guard_service.hpp"
+#include "service/guard_service.hpp"
 #include "upstream/event_sink.hpp"
 
 namespace deployguard::app {
 
 class GuardEventSink final : public upstream::EventSink {
  public:
-  explicit GuardEventSink(GuardService& service) : service_(service) {}
+  explicit GuardEventSink(service::GuardService& service) : service_(service) {}
 
   void apply(const std::string& env, Event event) override { service_.apply(env, event); }
 
@@ -29,7 +29,7 @@ class GuardEventSink final : public upstream::EventSink {
   }
 
  private:
-  GuardService& service_;
+  service::GuardService& service_;
 };
 
 }  // namespace deployguard::app

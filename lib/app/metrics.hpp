@@ -9,7 +9,7 @@
 #include <string_view>
 #include <utility>
 
-#include "app/guard_service.hpp"
+#include "service/guard_service.hpp"
 #include "app/webhook_receiver.hpp"
 #include "http/server/server.hpp"
 #include "upstream/upstream_pollers.hpp"
@@ -21,7 +21,7 @@ std::string route_label(std::string_view target);
 
 class Metrics {
  public:
-  Metrics(const GuardService& service, const upstream::UpstreamPollers* pollers,
+  Metrics(const service::GuardService& service, const upstream::UpstreamPollers* pollers,
           const WebhookReceiver* webhooks)
       : service_(service), pollers_(pollers), webhooks_(webhooks) {}
 
@@ -44,7 +44,7 @@ class Metrics {
   http::Response handle(const http::Request& request) const;
 
  private:
-  const GuardService& service_;
+  const service::GuardService& service_;
   const upstream::UpstreamPollers* pollers_;
   const WebhookReceiver* webhooks_;
   const std::map<std::string, std::uint64_t>* reload_counts_ = nullptr;

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "app/logging.hpp"
+#include "log/log.hpp"
 
 namespace deployguard::app {
 namespace {
@@ -33,14 +33,14 @@ std::map<std::string, GitHubTarget> github_targets(
   return out;
 }
 
-WebhookReceiver::WebhookReceiver(GuardService& service,
+WebhookReceiver::WebhookReceiver(service::GuardService& service,
                                  const std::map<std::string, EnvironmentConfig>& environments,
                                  std::vector<std::string> secrets, RefreshFn refresh)
     : service_(service),
       enabled_(!secrets.empty()),
       processor_(github_targets(environments), std::move(secrets)),
       refresh_(std::move(refresh)),
-      log_(subsystem_logger("webhook")) {}
+      log_(logging::subsystem_logger("webhook")) {}
 
 void WebhookReceiver::reconfigure(const std::map<std::string, EnvironmentConfig>& environments,
                                   std::vector<std::string> secrets) {

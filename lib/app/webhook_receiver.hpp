@@ -16,7 +16,7 @@
 
 #include <spdlog/logger.h>
 
-#include "app/guard_service.hpp"
+#include "service/guard_service.hpp"
 #include "http/server/server.hpp"
 #include "webhook/processor.hpp"
 
@@ -32,7 +32,7 @@ class WebhookReceiver {
   using RefreshFn = std::function<void(const std::string& environment)>;
 
   /// `secrets` empty = webhooks disabled (every delivery gets 503).
-  WebhookReceiver(GuardService& service, const std::map<std::string, EnvironmentConfig>& environments,
+  WebhookReceiver(service::GuardService& service, const std::map<std::string, EnvironmentConfig>& environments,
                   std::vector<std::string> secrets, RefreshFn refresh);
 
   http::Response handle(const http::Request& request);
@@ -44,7 +44,7 @@ class WebhookReceiver {
   const WebhookStats& stats() const { return stats_; }
 
  private:
-  GuardService& service_;
+  service::GuardService& service_;
   bool enabled_;
   webhook::WebhookProcessor processor_;
   RefreshFn refresh_;

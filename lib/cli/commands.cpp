@@ -37,7 +37,9 @@ struct UsageError {
   std::string message;
 };
 
-TimePoint now() { return SystemClock{}.now(); }
+TimePoint now() {
+  return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+}
 
 bool is_tty(int fd) { return ::isatty(fd) == 1; }
 

@@ -25,18 +25,11 @@ std::optional<TimePoint> parse_timestamp(std::string_view text);
 /// Formats as RFC 3339 UTC with second precision: "2025-12-31T19:03:58Z".
 std::string format_timestamp(TimePoint t);
 
-/// Injected clock. The daemon uses SystemClock; tests use ManualClock.
+/// Injected clock. The daemon uses service::SystemClock; tests use ManualClock.
 class Clock {
  public:
   virtual ~Clock() = default;
   virtual TimePoint now() const = 0;
-};
-
-class SystemClock final : public Clock {
- public:
-  TimePoint now() const override {
-    return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
-  }
 };
 
 class ManualClock final : public Clock {

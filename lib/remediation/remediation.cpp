@@ -7,7 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "app/logging.hpp"
+#include "log/log.hpp"
 #include "parse/azure.hpp"
 #include "parse/github.hpp"
 #include "parse/headers.hpp"
@@ -158,11 +158,11 @@ struct RemediationService::StopRun {
 };
 
 RemediationService::RemediationService(boost::asio::any_io_executor executor,
-                                       app::GuardService& service, const Config& config,
+                                       service::GuardService& service, const Config& config,
                                        UpstreamsSource upstreams, RemediationOptions options)
     : executor_(std::move(executor)), service_(service), config_(config),
       upstreams_(std::move(upstreams)), options_(std::move(options)),
-      log_(app::subsystem_logger("remediation")) {
+      log_(logging::subsystem_logger("remediation")) {
   if (!options_.random) {
     auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
     options_.random = [engine] { return std::uniform_real_distribution<double>(0.0, 1.0)(*engine); };

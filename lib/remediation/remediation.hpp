@@ -39,7 +39,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/logger.h>
 
-#include "app/guard_service.hpp"
+#include "service/guard_service.hpp"
 #include "core/config.hpp"
 #include "remediation/plan.hpp"
 #include "upstream/arm_api.hpp"
@@ -127,7 +127,7 @@ class RemediationService {
   using StopCallback = std::function<void(StopReport)>;
 
   /// `service` and `config` must outlive this object.
-  RemediationService(boost::asio::any_io_executor executor, app::GuardService& service,
+  RemediationService(boost::asio::any_io_executor executor, service::GuardService& service,
                      const Config& config, UpstreamsSource upstreams,
                      RemediationOptions options = {});
   ~RemediationService();
@@ -186,7 +186,7 @@ class RemediationService {
   void cancel_next(std::shared_ptr<StopRun> run, std::size_t index);
 
   boost::asio::any_io_executor executor_;
-  app::GuardService& service_;
+  service::GuardService& service_;
   const Config& config_;
   UpstreamsSource upstreams_;
   RemediationOptions options_;

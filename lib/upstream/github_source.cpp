@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "upstream/log.hpp"
+#include "log/log.hpp"
 
 #include "parse/github.hpp"
 
@@ -117,7 +117,7 @@ void GitHubSource::finish_resolution(std::shared_ptr<PollRun> run) {
   }
   cache_.workflow_ids = std::move(ids);
   run->workflows.clear();
-  upstream_logger()->info("github workflows resolved env={} repo={} count={}", env_, target_.repo,
+  logging::subsystem_logger("upstream")->info("github workflows resolved env={} repo={} count={}", env_, target_.repo,
                  cache_.workflow_ids.size());
   fetch_runs(run, 0);
 }
@@ -175,7 +175,7 @@ void GitHubSource::fetch_runs(std::shared_ptr<PollRun> run, std::size_t index) {
               if (!page)
                 return finish(run, PollStatus::failure("GitHub runs page: " + page.error_text()));
               if (!page->item_errors.empty())
-                upstream_logger()->warn("github runs skipped env={} count={} first_error=\"{}\"", env_,
+                logging::subsystem_logger("upstream")->warn("github runs skipped env={} count={} first_error=\"{}\"", env_,
                                page->item_errors.size(), page->item_errors.front().to_string());
               auto etag = res.header("etag");
               GitHubPollCache::Runs entry{etag ? std::string(*etag) : std::string(), page->runs};
@@ -196,7 +196,7 @@ void GitHubSource::lookup_runs(std::shared_ptr<PollRun> run, std::size_t index) 
                 if (parsed) {
                   run->runs.push_back(std::move(*parsed));
                 } else {
-                  upstream_logger()->warn("github run lookup unreadable env={} run_id={} error=\"{}\"",
+                  logging::subsystem_logger("upstream")->warn("github run lookup unreadable env={} run_id={} error=\"{}\"",
                                           env_, id, parsed.error_text());
                 }
               } else if (r.response && r.response->status == 404) {
@@ -205,7 +205,7 @@ void GitHubSource::lookup_runs(std::shared_ptr<PollRun> run, std::size_t index) 
                 return finish(run, r.status);
               } else {
                 // The run stays as last seen (active, so it keeps blocking): fail closed.
-                upstream_logger()->warn("github run lookup failed env={} run_id={} error=\"{}\"", env_,
+                logging::subsystem_logger("upstream")->warn("github run lookup failed env={} run_id={} error=\"{}\"", env_,
                                         id, r.status.error);
               }
               lookup_runs(run, index + 1);
@@ -349,7 +349,7 @@ void GitHubSource::classification_done(RunRef ref, std::optional<PollStatus> fai
     int& counted = retry_[ref];
     if (failure->kind != FailureKind::rate_limited) ++counted;
     const int tries = counted;  // a copy: the map entry is erased below
-    upstream_logger()->warn(
+    logging::subsystem_logger("upstream")->warn(
         "github classification failed env={} run_id={} run_attempt={} try={} error=\"{}\"", env_,
         ref.id, ref.attempt, tries, failure->error);
     if (tries < options_.max_classification_attempts) return;  // retried after a later poll
@@ -363,7 +363,7 @@ void GitHubSource::classification_done(RunRef ref, std::optional<PollStatus> fai
   }
   retry_.erase(ref);
   retry_requests_.erase(ref);
-  upstream_logger()->info(
+  logging::subsystem_logger("upstream")->info(
       "github run classified env={} run_id={} run_attempt={} result={} detail=\"{}\"", env_, ref.id,
       ref.attempt, to_string(result), detail);
   sink_.apply(env_, RunClassified{ref, result, std::move(detail), ended_at});

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "upstream/log.hpp"
+#include "log/log.hpp"
 
 namespace deployguard::upstream {
 SourcePoller::SourcePoller(boost::asio::io_context& ioc, std::string environment,
@@ -74,7 +74,7 @@ void SourcePoller::on_done(PollStatus status) {
   if (!started_) return;  // stopped while in flight: deliver nothing more
   if (status.ok) {
     if (consecutive_failures_ > 0)
-      upstream_logger()->info("source recovered env={} source={} after_failures={}", env_, source_->id(),
+      logging::subsystem_logger("upstream")->info("source recovered env={} source={} after_failures={}", env_, source_->id(),
                      consecutive_failures_);
     consecutive_failures_ = 0;
     consecutive_rate_limits_ = 0;
@@ -92,7 +92,7 @@ void SourcePoller::on_done(PollStatus status) {
   next_delay_ = next_poll_delay(policy_, status, consecutive_failures_, consecutive_rate_limits_,
                                 random_ ? random_() : 0.5);
   if (!status.ok)
-    upstream_logger()->warn("source poll failed env={} source={} consecutive={} retry_in_ms={} error=\"{}\"",
+    logging::subsystem_logger("upstream")->warn("source poll failed env={} source={} consecutive={} retry_in_ms={} error=\"{}\"",
                    env_, source_->id(), consecutive_failures_, next_delay_.count(), status.error);
   if (refresh_pending_ && status.ok) {
     // Something changed while that poll was running (webhook): look again right away, still

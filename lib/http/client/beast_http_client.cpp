@@ -23,6 +23,8 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
+#include "log/log.hpp"
+
 namespace deployguard::http {
 
 namespace net = boost::asio;
@@ -146,22 +148,6 @@ void erase_header(Headers& headers, std::string_view name) {
   std::erase_if(headers, [&](const Header& h) { return beast::iequals(h.name, name); });
 }
 
-std::shared_ptr<spdlog::logger> http_logger() {
-  if (auto existing = spdlog::get("http_client")) return existing;
-  // Share the default logger's sinks so the line lands wherever the daemon logs. The app may
-  // register its own "http_client" logger before building the client; that one wins.
-  auto base = spdlog::default_logger();
-  auto logger =
-      std::make_shared<spdlog::logger>("http_client", base->sinks().begin(), base->sinks().end());
-  logger->set_level(base->level());
-  try {
-    spdlog::register_logger(logger);
-  } catch (const spdlog::spdlog_ex&) {
-    if (auto existing = spdlog::get("http_client")) return existing;
-  }
-  return logger;
-}
-
 long long ms_since(SteadyClock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start).count();
 }
@@ -203,7 +189,7 @@ class Exchange;
 
 struct BeastHttpClient::Impl : std::enable_shared_from_this<BeastHttpClient::Impl> {
   Impl(net::io_context& io, BeastHttpClientOptions o)
-      : ioc(io), options(std::move(o)), tls_ctx(ssl::context::tls_client), log(http_logger()) {
+      : ioc(io), options(std::move(o)), tls_ctx(ssl::context::tls_client), log(logging::subsystem_logger("http_client")) {
     tls_ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
                         ssl::context::no_tlsv1_1);

@@ -29,19 +29,14 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include "log/log.hpp"
+
 namespace deployguard::http {
 
 namespace bhttp = beast::http;
 using error_code = boost::system::error_code;
 
 namespace {
-
-std::shared_ptr<spdlog::logger> http_logger() {
-  if (auto existing = spdlog::get("http")) return existing;
-  auto created = spdlog::default_logger()->clone("http");
-  spdlog::register_logger(created);
-  return created;
-}
 
 // Canned answer for connections over max_connections; written without any per-connection state.
 constexpr std::string_view kOverloadedResponse =
@@ -136,7 +131,7 @@ Response make_error_response(Status status, std::string_view code, std::string_v
 struct Server::State {
   State(net::any_io_executor ex, ServerOptions opts, Handler h)
       : executor(ex), options(std::move(opts)), handler(std::move(h)), acceptor(ex),
-        grace_timer(ex), log(http_logger()) {
+        grace_timer(ex), log(logging::subsystem_logger("http")) {
     if (options.tls) tls_context = load_tls_context(*options.tls);
   }
 

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "api/render.hpp"
-#include "app/guard_service.hpp"
+#include "service/guard_service.hpp"
 
 namespace deployguard::api {
 namespace {
@@ -80,7 +80,7 @@ class ApiTest : public ::testing::Test {
 
   boost::asio::io_context io_;  // never run: no timers fire in these tests
   ManualClock clock_{at("2025-12-31T19:00:00Z")};
-  app::GuardService service_;
+  service::GuardService service_;
   Api api_;
 };
 

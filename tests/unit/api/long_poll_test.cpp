@@ -14,9 +14,10 @@
 #include <nlohmann/json.hpp>
 
 #include "api/api.hpp"
-#include "app/guard_service.hpp"
+#include "service/guard_service.hpp"
 #include "harness/test_http_client.hpp"
 #include "http/server/server.hpp"
+#include "service/clock.hpp"
 
 namespace deployguard::api {
 namespace {
@@ -82,8 +83,8 @@ class LongPollTest : public ::testing::Test {
   boost::asio::io_context io_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
       io_.get_executor()};
-  SystemClock clock_;
-  app::GuardService service_{io_.get_executor(), clock_, {{"staging", github_env("staging")}}};
+  service::SystemClock clock_;
+  service::GuardService service_{io_.get_executor(), clock_, {{"staging", github_env("staging")}}};
   std::unique_ptr<Api> api_;
   std::unique_ptr<http::Server> server_;
   std::uint16_t port_ = 0;

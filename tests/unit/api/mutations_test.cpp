@@ -12,8 +12,8 @@
 
 #include "api/api.hpp"
 #include "api/render.hpp"
-#include "app/guard_service.hpp"
-#include "app/persistence.hpp"
+#include "service/guard_service.hpp"
+#include "service/persistence.hpp"
 #include "harness/daemon_process.hpp"  // TempDir
 #include "harness/test_http_client.hpp"
 #include "http/server/server.hpp"
@@ -51,9 +51,9 @@ class MutationsTest : public ::testing::Test {
       : state_path_((dir_.path() / state_subpath).string()) {
     // The daemon's debounce (PersistenceOptions::from_config), so the timing test below
     // measures what production does.
-    persistence_ = std::make_unique<app::Persistence>(
+    persistence_ = std::make_unique<service::Persistence>(
         io_.get_executor(), service_,
-        app::PersistenceOptions::from_config(StateConfig{state_path_, audit_path()}));
+        service::PersistenceOptions::from_config(StateConfig{state_path_, audit_path()}));
     persistence_->restore(false);
     service_.start();
     persistence_->start();
@@ -98,9 +98,9 @@ class MutationsTest : public ::testing::Test {
   TempDir dir_;
   boost::asio::io_context io_;  // run only by the debounce test: elsewhere the timer never fires
   ManualClock clock_{at("2025-12-31T19:00:00Z")};
-  app::GuardService service_{io_.get_executor(), clock_, {{"staging", github_env("staging")}}};
+  service::GuardService service_{io_.get_executor(), clock_, {{"staging", github_env("staging")}}};
   std::string state_path_;
-  std::unique_ptr<app::Persistence> persistence_;
+  std::unique_ptr<service::Persistence> persistence_;
   std::unique_ptr<Api> api_;
 };
 
@@ -629,8 +629,8 @@ TEST(PersistenceRestoreTest, RestoresConfiguredEnvironmentsAndRejectsCorruptFile
                                     at("2025-12-31T18:30:00Z")};
     ASSERT_TRUE(state::save_state(path, states).ok());
   }
-  app::GuardService service{io.get_executor(), clock, envs};
-  app::Persistence persistence{io.get_executor(), service, {path, "", 500ms, 5s}};
+  service::GuardService service{io.get_executor(), clock, envs};
+  service::Persistence persistence{io.get_executor(), service, {path, "", 500ms, 5s}};
   persistence.restore(false);
   ASSERT_TRUE(service.find("staging")->freeze());
   EXPECT_EQ(service.find("staging")->freeze()->by, "alice");
@@ -645,12 +645,12 @@ TEST(PersistenceRestoreTest, RestoresConfiguredEnvironmentsAndRejectsCorruptFile
   // Corrupt: fatal naming the file, unless moved aside.
   deployguard::testing::TempDir dir2;
   const auto bad = dir2.write("state.json", "{\"version\": 1, \"environ").string();
-  app::GuardService service2{io.get_executor(), clock, envs};
-  app::Persistence p2{io.get_executor(), service2, {bad, "", 500ms, 5s}};
+  service::GuardService service2{io.get_executor(), clock, envs};
+  service::Persistence p2{io.get_executor(), service2, {bad, "", 500ms, 5s}};
   try {
     p2.restore(false);
     ADD_FAILURE() << "expected StateLoadError";
-  } catch (const app::StateLoadError& e) {
+  } catch (const service::StateLoadError& e) {
     EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
   }
   p2.restore(true);

@@ -1,7 +1,7 @@
 // DaemonApp built in-process on port 0: serves the API, shuts down on request_stop(), and the
 // --ready-fd line is well formed.
 #include "app/daemon_app.hpp"
-#include "app/logging.hpp"
+#include "log/log.hpp"
 
 #include <unistd.h>
 
@@ -76,7 +76,7 @@ TEST(DaemonAppTest, CorruptStateFileStopsStartNamingTheFile) {
   try {
     app.start();
     ADD_FAILURE() << "expected StateLoadError";
-  } catch (const StateLoadError& e) {
+  } catch (const service::StateLoadError& e) {
     EXPECT_NE(std::string(e.what()).find(state), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("--move-corrupt-state"), std::string::npos) << e.what();
   }
@@ -109,9 +109,9 @@ TEST(ReadyLineTest, FormatsIpv6WithBrackets) {
 }  // namespace
 }  // namespace deployguard::app
 
-namespace deployguard::app {
+namespace deployguard::logging {
 TEST(LoggingTest, NoSecondTimestampUnderJournald) {
   EXPECT_EQ(text_log_pattern(true).find("%Y"), std::string::npos);
   EXPECT_NE(text_log_pattern(false).find("%Y-%m-%dT%H:%M:%S"), std::string::npos);
 }
-}  // namespace deployguard::app
+}  // namespace deployguard::logging

@@ -11,12 +11,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "app/guard_service.hpp"
+#include "service/guard_service.hpp"
 #include "http/client/beast_http_client.hpp"
 #include "remediation/remediation.hpp"
 #include "scripted_http_client.hpp"
 #include "server.hpp"
 #include "upstream/upstream_pollers.hpp"
+#include "service/clock.hpp"
 
 namespace deployguard::remediation {
 namespace {
@@ -101,7 +102,7 @@ class RemediationFakeTest : public ::testing::Test {
     env.container_app = AzureResourceRef{"rg", "shop-api"};
     config.environments["staging"] = env;
 
-    service = std::make_unique<app::GuardService>(ioc.get_executor(), wall, config.environments);
+    service = std::make_unique<service::GuardService>(ioc.get_executor(), wall, config.environments);
     upstream::UpstreamOptions up;
     up.credentials = upstream::CredentialEnvironment{};
     pollers = std::make_unique<upstream::UpstreamPollers>(ioc, config, *client, sink, wall, up);
@@ -185,13 +186,13 @@ class RemediationFakeTest : public ::testing::Test {
   }
 
   boost::asio::io_context ioc;
-  SystemClock wall;
+  service::SystemClock wall;
   std::unique_ptr<fake::FakeUpstreamServer> server;
   std::string base;
   std::unique_ptr<http::BeastHttpClient> client;
   TokenFile token;
   Config config;
-  std::unique_ptr<app::GuardService> service;
+  std::unique_ptr<service::GuardService> service;
   upstream::testing::RecordingSink sink;
   std::unique_ptr<upstream::UpstreamPollers> pollers;
   std::unique_ptr<RemediationService> remediation;

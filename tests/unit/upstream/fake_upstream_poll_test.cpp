@@ -14,6 +14,7 @@
 #include "scripted_http_client.hpp"
 #include "server.hpp"
 #include "upstream/upstream_pollers.hpp"
+#include "service/clock.hpp"
 
 namespace deployguard::upstream {
 namespace {
@@ -147,7 +148,7 @@ class FakeUpstreamPollTest : public ::testing::Test {
   }
 
   boost::asio::io_context ioc;
-  SystemClock wall;
+  service::SystemClock wall;
   RecordingSink sink{&wall};
   std::unique_ptr<fake::FakeUpstreamServer> server;
   std::string base;

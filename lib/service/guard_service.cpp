@@ -1,11 +1,11 @@
-#include "app/guard_service.hpp"
+#include "service/guard_service.hpp"
 
 #include <algorithm>
 #include <string>
 
-#include "app/logging.hpp"
+#include "log/log.hpp"
 
-namespace deployguard::app {
+namespace deployguard::service {
 
 namespace {
 
@@ -28,7 +28,7 @@ std::string reason_codes(const Decision& decision) {
 
 GuardService::GuardService(boost::asio::any_io_executor executor, const Clock& clock,
                            const std::map<std::string, EnvironmentConfig>& environments)
-    : clock_(clock), configs_(environments), timer_(executor), log_(subsystem_logger("guard")) {
+    : clock_(clock), configs_(environments), timer_(executor), log_(logging::subsystem_logger("guard")) {
   for (const auto& [name, config] : environments) {
     policies_.emplace(name, EnvironmentPolicy{EnvironmentRules::from_config(config)});
     entries_.emplace(name, Entry{});
@@ -205,4 +205,4 @@ void GuardService::arm_timer() {
   });
 }
 
-}  // namespace deployguard::app
+}  // namespace deployguard::service

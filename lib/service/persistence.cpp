@@ -1,11 +1,11 @@
-#include "app/persistence.hpp"
+#include "service/persistence.hpp"
 
 #include <utility>
 
-#include "app/logging.hpp"
+#include "log/log.hpp"
 #include "state/state_json.hpp"
 
-namespace deployguard::app {
+namespace deployguard::service {
 namespace {
 
 nlohmann::json verdict_json(const Decision& decision) {
@@ -27,7 +27,7 @@ Persistence::Persistence(boost::asio::any_io_executor executor, GuardService& se
                       ? state::AuditLog::default_path(options_.state_path)
                       : options_.audit_log_path),
       debounce_(std::move(executor)),
-      log_(subsystem_logger("state")) {}
+      log_(logging::subsystem_logger("state")) {}
 
 void Persistence::restore(bool move_corrupt) {
   auto loaded = state::load_state(options_.state_path);
@@ -176,4 +176,4 @@ bool Persistence::reopen_audit_log() {
   return true;
 }
 
-}  // namespace deployguard::app
+}  // namespace deployguard::service

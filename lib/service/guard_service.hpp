@@ -33,7 +33,7 @@
 #include "core/policy.hpp"
 #include "core/time.hpp"
 
-namespace deployguard::app {
+namespace deployguard::service {
 
 /// What a listener is told after an environment changed.
 struct StateChange {
@@ -160,4 +160,4 @@ class GuardService {
   std::shared_ptr<spdlog::logger> log_;
 };
 
-}  // namespace deployguard::app
+}  // namespace deployguard::service

@@ -1,12 +1,12 @@
 // GuardService: events reach the right policy, listeners hear about changes, the deadline timer
 // expires freezes/leases. Time is a ManualClock; the io_context runs only where a test needs the
 // real timer, and then stops on the event it waits for.
-#include "app/guard_service.hpp"
+#include "service/guard_service.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
-namespace deployguard::app {
+namespace deployguard::service {
 namespace {
 
 using namespace std::chrono_literals;
@@ -146,9 +146,9 @@ TEST_F(GuardServiceTest, RealTimerFiresAndExpiresTheFreeze) {
 }
 
 }  // namespace
-}  // namespace deployguard::app
+}  // namespace deployguard::service
 
-namespace deployguard::app {
+namespace deployguard::service {
 namespace {
 
 TEST_F(GuardServiceTest, TransactCommitsBeforeListenersAndRollsBackOnFailure) {
@@ -246,4 +246,4 @@ TEST_F(GuardServiceTest, ReconfigureWithOtherSourcesDropsObservationsButKeepsDur
 }
 
 }  // namespace
-}  // namespace deployguard::app
+}  // namespace deployguard::service

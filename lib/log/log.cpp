@@ -1,4 +1,4 @@
-#include "app/logging.hpp"
+#include "log/log.hpp"
 
 #include <cstdlib>
 #include <stdexcept>
@@ -8,7 +8,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-namespace deployguard::app {
+namespace deployguard::logging {
 namespace {
 
 /// %* in the JSON pattern: the message as a JSON string (quotes and escapes included).
@@ -35,7 +35,7 @@ std::string text_log_pattern(bool under_journald) {
 
 namespace {
 
-std::unique_ptr<spdlog::formatter> make_formatter(const std::string& format) {
+std::unique_ptr<spdlog::formatter> make_formatter(std::string_view format) {
   if (format == "text") {
     // systemd sets JOURNAL_STREAM when stderr is connected to the journal.
     return std::make_unique<spdlog::pattern_formatter>(
@@ -47,10 +47,11 @@ std::unique_ptr<spdlog::formatter> make_formatter(const std::string& format) {
         R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","logger":"%n","msg":%*})");
     return formatter;
   }
-  throw std::invalid_argument("unknown log format \"" + format + "\" (expected text or json)");
+  throw std::invalid_argument("unknown log format \"" + std::string(format) +
+                              "\" (expected text or json)");
 }
 
-spdlog::level::level_enum parse_level(const std::string& text) {
+spdlog::level::level_enum parse_level(std::string_view text) {
   for (auto level : {spdlog::level::trace, spdlog::level::debug, spdlog::level::info,
                      spdlog::level::warn, spdlog::level::err, spdlog::level::critical,
                      spdlog::level::off}) {
@@ -58,15 +59,15 @@ spdlog::level::level_enum parse_level(const std::string& text) {
   }
   if (text == "error") return spdlog::level::err;
   if (text == "warning") return spdlog::level::warn;
-  throw std::invalid_argument("unknown log level \"" + text + "\"");
+  throw std::invalid_argument("unknown log level \"" + std::string(text) + "\"");
 }
 
 }  // namespace
 
-void configure_logging(const LogConfig& config, const std::optional<std::string>& level_override) {
-  const auto level = parse_level(level_override.value_or(config.level));
+void configure_logging(std::string_view level_name, std::string_view format) {
+  const auto level = parse_level(level_name);
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  sink->set_formatter(make_formatter(config.format));
+  sink->set_formatter(make_formatter(format));
   auto root = std::make_shared<spdlog::logger>("deployguard", sink);
   root->set_level(level);
   root->flush_on(spdlog::level::info);  // operators tail stderr; tests read it after a failure
@@ -83,8 +84,12 @@ void configure_logging(const LogConfig& config, const std::optional<std::string>
 std::shared_ptr<spdlog::logger> subsystem_logger(const std::string& name) {
   if (auto existing = spdlog::get(name)) return existing;
   auto created = spdlog::default_logger()->clone(name);
-  spdlog::register_logger(created);
+  try {
+    spdlog::register_logger(created);
+  } catch (const spdlog::spdlog_ex&) {
+    if (auto existing = spdlog::get(name)) return existing;  // registered concurrently
+  }
   return created;
 }
 
-}  // namespace deployguard::app
+}  // namespace deployguard::logging

@@ -35,13 +35,13 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/logger.h>
 
-#include "app/guard_service.hpp"
+#include "service/guard_service.hpp"
 #include "core/config.hpp"
 #include "core/time.hpp"
 #include "state/audit_log.hpp"
 #include "state/state_store.hpp"
 
-namespace deployguard::app {
+namespace deployguard::service {
 
 /// The state file could not be used at start-up; what() names the file.
 class StateLoadError : public std::runtime_error {
@@ -123,4 +123,4 @@ class Persistence {
   std::shared_ptr<spdlog::logger> log_;
 };
 
-}  // namespace deployguard::app
+}  // namespace deployguard::service
