@@ -53,7 +53,7 @@ int serve(const std::string& file, const std::optional<std::string>& log_level,
   }
   deployguard::app::DaemonOptions options;
   options.log_level = log_level;
-  options.move_corrupt_state = move_corrupt_state;  // durable state
+  options.move_corrupt_state = move_corrupt_state;
   options.config_path = file;  // SIGHUP re-reads it
   deployguard::app::DaemonApp app{std::move(*result.config), std::move(options)};
   app.start();
@@ -68,7 +68,7 @@ int serve(const std::string& file, const std::optional<std::string>& log_level,
 int main(int argc, char** argv) {
   CLI::App cli{"deployguard: is it safe to deploy to this environment right now?"};
   cli.require_subcommand(1);
-  // Usage errors are one line (issue #7), not CLI11's message plus "Run with --help ...".
+  // Usage errors are one line, not CLI11's message plus "Run with --help ...".
   cli.failure_message(deployguard::cli::one_line_usage_error);
 
   std::string config_file;
@@ -83,7 +83,6 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--ready-fd", ready_fd,
                         "Once listening, write {\"listen\":\"HOST:PORT\"} to this fd and close it")
       ->check(CLI::NonNegativeNumber);
-  // durable state
   bool move_corrupt_state = false;
   serve_cmd->add_flag("--move-corrupt-state", move_corrupt_state,
                       "If the state file is corrupt, rename it aside (logged) and start empty "

@@ -9,10 +9,7 @@
 
 #include <openssl/rand.h>
 
-#include <boost/url/parse.hpp>
-
 #include "api/render.hpp"
-#include "api/target.hpp"
 
 namespace deployguard::api {
 namespace {
@@ -20,8 +17,6 @@ namespace {
 namespace bhttp = boost::beast::http;
 using http::Response;
 using http::Status;
-
-constexpr std::string_view kAllowGet = "GET, HEAD";
 
 /// A JSON answer that no cache may keep: `text` is the serialized body (a newline is added).
 Response json_text_response(Status status, std::string text) {
@@ -50,21 +45,14 @@ Response method_not_allowed(std::string_view allow) {
   return res;
 }
 
-bool is_get(const http::Request& req) {
-  return req.method() == bhttp::verb::get || req.method() == bhttp::verb::head;
-}
-
-std::optional<std::string> query_param(const boost::urls::url_view& url, std::string_view key) {
-  auto params = url.params();
-  auto it = params.find(key);
-  if (it == params.end()) return std::nullopt;
-  return std::string((*it).value);
-}
-
 Response unauthorized(std::string_view message) {
   auto res = error(Status::unauthorized, "unauthorized", message);
   res.set(bhttp::field::www_authenticate, "Bearer realm=\"deployguard\"");
   return res;
+}
+
+Response malformed_target() {
+  return error(Status::bad_request, "bad_request", "malformed request target");
 }
 
 Response bad_request(std::string_view message) {
@@ -241,11 +229,6 @@ std::variant<CanDeployQuery, Response> parse_can_deploy(const Param& param,
   return query;
 }
 
-/// query_param() of a parsed URL, as parse_can_deploy() wants it.
-auto url_params(const boost::urls::url_view& url) {
-  return [&url](std::string_view key) { return query_param(url, key); };
-}
-
 }  // namespace
 
 Api::Api(service::GuardService& service, ApiOptions options, service::Persistence* persistence,
@@ -278,28 +261,123 @@ http::Response Api::can_deploy_response(std::string_view environment,
 }
 
 void Api::operator()(http::Request&& request, http::Responder responder) {
-  const auto can_deploy = [&](const auto& param) {
-    auto query = parse_can_deploy(param, service_, options_.max_wait);
-    if (auto* res = std::get_if<Response>(&query)) return responder(std::move(*res));
-    const auto& q = std::get<CanDeployQuery>(query);
-    answer_can_deploy(q.environment, q.wait, std::move(responder));
+  serve(Listener::api, request, std::move(responder));
+}
+
+http::Handler Api::webhook_listener_handler() {
+  return [this](http::Request&& request, http::Responder responder) {
+    serve(Listener::webhook, request, std::move(responder));
   };
-  if (is_get(request)) {
-    // The hot path of issue #9: a plain /can-deploy target is split without the URL parser.
-    if (auto plain = plain_target(request.target()); plain && plain->path == "/can-deploy")
-      return can_deploy([&](std::string_view key) { return plain_query_param(*plain, key); });
+}
+
+void Api::serve(Listener listener, const http::Request& request, http::Responder responder) {
+  const RequestTarget target(request.target());
+  if (!target.ok()) return responder(malformed_target());
+  const auto match = match_route(request.method(), target.segments(), listener);
+  if (!match.route) return responder(no_route(listener, match, target));
+  dispatch(request, match, target, Reply{std::move(responder)});
+}
+
+http::Response Api::handle(const http::Request& request) {
+  const RequestTarget target(request.target());
+  if (!target.ok()) return malformed_target();
+  const auto match = match_route(request.method(), target.segments());
+  if (!match.route) return no_route(Listener::api, match, target);
+  http::Response out;
+  dispatch(request, match, target, Reply{&out});
+  return out;
+}
+
+http::Response Api::no_route(Listener listener, const RouteMatch& match,
+                             const RequestTarget& target) const {
+  if (!match.allow.empty()) return method_not_allowed(match.allow);
+  if (listener == Listener::webhook) {
+    std::string served;
+    for (const auto& route : routes())
+      if (route.webhook_listener)
+        served += (served.empty() ? "" : ", ") + std::string(bhttp::to_string(route.method)) +
+                  " " + std::string(route.pattern);
+    return error(Status::not_found, "not_found", "this listener serves only " + served);
   }
-  auto parsed = boost::urls::parse_origin_form(request.target());
-  if (parsed && parsed->path() == "/can-deploy" && is_get(request))
-    return can_deploy(url_params(*parsed));
-  if (parsed && request.method() == bhttp::verb::post) {
-    std::vector<std::string> segments;
-    for (auto segment : parsed->segments()) segments.emplace_back(segment);
-    if (segments.size() == 4 && segments[0] == "v1" && segments[1] == "environments" &&
-        !segments[2].empty() && (segments[3] == "stabilize" || segments[3] == "stop"))
-      return remediate(request, std::move(responder), segments[2], segments[3]);
+  return error(Status::not_found, "not_found", "no route for " + target.path());
+}
+
+void Api::dispatch(const http::Request& request, const RouteMatch& match,
+                   const RequestTarget& target, Reply reply) {
+  const std::string name(match.name);
+  switch (match.route->id) {
+    case RouteId::can_deploy: {
+      auto query = parse_can_deploy([&](std::string_view key) { return target.param(key); },
+                                    service_, options_.max_wait);
+      if (auto* res = std::get_if<Response>(&query)) return reply(std::move(*res));
+      const auto& q = std::get<CanDeployQuery>(query);
+      // Without a responder to hold (handle()), wait= is answered at once.
+      if (!reply.can_wait()) return reply(can_deploy_response(q.environment));
+      return answer_can_deploy(q.environment, q.wait, reply.responder());
+    }
+    case RouteId::healthz:
+      return reply(json_response(Status::ok, Json{{"status", "ok"}}));
+    case RouteId::readyz:
+      return reply(readiness());
+    case RouteId::status:
+      return reply(status());
+    case RouteId::environment:
+      return reply(environment_status(name));
+    case RouteId::lease_acquire:
+      return reply(mutate(request, name, &Api::acquire_lease, ""));
+    case RouteId::lease_release:
+      return reply(mutate(request, name, &Api::release_lease, std::string(match.id)));
+    case RouteId::freeze_set:
+      return reply(mutate(request, name, &Api::set_freeze, ""));
+    case RouteId::freeze_clear:
+      return reply(mutate(request, name, &Api::clear_freeze, ""));
+    case RouteId::events:
+      return reply(mutate(request, name, &Api::report_event, ""));
+    case RouteId::stabilize:
+    case RouteId::stop:
+      if (!reply.can_wait()) {
+        return reply(error(Status::internal_server_error, "internal",
+                           "POST " + target.path() + " is served asynchronously only"));
+      }
+      return remediate(request, reply.responder(), name,
+                       match.route->id == RouteId::stabilize ? "stabilize" : "stop");
+    case RouteId::metrics:
+    case RouteId::webhook: {
+      const auto it = handlers_.find(match.route->id);
+      if (it == handlers_.end() || !it->second)
+        return reply(error(Status::not_found, "not_found", "no route for " + target.path()));
+      return reply(it->second(request));
+    }
   }
-  responder(handle(request));
+}
+
+Response Api::readiness() const {
+  const auto missing = service_.missing_sources();
+  if (missing.empty()) return json_response(Status::ok, Json{{"status", "ready"}});
+  Json list = Json::array();
+  for (const auto& m : missing) list.push_back(Json{{"environment", m.environment}, {"source", m.source}});
+  Json body;
+  body["status"] = "starting";
+  body["missing"] = std::move(list);
+  return json_response(Status::service_unavailable, body);
+}
+
+Response Api::status() const {
+  const auto now = service_.now();
+  Json environments = Json::object();
+  for (const auto& [name, policy] : service_.environments())
+    environments[name] = environment_status_json(name, policy, policy.decide(now), now);
+  Json body;
+  body["evaluated_at"] = format_timestamp(now);
+  body["environments"] = std::move(environments);
+  return json_response(Status::ok, body);
+}
+
+Response Api::environment_status(const std::string& name) const {
+  const auto* policy = service_.find(name);
+  if (!policy) return unknown_environment(name);
+  const auto now = service_.now();
+  return json_response(Status::ok, environment_status_json(name, *policy, policy->decide(now), now));
 }
 
 void Api::answer_can_deploy(const std::string& environment, Duration wait,
@@ -319,102 +397,9 @@ void Api::answer_can_deploy(const std::string& environment, Duration wait,
 }
 
 std::size_t Api::body_limit_for(const http::RequestHeader& header) const {
-  // Called for every request: skip the URL parse when the target cannot name the webhook path
-  // (neither the literal segment nor a percent-encoding that could spell it).
-  const auto target = header.target();
-  if (target.find("webhooks") == std::string_view::npos &&
-      target.find('%') == std::string_view::npos)
-    return options_.max_body_bytes;
-  auto parsed = boost::urls::parse_origin_form(target);
-  if (parsed && parsed->path() == kGitHubWebhookPath) return options_.max_webhook_body_bytes;
-  return options_.max_body_bytes;
-}
-
-http::Response Api::handle(const http::Request& request) {
-  auto parsed = boost::urls::parse_origin_form(request.target());
-  if (!parsed) return error(Status::bad_request, "bad_request", "malformed request target");
-  const boost::urls::url_view url = *parsed;
-  std::vector<std::string> segments;
-  for (auto segment : url.segments()) segments.emplace_back(segment);
-  const auto path = url.path();
-
-  // ---- /healthz, /readyz ---------------------------------------------------------------------
-  if (path == "/healthz") {
-    if (!is_get(request)) return method_not_allowed(kAllowGet);
-    return json_response(Status::ok, Json{{"status", "ok"}});
-  }
-  if (path == "/readyz") {
-    if (!is_get(request)) return method_not_allowed(kAllowGet);
-    const auto missing = service_.missing_sources();
-    if (missing.empty()) return json_response(Status::ok, Json{{"status", "ready"}});
-    Json list = Json::array();
-    for (const auto& m : missing) list.push_back(Json{{"environment", m.environment}, {"source", m.source}});
-    Json body;
-    body["status"] = "starting";
-    body["missing"] = std::move(list);
-    return json_response(Status::service_unavailable, body);
-  }
-
-  // ---- /can-deploy (wait= is honoured by operator() only) ------------------------------------
-  if (path == "/can-deploy") {
-    if (!is_get(request)) return method_not_allowed(kAllowGet);
-    auto query = parse_can_deploy(url_params(url), service_, options_.max_wait);
-    if (auto* res = std::get_if<Response>(&query)) return std::move(*res);
-    return can_deploy_response(std::get<CanDeployQuery>(query).environment);
-  }
-
-  // ---- /v1/status, /v1/environments/NAME -----------------------------------------------------
-  if (path == "/v1/status") {
-    if (!is_get(request)) return method_not_allowed(kAllowGet);
-    const auto now = service_.now();
-    Json environments = Json::object();
-    for (const auto& [name, policy] : service_.environments())
-      environments[name] = environment_status_json(name, policy, policy.decide(now), now);
-    Json body;
-    body["evaluated_at"] = format_timestamp(now);
-    body["environments"] = std::move(environments);
-    return json_response(Status::ok, body);
-  }
-  if (segments.size() >= 3 && segments.size() <= 5 && segments[0] == "v1" &&
-      segments[1] == "environments" && !segments[2].empty()) {
-    const std::string& name = segments[2];
-    if (segments.size() == 3) {
-      if (!is_get(request)) return method_not_allowed(kAllowGet);
-      const auto* policy = service_.find(name);
-      if (!policy) return unknown_environment(name);
-      const auto now = service_.now();
-      return json_response(Status::ok,
-                           environment_status_json(name, *policy, policy->decide(now), now));
-    }
-    const std::string& action = segments[3];
-    if (segments.size() == 4 && action == "lease") {
-      if (request.method() != bhttp::verb::post) return method_not_allowed("POST");
-      return mutate(request, name, &Api::acquire_lease, "");
-    }
-    if (segments.size() == 5 && action == "lease" && !segments[4].empty()) {
-      if (request.method() != bhttp::verb::delete_) return method_not_allowed("DELETE");
-      return mutate(request, name, &Api::release_lease, segments[4]);
-    }
-    if (segments.size() == 4 && action == "freeze") {
-      if (request.method() == bhttp::verb::post)
-        return mutate(request, name, &Api::set_freeze, "");
-      if (request.method() == bhttp::verb::delete_)
-        return mutate(request, name, &Api::clear_freeze, "");
-      return method_not_allowed("POST, DELETE");
-    }
-    if (segments.size() == 4 && (action == "stabilize" || action == "stop")) {
-      if (request.method() != bhttp::verb::post) return method_not_allowed("POST");
-      // POST is asynchronous and served by operator(); handle() has no responder to hold.
-      return error(Status::internal_server_error, "internal",
-                   "POST " + std::string(path) + " is served asynchronously only");
-    }
-    if (segments.size() == 4 && action == "events") {
-      if (request.method() != bhttp::verb::post) return method_not_allowed("POST");
-      return mutate(request, name, &Api::report_event, "");
-    }
-  }
-
-  return error(Status::not_found, "not_found", "no route for " + std::string(path));
+  return body_limit_of(header.method(), header.target()) == BodyLimit::webhook
+             ? options_.max_webhook_body_bytes
+             : options_.max_body_bytes;
 }
 
 // ---- mutating routes -----------------------------------------------------------------------

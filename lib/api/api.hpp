@@ -1,38 +1,18 @@
 #pragma once
-// The HTTP API as a plain mapping Request -> Response: no sockets, and the only timer is the
-// long-poll waiters' (waiters.hpp), so every route and status code is unit-tested without a
-// network. The server calls operator() on the io thread. Full reference: docs/api.md.
+// The HTTP API: every route of routes.hpp's table is dispatched here, in one switch. Routes are
+// answered at once (a plain request -> response function) or, for the long-poll and the
+// asynchronous stabilize/stop, later through the http::Responder. No sockets, and the only timer
+// is the long-poll waiters' (waiters.hpp), so every route and status code is unit-tested without
+// a network. The server calls operator() on the io thread. Reference: docs/api.md.
 //
-// Read-only routes (GET; HEAD answers like GET without a body):
-//   GET /can-deploy[?env=NAME][&wait=SECONDS]
-//                                200 safe / 423 blocked, decision JSON, Retry-After when known.
-//                                env may be omitted when exactly one environment is configured.
-//                                wait>0 holds the request until the environment is safe or the
-//                                wait (capped at server.max_wait) ends; 503 too_many_waiters
-//                                beyond server.max_waiters.
-//   GET /v1/status               {"evaluated_at":..., "environments":{"NAME":{...}, ...}}
-//   GET /v1/environments/NAME    the same object for one environment
-//   GET /healthz                 200 {"status":"ok"} while serving
-//   GET /readyz                  503 until every source of every environment refreshed once
-// Mutating routes (Authorization: Bearer TOKEN when server.api_token_file is set, else 401):
-//   POST   /v1/environments/NAME/lease       201 lease / 423 decision
-//   DELETE /v1/environments/NAME/lease/ID    204 / 404 unknown or expired lease
-//   POST   /v1/environments/NAME/freeze      200 freeze
-//   DELETE /v1/environments/NAME/freeze      204 lifted / 404 not frozen
-//   POST   /v1/environments/NAME/events      202 (type "server_busy")
-//   POST   /v1/environments/NAME/stabilize   200 done / 200 plan (dry_run) / 409 refused /
-//                                            502 failed or partially failed (report in body)
-//   POST   /v1/environments/NAME/stop        200 frozen + runs cancelled / 502 incomplete
-//   (stabilize and stop are asynchronous: served by operator(), see lib/remediation)
-// A mutation is answered only after the state file was written (Persistence::commit); if that
-// fails the change is rolled back and the answer is 500 state_write_failed.
-// Errors: {"error":{"code":"bad_request|unauthorized|not_found|method_not_allowed|...",
-// "message":"..."}}; wrong methods get 405 with Allow.
-//
-// Extension points: add routes in Api::handle() (api.cpp); the GitHub webhook route gets the
-// larger body limit through body_limit_for() (kGitHubWebhookPath).
+// Mutating routes need `Authorization: Bearer TOKEN` when server.api_token_file is set (401
+// otherwise). A mutation is answered only after the state file was written
+// (Persistence::commit); if that fails the change is rolled back and the answer is 500
+// state_write_failed. Errors: {"error":{"code":"...","message":"..."}}; an unknown path gets
+// 404, a wrong method 405 with Allow.
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +22,7 @@
 #include <string_view>
 
 #include "api/auth.hpp"
+#include "api/routes.hpp"
 #include "api/waiters.hpp"
 #include "service/guard_service.hpp"
 #include "service/persistence.hpp"
@@ -50,9 +31,6 @@
 #include "remediation/remediation.hpp"
 
 namespace deployguard::api {
-
-/// Reserved for the webhook receiver (later issue): requests to it get max_webhook_body_bytes.
-inline constexpr std::string_view kGitHubWebhookPath = "/webhooks/github";
 
 struct ApiOptions {
   std::size_t max_body_bytes = ServerConfig{}.max_body_bytes;
@@ -83,12 +61,20 @@ class Api {
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
 
-  /// Maps one request to its response. /can-deploy?wait= is answered at once here (the
-  /// long-poll needs operator()).
+  /// Maps one request to its response at once: /can-deploy?wait= is answered without waiting,
+  /// stabilize and stop (which need a responder) answer 500.
   http::Response handle(const http::Request& request);
 
-  /// The http::Handler: answers through the responder, now or (long-poll) later.
+  /// The API listener's http::Handler: answers through the responder, now or later.
   void operator()(http::Request&& request, http::Responder responder);
+  /// The handler of the public webhook-only listener (server.webhook_listen): only the routes
+  /// the table marks for it, 404 for the others.
+  http::Handler webhook_listener_handler();
+
+  using RouteHandler = std::function<http::Response(const http::Request&)>;
+  /// Serves a route implemented above this layer (the metrics page, the webhook receiver).
+  /// Unset: the route answers 404.
+  void set_handler(RouteId route, RouteHandler handler) { handlers_[route] = std::move(handler); }
 
   /// Body limit for a request, chosen from its header (ServerOptions::body_limit_for).
   std::size_t body_limit_for(const http::RequestHeader& header) const;
@@ -107,6 +93,34 @@ class Api {
 
  private:
   struct Route;
+  /// Where a dispatched route's answer goes: a Responder (may answer later) or, from handle(),
+  /// a response to fill at once.
+  class Reply {
+   public:
+    explicit Reply(http::Responder responder) : responder_(std::move(responder)) {}
+    explicit Reply(http::Response* out) : out_(out) {}
+    bool can_wait() const { return out_ == nullptr; }
+    http::Responder responder() { return std::move(responder_); }
+    void operator()(http::Response response) {
+      if (out_) {
+        *out_ = std::move(response);
+      } else {
+        responder_(std::move(response));
+      }
+    }
+
+   private:
+    http::Responder responder_;
+    http::Response* out_ = nullptr;
+  };
+  void serve(Listener listener, const http::Request& request, http::Responder responder);
+  void dispatch(const http::Request& request, const RouteMatch& match,
+                const RequestTarget& target, Reply reply);
+  http::Response no_route(Listener listener, const RouteMatch& match,
+                          const RequestTarget& target) const;
+  http::Response readiness() const;
+  http::Response status() const;
+  http::Response environment_status(const std::string& name) const;
   using Mutator = http::Response (Api::*)(const http::Request&, const Route&,
                                           const std::string& argument);
   http::Response can_deploy_response(const std::string& environment) const;
@@ -145,6 +159,7 @@ class Api {
   TokenAuth auth_;
   WaiterRegistry waiters_;
   remediation::RemediationService* remediation_ = nullptr;
+  std::map<RouteId, RouteHandler> handlers_;
 };
 
 }  // namespace deployguard::api

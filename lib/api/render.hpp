@@ -23,8 +23,8 @@ std::int64_t seconds_rounded_up(Duration d);
 /// present only when known.
 Json decision_json(std::string_view environment, const Decision& decision);
 
-/// decision_json(environment, decision).dump(), written directly: /can-deploy is the hot path
-/// (issue #9), and building the ordered_json tree first was most of the handler's cost. Byte for
+/// decision_json(environment, decision).dump(), written directly: /can-deploy is the hot path,
+/// and building the ordered_json tree first was most of the handler's cost. Byte for
 /// byte the same text (tested against decision_json for every shape).
 std::string decision_text(std::string_view environment, const Decision& decision);
 

@@ -1,6 +1,6 @@
 #pragma once
-// Request targets that need no decoding, split without a URL parser: the /can-deploy fast path
-// (issue #9). Anything else (percent-encoding, '+', characters outside RFC 3986) is left to
+// Request targets that need no decoding, split without a URL parser: the /can-deploy fast path.
+// Anything else (percent-encoding, '+', characters outside RFC 3986) is left to
 // boost::urls, so both paths give the same answer for every target the fast path accepts
 // (tests/unit/api/target_test.cpp compares them).
 #include <optional>

@@ -25,16 +25,6 @@ std::shared_ptr<spdlog::logger> init_logging(const Config& config, const DaemonO
   return logging::subsystem_logger("app");
 }
 
-bool is_metrics_request(const http::Request& request) {
-  const auto target = std::string_view(request.target());
-  return target.substr(0, target.find('?')) == "/metrics";
-}
-
-bool is_webhook_request(const http::Request& request) {
-  const auto target = std::string_view(request.target());
-  return target.substr(0, target.find('?')) == api::kGitHubWebhookPath;
-}
-
 /// Webhook secrets, one per line (rotation). Missing file: a startup error, not silent 401s.
 std::vector<std::string> webhook_secrets(const Config& config) {
   if (!config.github || !config.github->webhook_secret_file) return {};
@@ -97,14 +87,6 @@ DaemonApp::DaemonApp(Config config, DaemonOptions options)
       server_(io_.get_executor(),
               with_request_hooks(server_options(config_.server), api_, metrics_),
               [this](http::Request&& request, http::Responder responder) {
-                if (webhook_ && is_webhook_request(request)) {
-                  responder(webhook_->handle(request));
-                  return;
-                }
-                if (metrics_ && is_metrics_request(request)) {
-                  responder(metrics_->handle(request));
-                  return;
-                }
                 api_(std::move(request), std::move(responder));
               }),
       signals_(io_, SIGINT, SIGTERM),
@@ -118,6 +100,10 @@ DaemonApp::DaemonApp(Config config, DaemonOptions options)
       service_, config_.environments, webhook_secrets(config_),
       [this](const std::string& env) { pollers_->refresh_now(env, kGitHubSource); });
   metrics_ = std::make_unique<Metrics>(service_, pollers_.get(), webhook_.get());
+  api_.set_handler(api::RouteId::webhook,
+                   [this](const http::Request& request) { return webhook_->handle(request); });
+  api_.set_handler(api::RouteId::metrics,
+                   [this](const http::Request& request) { return metrics_->handle(request); });
   remediation_ = std::make_unique<remediation::RemediationService>(
       io_.get_executor(), service_, config_, [this] {
         return remediation::Upstreams{pollers_->arm_api(), pollers_->github_api(),
@@ -137,24 +123,15 @@ DaemonApp::DaemonApp(Config config, DaemonOptions options)
       opts.tls = http::TlsFiles{config::resolve_secret_path(*config_.server.cert_file),
                                 config::resolve_secret_path(*config_.server.key_file)};
     // Throws std::runtime_error (file + OpenSSL reason) when the certificate cannot be loaded.
-    webhook_server_ = std::make_unique<http::Server>(
-        io_.get_executor(), std::move(opts),
-        [this](http::Request&& request, http::Responder responder) {
-          if (is_webhook_request(request)) {
-            responder(webhook_->handle(request));
-            return;
-          }
-          responder(http::make_error_response(
-              http::Status::not_found, "not_found",
-              "this listener serves only " + std::string(api::kGitHubWebhookPath)));
-        });
+    webhook_server_ = std::make_unique<http::Server>(io_.get_executor(), std::move(opts),
+                                                     api_.webhook_listener_handler());
   }
 }
 
 DaemonApp::~DaemonApp() = default;
 
 void DaemonApp::start() {
-  // durable state: a corrupt/unreadable state file stops start-up before anything binds
+  // A corrupt/unreadable state file stops start-up before anything binds
   persistence_.restore(options_.move_corrupt_state);
   server_.start();
   log_->info("event=listening address={} environments={}", format_endpoint(listen_endpoint()),
@@ -165,7 +142,7 @@ void DaemonApp::start() {
                format_endpoint(webhook_server_->local_endpoint()), webhook_server_->tls());
   }
   service_.start();
-  persistence_.start();  // durable state: audit log, debounced saves
+  persistence_.start();  // audit log, debounced saves
   pollers_->start();
   systemd_.ready();  // READY=1 once listening, configured and restored; watchdog pings
   wait_for_signal();
@@ -350,7 +327,7 @@ void DaemonApp::begin_shutdown(std::string_view cause) {
   auto on_listener_stopped = [this, listeners_left] {
     if (--*listeners_left > 0) return;
     // Nothing else keeps the io_context busy once the signal wait is gone: run() returns.
-    persistence_.stop();  // durable state: write pending changes
+    persistence_.stop();  // write pending changes
     signals_.cancel();
     hangup_.cancel();
   };

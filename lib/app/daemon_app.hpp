@@ -1,23 +1,12 @@
 #pragma once
-// DaemonApp: builds the daemon from a validated Config, in order, and runs it on ONE io thread
-// until SIGINT/SIGTERM:
-//   1. logging (configure_logging)
-//   2. GuardService: one EnvironmentPolicy per environment, deadline timer
-//   3. Api + http::Server on server.listen
-//   4. (later) pollers, webhook listener, state store, metrics - see "extension points" below
-// Shutdown (first SIGINT/SIGTERM or request_stop()): stop the guard's timer, stop accepting, let
-// requests in flight finish for up to `shutdown_grace`, then run() returns 0. A second signal
-// stops at once.
-//
-// Extension points, in the order start() should grow them:
-//   * durable state: restore each policy with service().modify(env, p.restore(...)) before
-//     service().start(), and persist from a service().add_listener() callback;
-//   * pollers: construct them after the service with io_context() and a reference to
-//     service(); they call service().apply(env, event) on the io thread; stop them in
-//     begin_shutdown() before the server;
-//   * webhook route / lease & freeze routes: add to api::Api (api.cpp) - they use
-//     service().apply()/modify();
-//   * metrics: read service() from a route or a listener.
+// DaemonApp: the composition root. Builds every layer from a validated Config, in order
+// (logging, clock, GuardService, Persistence, Api and the API listener, HTTP client, pollers,
+// webhook receiver, metrics, remediation, the optional webhook-only listener), and runs them on
+// ONE io thread until SIGINT/SIGTERM; SIGHUP reloads the configuration file. The order of
+// start-up, reload and shutdown is described in docs/architecture.md.
+// Shutdown (first SIGINT/SIGTERM or request_stop()): stop the guard's timer and the pollers,
+// answer the long-poll waiters, let requests in flight finish for up to `shutdown_grace`, save
+// the state, then run() returns 0. A second signal stops at once.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -32,7 +21,7 @@
 
 #include "api/api.hpp"
 #include "service/guard_service.hpp"
-#include "service/persistence.hpp"  // durable state
+#include "service/persistence.hpp"
 #include "app/guard_sink.hpp"
 #include "app/metrics.hpp"
 #include "app/systemd_notify.hpp"
@@ -50,8 +39,7 @@ struct DaemonOptions {
   std::optional<std::string> log_level;  // --log-level, overrides config.log.level
   Duration shutdown_grace = std::chrono::seconds{10};
   std::unique_ptr<Clock> clock;          // default SystemClock
-  // durable state: --move-corrupt-state (a corrupt state file is renamed aside instead of
-  // stopping start-up)
+  // --move-corrupt-state: a corrupt state file is renamed aside instead of stopping start-up
   bool move_corrupt_state = false;
   /// The file the config came from; SIGHUP re-reads it (unset: SIGHUP only reopens the audit
   /// log and reloads the TLS certificate).
@@ -124,7 +112,7 @@ class DaemonApp {
   boost::asio::io_context io_{1};
   std::unique_ptr<Clock> clock_;
   service::GuardService service_;
-  // durable state: state file + audit log; restored in start() before the service starts
+  // State file + audit log; restored in start() before the service starts
   service::Persistence persistence_{io_.get_executor(), service_,
                            service::PersistenceOptions::from_config(config_.state)};
   api::Api api_;

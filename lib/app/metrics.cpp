@@ -5,6 +5,8 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include "api/routes.hpp"
+
 namespace deployguard::app {
 namespace {
 
@@ -14,26 +16,8 @@ double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 
 }  // namespace
 
-std::string route_label(std::string_view target) {
-  const auto path = target.substr(0, target.find('?'));
-  for (std::string_view fixed : {"/can-deploy", "/v1/status", "/healthz", "/readyz", "/metrics",
-                                 "/webhooks/github"})
-    if (path == fixed) return std::string(fixed);
-  constexpr std::string_view kEnv = "/v1/environments/";
-  if (path.substr(0, kEnv.size()) == kEnv) {
-    const auto rest = path.substr(kEnv.size());
-    const auto slash = rest.find('/');
-    if (slash == std::string_view::npos) return "/v1/environments/{name}";
-    const auto tail = rest.substr(slash);
-    if (tail == "/lease" || tail.substr(0, 7) == "/lease/")
-      return tail == "/lease" ? "/v1/environments/{name}/lease" : "/v1/environments/{name}/lease/{id}";
-    if (tail == "/freeze" || tail == "/events") return "/v1/environments/{name}" + std::string(tail);
-  }
-  return path.empty() ? "(none)" : "(other)";
-}
-
 void Metrics::record_http(std::string_view target, unsigned status) {
-  ++http_requests_[{route_label(target), status}];
+  ++http_requests_[{api::route_label(target), status}];
 }
 
 std::string Metrics::render() const {
@@ -132,13 +116,7 @@ std::string Metrics::render() const {
   return TextSerializer{}.Serialize(registry.Collect());
 }
 
-http::Response Metrics::handle(const http::Request& request) const {
-  if (request.method() != bhttp::verb::get && request.method() != bhttp::verb::head) {
-    auto res = http::make_error_response(http::Status::method_not_allowed, "method_not_allowed",
-                                         "method not allowed; allowed: GET, HEAD");
-    res.set(bhttp::field::allow, "GET, HEAD");
-    return res;
-  }
+http::Response Metrics::handle(const http::Request&) const {
   http::Response res{http::Status::ok, 11};
   res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
   res.set(bhttp::field::cache_control, "no-store");

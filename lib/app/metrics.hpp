@@ -16,9 +16,6 @@
 
 namespace deployguard::app {
 
-/// Collapses a request target into a bounded route label ("/v1/environments/{name}").
-std::string route_label(std::string_view target);
-
 class Metrics {
  public:
   Metrics(const service::GuardService& service, const upstream::UpstreamPollers* pollers,
@@ -41,6 +38,7 @@ class Metrics {
 
   /// The whole exposition, text format 0.0.4.
   std::string render() const;
+  /// GET /metrics (the route table lets only GET and HEAD through).
   http::Response handle(const http::Request& request) const;
 
  private:

@@ -49,12 +49,6 @@ void WebhookReceiver::reconfigure(const std::map<std::string, EnvironmentConfig>
 }
 
 http::Response WebhookReceiver::handle(const http::Request& req) {
-  if (req.method() != bhttp::verb::post) {
-    auto res = http::make_error_response(http::Status::method_not_allowed, "method_not_allowed",
-                                         "webhooks must be POSTed");
-    res.set(bhttp::field::allow, "POST");
-    return res;
-  }
   if (!enabled_) {
     ++stats_.by_outcome["disabled"];
     return http::make_error_response(http::Status::service_unavailable, "webhooks_disabled",

@@ -1,11 +1,12 @@
 #pragma once
-// The GitHub webhook route: POST /webhooks/github. Authenticates the delivery
+// The GitHub webhook route: POST /webhooks/github (405 for other methods comes from the route
+// table, lib/api/routes.hpp). Authenticates the delivery
 // (X-Hub-Signature-256) before parsing anything, applies the resulting run updates to the
 // guard at once, and asks the pollers to reconcile with GitHub. Answers synchronously: nothing
 // here waits on an upstream, so GitHub (which gives up after 10 s) always gets a fast answer.
 //
 // Status codes: 200 ping / duplicate delivery, 202 applied or ignored, 400 malformed, 401 bad or
-// missing signature, 405 not POST, 413 over max_webhook_body_bytes (enforced by the server
+// missing signature, 413 over max_webhook_body_bytes (enforced by the server
 // before the body is read), 415 not JSON, 503 no webhook secret configured.
 // Thread: io thread only.
 #include <functional>

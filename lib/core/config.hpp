@@ -1,6 +1,7 @@
 #pragma once
 // Configuration values after parsing and validation (lib/config turns YAML into these).
 // Plain data: no YAML, no I/O. Secrets are never stored here, only where to read them from.
+// Every struct compares with ==: a configuration reload (SIGHUP) decides by comparison what changed.
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -16,7 +17,7 @@ struct ListenAddress {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  // 0 = pick a free port
 
-  bool operator==(const ListenAddress&) const = default;  // config reload compares
+  bool operator==(const ListenAddress&) const = default;
 };
 
 struct ServerConfig {
@@ -37,21 +38,21 @@ struct ServerConfig {
   std::size_t max_waiters = 20000;
   Duration max_lease_ttl = std::chrono::hours{2};
 
-  bool operator==(const ServerConfig&) const = default;  // config reload compares
+  bool operator==(const ServerConfig&) const = default;
 };
 
 struct StateConfig {
   std::string path = "/var/lib/deployguard/state.json";
   std::optional<std::string> audit_log_path;  // default: <state dir>/audit.jsonl
 
-  bool operator==(const StateConfig&) const = default;  // config reload compares
+  bool operator==(const StateConfig&) const = default;
 };
 
 struct LogConfig {
   std::string level = "info";   // trace, debug, info, warn, error
   std::string format = "text";  // text, json
 
-  bool operator==(const LogConfig&) const = default;  // config reload compares
+  bool operator==(const LogConfig&) const = default;
 };
 
 struct GitHubConfig {
@@ -64,7 +65,7 @@ struct GitHubConfig {
                                             "is busy processing another operation"};
   std::size_t max_log_bytes = 2 * 1024 * 1024;
 
-  bool operator==(const GitHubConfig&) const = default;  // config reload compares
+  bool operator==(const GitHubConfig&) const = default;
 };
 
 struct AzureAuthConfig {
@@ -77,14 +78,14 @@ struct AzureAuthConfig {
   std::optional<std::string> token_file;
   std::string authority_url = "https://login.microsoftonline.com";
 
-  bool operator==(const AzureAuthConfig&) const = default;  // config reload compares
+  bool operator==(const AzureAuthConfig&) const = default;
 };
 
 struct AzureApiVersions {
   std::string container_apps = "2025-07-01";
   std::string postgres = "2024-08-01";
 
-  bool operator==(const AzureApiVersions&) const = default;  // config reload compares
+  bool operator==(const AzureApiVersions&) const = default;
 };
 
 struct AzureConfig {
@@ -94,7 +95,7 @@ struct AzureConfig {
   Duration poll_interval = std::chrono::seconds{60};
   AzureApiVersions api_versions;
 
-  bool operator==(const AzureConfig&) const = default;  // config reload compares
+  bool operator==(const AzureConfig&) const = default;
 };
 
 struct HttpClientConfig {
@@ -104,7 +105,7 @@ struct HttpClientConfig {
   std::size_t max_response_bytes = 8 * 1024 * 1024;
   Duration max_backoff = std::chrono::seconds{30};
 
-  bool operator==(const HttpClientConfig&) const = default;  // config reload compares
+  bool operator==(const HttpClientConfig&) const = default;
 };
 
 struct GitHubTarget {
@@ -112,21 +113,21 @@ struct GitHubTarget {
   std::vector<std::string> workflows;  // file name, path or display name
   std::optional<std::string> branch;
 
-  bool operator==(const GitHubTarget&) const = default;  // config reload compares
+  bool operator==(const GitHubTarget&) const = default;
 };
 
 struct AzureResourceRef {
   std::string resource_group;
   std::string name;
 
-  bool operator==(const AzureResourceRef&) const = default;  // config reload compares
+  bool operator==(const AzureResourceRef&) const = default;
 };
 
 struct BusyBackoff {
   Duration initial = std::chrono::minutes{2};
   Duration max = std::chrono::minutes{30};
 
-  bool operator==(const BusyBackoff&) const = default;  // config reload compares
+  bool operator==(const BusyBackoff&) const = default;
 };
 
 struct EnvironmentConfig {
@@ -140,7 +141,7 @@ struct EnvironmentConfig {
   int max_active_revisions = 1;
   Duration stale_after = std::chrono::minutes{5};
 
-  bool operator==(const EnvironmentConfig&) const = default;  // config reload compares
+  bool operator==(const EnvironmentConfig&) const = default;
 };
 
 struct Config {
@@ -152,7 +153,7 @@ struct Config {
   HttpClientConfig http_client;
   std::map<std::string, EnvironmentConfig> environments;  // keyed and ordered by name
 
-  bool operator==(const Config&) const = default;  // config reload compares
+  bool operator==(const Config&) const = default;
 };
 
 }  // namespace deployguard

@@ -5,16 +5,16 @@
 // Thread: every member function must be called on the io thread (the thread running the
 // executor passed to the constructor). Nothing is locked.
 //
-// Extension points (later issues):
+// Who uses what:
 //   * pollers and the webhook receiver feed observations with apply(env, event);
 //   * state restore mutates a policy through modify(env, fn), which re-evaluates and notifies
 //     exactly like apply();
-//   * lease/freeze routes use transact(env, fn, commit): the change is persisted (commit) before
-//     any listener hears of it, and rolled back if persisting fails;
-//   * long-poll waiters and durable state subscribe with add_listener(): the listener runs after
-//     every change of an environment (event applied, lease/freeze mutation, deadline expiry),
-//     with the fresh decision and whether the verdict changed;
-//   * metrics can read decisions(), environments() and missing_sources().
+//   * API mutations use transact(env, fn, commit): the change is persisted (commit) before any
+//     listener hears of it, and rolled back if persisting fails;
+//   * long-poll waiters and Persistence subscribe with add_listener(): the listener runs after
+//     every change of an environment (event applied, mutation, deadline expiry), with the fresh
+//     decision and whether the verdict changed;
+//   * metrics read decisions(), environments() and missing_sources().
 #include <cstdint>
 #include <functional>
 #include <map>

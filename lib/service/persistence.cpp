@@ -144,9 +144,7 @@ void Persistence::on_change(const StateChange& change) {
   // Mutations through transact() were saved before listeners run, so this finds no difference
   // for them; observations from pollers and webhooks, and TTL expiries, are picked up here.
   // A save is already scheduled, and commit() compares every environment with what was saved,
-  // so comparing this one now would only repeat that work. Under a webhook burst this check
-  // was ~19% of the daemon's instructions when it serialized the environment to compare texts
-  // (callgrind, docs/performance.md); it now compares the structures.
+  // so comparing this one now would only repeat that work.
   if (dirty_ && timer_armed_) return;
   const auto* policy = service_.find(change.environment);
   if (!policy) return;

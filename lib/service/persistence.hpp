@@ -20,8 +20,8 @@
 // Cost: save_state() is synchronous on the io thread (temp file, fsync, rename, fsync dir:
 // ~1-50 ms depending on the disk). The file is a few KiB, and saves happen only on operator
 // mutations and at most once per debounce interval otherwise, so the loop stalls rarely and
-// briefly. Change detection serializes one environment's durable state (a few hundred bytes)
-// per GuardService change; that is far cheaper than the poll that caused the change.
+// briefly. Change detection compares one environment's durable state with the copy last
+// written (operator==, no serialization) per GuardService change.
 //
 // Thread: io thread only, like GuardService.
 #include <map>

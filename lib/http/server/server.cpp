@@ -308,8 +308,7 @@ class BasicSession final : public Session {
   }
 
   // The request is parsed here, from buffer_, with the parser's put(): no composed read
-  // operation, so a request that arrives in one segment costs one read and no extra completion
-  // (issue #9).
+  // operation, so a request that arrives in one segment costs one read and no extra completion.
   void begin_request() {
     phase_ = Phase::Reading;
     if (!first_request_) expires_after(opts().read_timeout);
@@ -488,7 +487,7 @@ class BasicSession final : public Session {
                                              net::buffer(response_->body())};
     expires_after(opts().write_timeout);
     // Header text and body as two buffers of one write: Beast's serializer walks its
-    // buffers_cat_view one field at a time and was ~40% of a small response's cost (issue #9).
+    // buffers_cat_view one field at a time and was ~40% of a small response's cost.
     net::async_write(stream_, buffers, [self = self()](error_code ec, std::size_t) {
       self->on_write(ec);
     });

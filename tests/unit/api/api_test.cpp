@@ -361,7 +361,7 @@ TEST_F(ApiTest, MalformedTargetIs400) {
 }
 
 TEST_F(ApiTest, WebhookRouteGetsTheLargerBodyLimit) {
-  http::Request req{bhttp::verb::post, kGitHubWebhookPath, 11};
+  http::Request req{bhttp::verb::post, "/webhooks/github", 11};
   EXPECT_EQ(api_.body_limit_for(req.base()), 5000u);
   req.target("/can-deploy");
   EXPECT_EQ(api_.body_limit_for(req.base()), 1000u);
