@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "api/render.hpp"
+#include "api/render_remediation.hpp"
 
 namespace deployguard::api {
 namespace {
@@ -652,7 +653,7 @@ void Api::stabilize(const http::Request& request, http::Responder responder, con
       return responder(report_response(Status::conflict, std::move(out), refusal->code, refusal->message));
     }
     Json out{{"environment", route.environment}, {"outcome", "planned"}, {"dry_run", true},
-             {"plan", remediation::plan_json(std::get<remediation::StabilizePlan>(planned))}};
+             {"plan", plan_json(std::get<remediation::StabilizePlan>(planned))}};
     return responder(json_response(Status::ok, out));
   }
 
@@ -663,8 +664,8 @@ void Api::stabilize(const http::Request& request, http::Responder responder, con
       route.environment, revision,
       [this, route, shared](remediation::StabilizeReport report) {
         using Outcome = remediation::StabilizeReport::Outcome;
-        Json out = remediation::report_json(route.environment, report);
-        Json old_value = report.plan ? remediation::traffic_json(report.plan->traffic_before) : Json(nullptr);
+        Json out = stabilize_report_json(route.environment, report);
+        Json old_value = report.plan ? traffic_json(report.plan->traffic_before) : Json(nullptr);
         Json new_value = out.contains("after") ? out["after"] : Json(nullptr);
         audit(route, "stabilize", std::move(old_value), std::move(new_value), out);
         switch (report.outcome) {
@@ -714,7 +715,7 @@ void Api::stop(const http::Request& request, http::Responder responder, const Ro
         Json out;
         out["environment"] = route.environment;
         out["freeze"] = freeze_json(applied);
-        const Json cancellation = remediation::stop_report_json(report);
+        const Json cancellation = stop_report_json(report);
         for (const auto& [key, value] : cancellation.items()) out[key] = value;
         audit(route, "stop", nullptr, out["cancelled"], out);
         // A 409 means the run can no longer be cancelled (it finished meanwhile): reported, but

@@ -9,7 +9,6 @@
 namespace deployguard::remediation {
 namespace {
 
-using OJson = nlohmann::ordered_json;
 
 const RevisionSnapshot* find_revision(const std::vector<RevisionSnapshot>& revisions,
                                       const std::string& name) {
@@ -164,38 +163,5 @@ bool arm_retryable(unsigned status, const std::string& code) {
 }
 
 bool github_retryable(unsigned status) { return status == 0 || status >= 500; }
-
-OJson traffic_json(const std::vector<TrafficEntry>& traffic) {
-  OJson out = OJson::array();
-  for (const auto& t : traffic) {
-    OJson e;
-    e["revision"] = t.revision_name;
-    e["weight"] = t.weight;
-    if (!t.label.empty()) e["label"] = t.label;
-    out.push_back(std::move(e));
-  }
-  return out;
-}
-
-OJson plan_json(const StabilizePlan& plan) {
-  OJson out;
-  out["target"] = plan.target;
-  out["proposed"] = plan.proposed;
-  out["traffic_before"] = traffic_json(plan.traffic_before);
-  out["traffic_after"] = traffic_json(plan.traffic_after);
-  out["traffic_change"] = plan.traffic_change;
-  out["deactivate"] = plan.deactivate;
-  return out;
-}
-
-OJson run_json(const WorkflowRun& run) {
-  OJson out;
-  out["id"] = run.id;
-  out["workflow"] = run.workflow_name;
-  out["status"] = run.status_text.empty() ? std::string(to_string(run.status)) : run.status_text;
-  out["head_branch"] = run.head_branch;
-  out["html_url"] = run.html_url;
-  return out;
-}
 
 }  // namespace deployguard::remediation

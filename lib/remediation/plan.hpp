@@ -96,10 +96,4 @@ bool arm_retryable(unsigned status, const std::string& error_code);
 /// cancelled) is final, and so is a rate limit (the gate says when; not a tight loop).
 bool github_retryable(unsigned status);
 
-// ---- JSON ------------------------------------------------------------------------------------
-
-nlohmann::ordered_json traffic_json(const std::vector<TrafficEntry>& traffic);
-nlohmann::ordered_json plan_json(const StabilizePlan& plan);
-nlohmann::ordered_json run_json(const WorkflowRun& run);
-
 }  // namespace deployguard::remediation

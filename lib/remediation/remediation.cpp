@@ -16,7 +16,6 @@
 namespace deployguard::remediation {
 namespace {
 
-using OJson = nlohmann::ordered_json;
 
 std::string step_error(const upstream::ArmResult& r) { return r.status.error; }
 
@@ -58,71 +57,6 @@ std::string_view to_string(StabilizeReport::Outcome outcome) {
     case StabilizeReport::Outcome::Failed: return "failed";
   }
   return "failed";
-}
-
-OJson step_json(const StepResult& step) {
-  OJson out;
-  out["action"] = step.action;
-  out["target"] = step.target;
-  out["ok"] = step.ok;
-  out["attempts"] = step.attempts;
-  if (step.status) out["status"] = step.status;
-  if (!step.error.empty()) out["error"] = step.error;
-  if (!step.code.empty()) out["code"] = step.code;
-  return out;
-}
-
-OJson report_json(const std::string& environment, const StabilizeReport& report) {
-  OJson out;
-  out["environment"] = environment;
-  out["outcome"] = to_string(report.outcome);
-  out["dry_run"] = false;
-  if (report.plan) out["plan"] = plan_json(*report.plan);
-  if (report.refusal) out["refusal"] = OJson{{"code", report.refusal->code}, {"message", report.refusal->message}};
-  if (!report.error.empty()) out["error_detail"] = report.error;
-  OJson steps = OJson::array();
-  for (const auto& s : report.steps) steps.push_back(step_json(s));
-  out["steps"] = std::move(steps);
-  if (report.plan) {
-    OJson deactivated = OJson::array();
-    OJson failed = OJson::array();
-    for (const auto& s : report.steps)
-      if (s.action == "deactivate") (s.ok ? deactivated : failed).push_back(s.target);
-    out["deactivated"] = std::move(deactivated);
-    out["deactivation_failed"] = std::move(failed);
-  }
-  if (report.app_after) {
-    OJson after;
-    after["provisioning_state"] = report.app_after->provisioning_state;
-    after["traffic"] = traffic_json(resolved_traffic(*report.app_after));
-    OJson active = OJson::array();
-    for (const auto& r : report.revisions_after)
-      if (r.active) active.push_back(r.name);
-    after["active_revisions"] = std::move(active);
-    out["after"] = std::move(after);
-  }
-  return out;
-}
-
-OJson stop_report_json(const StopReport& report) {
-  OJson out;
-  OJson cancelled = OJson::array();
-  for (const auto& r : report.cancelled) cancelled.push_back(run_json(r));
-  out["cancelled"] = std::move(cancelled);
-  OJson not_cancelled = OJson::array();
-  for (const auto& n : report.not_cancelled) {
-    auto j = run_json(n.run);
-    if (n.step.status) j["http_status"] = n.step.status;
-    j["attempts"] = n.step.attempts;
-    j["error"] = n.step.error;
-    not_cancelled.push_back(std::move(j));
-  }
-  out["not_cancelled"] = std::move(not_cancelled);
-  OJson listing = OJson::array();
-  for (const auto& s : report.listing_errors) listing.push_back(step_json(s));
-  out["listing_errors"] = std::move(listing);
-  if (!report.github_configured) out["note"] = "no GitHub workflows configured for this environment";
-  return out;
 }
 
 // ---- runs ------------------------------------------------------------------------------------

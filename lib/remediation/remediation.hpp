@@ -108,9 +108,6 @@ struct StopReport {
   bool complete() const { return not_cancelled.empty() && listing_errors.empty(); }
 };
 
-nlohmann::ordered_json step_json(const StepResult& step);
-nlohmann::ordered_json report_json(const std::string& environment, const StabilizeReport& report);
-nlohmann::ordered_json stop_report_json(const StopReport& report);
 
 /// The upstream adapters to use; asked at the start of each operation, so a config reload
 /// that rebuilds them takes effect for the next one, while a running one keeps its own.

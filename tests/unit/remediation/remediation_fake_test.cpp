@@ -13,6 +13,7 @@
 
 #include "service/guard_service.hpp"
 #include "http/client/beast_http_client.hpp"
+#include "api/render_remediation.hpp"
 #include "remediation/remediation.hpp"
 #include "scripted_http_client.hpp"
 #include "server.hpp"
@@ -305,7 +306,7 @@ TEST_F(RemediationFakeTest, PersistentServerIsBusyIsReportedPreciselyAndTrafficS
   const auto state = app_state();
   EXPECT_EQ(state["traffic"], Json::parse(R"([{"revisionName":"shop-api--r2","weight":100}])"));
   EXPECT_EQ(state["revisions"][1]["active"], true);  // the target
-  const auto j = report_json("staging", report);
+  const auto j = api::stabilize_report_json("staging", report);
   EXPECT_EQ(j["deactivation_failed"], Json::parse(R"(["shop-api--r3"])"));
   EXPECT_EQ(j["deactivated"], Json::parse(R"(["shop-api--r4"])"));
 }
