@@ -14,7 +14,7 @@
 #include "service/guard_service.hpp"
 #include "http/client/beast_http_client.hpp"
 #include "remediation/remediation.hpp"
-#include "scripted_http_client.hpp"
+#include "common/scripted_http_client.hpp"
 #include "server.hpp"
 #include "upstream/upstream_pollers.hpp"
 #include "service/clock.hpp"
@@ -23,7 +23,7 @@ namespace deployguard::remediation {
 namespace {
 
 using namespace std::chrono_literals;
-using upstream::testing::run_until;
+using deployguard::testing::run_until;
 using Json = nlohmann::json;
 using Outcome = StabilizeReport::Outcome;
 
@@ -127,7 +127,7 @@ class RemediationFakeTest : public ::testing::Test {
     remediation.reset();
     pollers.reset();
     client->shutdown();
-    upstream::testing::drain(ioc);
+    deployguard::testing::drain(ioc);
     server->stop();
   }
 
@@ -193,7 +193,7 @@ class RemediationFakeTest : public ::testing::Test {
   TokenFile token;
   Config config;
   std::unique_ptr<service::GuardService> service;
-  upstream::testing::RecordingSink sink;
+  deployguard::testing::RecordingSink sink;
   std::unique_ptr<upstream::UpstreamPollers> pollers;
   std::unique_ptr<RemediationService> remediation;
   RemediationOptions remediation_options;
