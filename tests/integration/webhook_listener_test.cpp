@@ -1,6 +1,6 @@
 // The webhook-only listener (server.webhook_listen) through the real binary: it serves signed
 // GitHub deliveries and nothing else, while the API stays on server.listen; over TLS with a
-// certificate from a throw-away CA (tests/unit/http_client/test_pki.*), checked by the daemon's
+// certificate from a throw-away CA (tests/common/test_pki.*), checked by the daemon's
 // own HTTPS client. Loopback only; every wait is bounded by a timeout, nothing sleeps.
 #include <csignal>
 #include <cstdlib>

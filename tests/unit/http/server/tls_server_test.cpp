@@ -1,5 +1,5 @@
 // http::Server in TLS mode against real sockets on 127.0.0.1:0, with a throw-away CA and server
-// certificates generated per test (tests/unit/http_client/test_pki.*). The server runs on its own
+// certificates generated per test (tests/common/test_pki.*). The server runs on its own
 // io thread; the test thread is the client. Every wait is bounded; nothing sleeps.
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
