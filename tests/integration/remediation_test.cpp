@@ -8,8 +8,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "harness/daemon_process.hpp"
-#include "harness/test_http_client.hpp"
+#include "common/daemon_process.hpp"
+#include "common/test_http_client.hpp"
 
 namespace deployguard::testing {
 namespace {

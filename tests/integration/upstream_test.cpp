@@ -7,8 +7,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "harness/daemon_process.hpp"
-#include "harness/test_http_client.hpp"
+#include "common/daemon_process.hpp"
+#include "common/test_http_client.hpp"
 #include "webhook/signature.hpp"
 
 namespace deployguard::testing {

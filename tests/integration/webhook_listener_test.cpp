@@ -1,6 +1,6 @@
 // The webhook-only listener (server.webhook_listen) through the real binary: it serves signed
 // GitHub deliveries and nothing else, while the API stays on server.listen; over TLS with a
-// certificate from a throw-away CA (tests/unit/http_client/test_pki.*), checked by the daemon's
+// certificate from a throw-away CA (tests/common/test_pki.*), checked by the daemon's
 // own HTTPS client. Loopback only; every wait is bounded by a timeout, nothing sleeps.
 #include <csignal>
 #include <cstdlib>
@@ -12,10 +12,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "harness/daemon_process.hpp"
-#include "harness/test_http_client.hpp"
+#include "common/daemon_process.hpp"
+#include "common/test_http_client.hpp"
 #include "http/client/beast_http_client.hpp"
-#include "test_pki.hpp"
+#include "common/test_pki.hpp"
 #include "webhook/signature.hpp"
 
 namespace deployguard::testing {
@@ -154,8 +154,8 @@ TEST_F(WebhookListenerTest, ServesOnlyTheWebhookRouteWhileTheApiStaysOnTheMainLi
 }
 
 TEST_F(WebhookListenerTest, ServesTheWebhookOverTls) {
-  const auto ca = http::testing::make_ca("webhook test CA");
-  const auto leaf = http::testing::make_leaf(ca, "webhook", "DNS:localhost,IP:127.0.0.1");
+  const auto ca = make_ca("webhook test CA");
+  const auto leaf = make_leaf(ca, "webhook", "DNS:localhost,IP:127.0.0.1");
   const auto ca_file = dir_.write("ca.pem", ca.cert_pem);
   const auto cert = dir_.write("webhook.crt", leaf.cert_pem);
   const auto key = dir_.write("webhook.key", leaf.key_pem);
@@ -195,8 +195,8 @@ TEST_F(WebhookListenerTest, ServesTheWebhookOverTls) {
 TEST_F(WebhookListenerTest, RelativeCertificateNamesAreReadFromTheCredentialsDirectory) {
   // systemd LoadCredential=: the files are in $CREDENTIALS_DIRECTORY and the config names them
   // relatively, like the other secret files.
-  const auto ca = http::testing::make_ca("credentials test CA");
-  const auto leaf = http::testing::make_leaf(ca, "webhook", "DNS:localhost,IP:127.0.0.1");
+  const auto ca = make_ca("credentials test CA");
+  const auto leaf = make_leaf(ca, "webhook", "DNS:localhost,IP:127.0.0.1");
   const auto ca_file = dir_.write("ca.pem", ca.cert_pem);
   const auto credentials = dir_.path() / "credentials";
   std::filesystem::create_directories(credentials);

@@ -15,7 +15,7 @@
 
 #include "api/api.hpp"
 #include "service/guard_service.hpp"
-#include "harness/test_http_client.hpp"
+#include "common/test_http_client.hpp"
 #include "http/server/server.hpp"
 #include "service/clock.hpp"
 

@@ -14,8 +14,8 @@
 #include "api/render.hpp"
 #include "service/guard_service.hpp"
 #include "service/persistence.hpp"
-#include "harness/daemon_process.hpp"  // TempDir
-#include "harness/test_http_client.hpp"
+#include "common/temp_dir.hpp"
+#include "common/test_http_client.hpp"
 #include "http/server/server.hpp"
 #include "state/state_store.hpp"
 

@@ -9,8 +9,8 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/daemon_process.hpp"  // TempDir
-#include "harness/test_http_client.hpp"
+#include "common/temp_dir.hpp"
+#include "common/test_http_client.hpp"
 
 namespace deployguard::app {
 namespace {

@@ -7,7 +7,7 @@
 
 #include "app/daemon_app.hpp"
 #include "config/loader.hpp"
-#include "harness/daemon_process.hpp"  // TempDir
+#include "common/temp_dir.hpp"
 
 namespace deployguard::app {
 namespace {

@@ -9,9 +9,9 @@
 #include <gtest/gtest.h>
 
 #include "app/daemon_app.hpp"
-#include "harness/daemon_process.hpp"  // TempDir
-#include "harness/test_http_client.hpp"
-#include "test_pki.hpp"
+#include "common/temp_dir.hpp"
+#include "common/test_http_client.hpp"
+#include "common/test_pki.hpp"
 
 namespace deployguard::app {
 namespace {
@@ -61,8 +61,8 @@ TEST(WebhookListenerTest, PlainListenerServesOnlyTheWebhookAndStopsWithTheDaemon
 
 TEST(WebhookListenerTest, ReloadTlsKeepsTheOldCertificateOnFailure) {
   testing::TempDir dir;
-  const auto ca = http::testing::make_ca("app test CA");
-  const auto leaf = http::testing::make_leaf(ca, "hooks", "DNS:localhost,IP:127.0.0.1");
+  const auto ca = deployguard::testing::make_ca("app test CA");
+  const auto leaf = deployguard::testing::make_leaf(ca, "hooks", "DNS:localhost,IP:127.0.0.1");
   auto config = webhook_config(dir);
   config.server.cert_file = dir.write("webhook.crt", leaf.cert_pem).string();
   config.server.key_file = dir.write("webhook.key", leaf.key_pem).string();
@@ -73,7 +73,7 @@ TEST(WebhookListenerTest, ReloadTlsKeepsTheOldCertificateOnFailure) {
   dir.write("webhook.crt", "garbage\n");
   EXPECT_FALSE(app.reload_tls());
 
-  const auto renewed = http::testing::make_leaf(ca, "hooks-renewed", "DNS:localhost");
+  const auto renewed = deployguard::testing::make_leaf(ca, "hooks-renewed", "DNS:localhost");
   dir.write("webhook.crt", renewed.cert_pem);
   dir.write("webhook.key", renewed.key_pem);
   EXPECT_TRUE(app.reload_tls());

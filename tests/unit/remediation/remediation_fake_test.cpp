@@ -15,7 +15,7 @@
 #include "http/client/beast_http_client.hpp"
 #include "api/render_remediation.hpp"
 #include "remediation/remediation.hpp"
-#include "scripted_http_client.hpp"
+#include "common/scripted_http_client.hpp"
 #include "server.hpp"
 #include "upstream/upstream_pollers.hpp"
 #include "service/clock.hpp"
@@ -24,7 +24,7 @@ namespace deployguard::remediation {
 namespace {
 
 using namespace std::chrono_literals;
-using upstream::testing::run_until;
+using deployguard::testing::run_until;
 using Json = nlohmann::json;
 using Outcome = StabilizeReport::Outcome;
 
@@ -128,7 +128,7 @@ class RemediationFakeTest : public ::testing::Test {
     remediation.reset();
     pollers.reset();
     client->shutdown();
-    upstream::testing::drain(ioc);
+    deployguard::testing::drain(ioc);
     server->stop();
   }
 
@@ -194,7 +194,7 @@ class RemediationFakeTest : public ::testing::Test {
   TokenFile token;
   Config config;
   std::unique_ptr<service::GuardService> service;
-  upstream::testing::RecordingSink sink;
+  deployguard::testing::RecordingSink sink;
   std::unique_ptr<upstream::UpstreamPollers> pollers;
   std::unique_ptr<RemediationService> remediation;
   RemediationOptions remediation_options;

@@ -8,12 +8,13 @@
 #include <vector>
 
 #include "state_fixtures.hpp"
-#include "temp_dir.hpp"
+#include "common/temp_dir.hpp"
 
 namespace deployguard::state {
 namespace {
 
 using namespace deployguard::state::testing;
+using namespace deployguard::testing;
 using nlohmann::json;
 
 AuditRecord record(const std::string& action, int n = 0) {

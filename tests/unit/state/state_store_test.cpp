@@ -11,7 +11,7 @@
 
 #include "state/file_io.hpp"
 #include "state_fixtures.hpp"
-#include "temp_dir.hpp"
+#include "common/temp_dir.hpp"
 
 namespace deployguard::state {
 
@@ -21,6 +21,7 @@ void PrintTo(SaveStep step, std::ostream* os) { *os << to_string(step); }
 namespace {
 
 using namespace deployguard::state::testing;
+using namespace deployguard::testing;
 
 EnvironmentStates state_a() {
   EnvironmentStates s;

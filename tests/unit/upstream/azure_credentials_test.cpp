@@ -8,17 +8,17 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "scripted_http_client.hpp"
+#include "common/scripted_http_client.hpp"
 
 namespace deployguard::upstream {
 namespace {
 
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
-using upstream::testing::header;
-using upstream::testing::response;
-using upstream::testing::run_until;
-using upstream::testing::ScriptedHttpClient;
+using deployguard::testing::header;
+using deployguard::testing::response;
+using deployguard::testing::run_until;
+using deployguard::testing::ScriptedHttpClient;
 
 class TempFile {
  public:
@@ -132,7 +132,7 @@ TEST_F(CredentialsTest, ConcurrentCallersShareOneTokenRequest) {
   auto provider = make();
   std::vector<TokenResult> results;
   for (int i = 0; i < 3; ++i) provider->get_token([&](TokenResult r) { results.push_back(r); });
-  upstream::testing::drain(ioc);
+  deployguard::testing::drain(ioc);
   EXPECT_EQ(client.requests().size(), 1u);
   EXPECT_EQ(client.pending(), 1u);
   EXPECT_TRUE(results.empty());

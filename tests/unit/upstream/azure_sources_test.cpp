@@ -5,18 +5,18 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "scripted_http_client.hpp"
+#include "common/scripted_http_client.hpp"
 
 namespace deployguard::upstream {
 namespace {
 
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
-using upstream::testing::header;
-using upstream::testing::response;
-using upstream::testing::run_until;
-using upstream::testing::RecordingSink;
-using upstream::testing::ScriptedHttpClient;
+using deployguard::testing::header;
+using deployguard::testing::response;
+using deployguard::testing::run_until;
+using deployguard::testing::RecordingSink;
+using deployguard::testing::ScriptedHttpClient;
 using Json = nlohmann::json;
 
 /// Hands out "token-1", "token-2", ... (a new one after each invalidate), or an error.

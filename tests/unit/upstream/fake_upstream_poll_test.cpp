@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http/client/beast_http_client.hpp"
-#include "scripted_http_client.hpp"
+#include "common/scripted_http_client.hpp"
 #include "server.hpp"
 #include "upstream/upstream_pollers.hpp"
 #include "service/clock.hpp"
@@ -20,8 +20,8 @@ namespace deployguard::upstream {
 namespace {
 
 using namespace std::chrono_literals;
-using upstream::testing::RecordingSink;
-using upstream::testing::run_until;
+using deployguard::testing::RecordingSink;
+using deployguard::testing::run_until;
 using Json = nlohmann::json;
 
 constexpr std::int64_t kBusyRun = 9112233403;
@@ -59,7 +59,7 @@ class FakeUpstreamPollTest : public ::testing::Test {
   void TearDown() override {
     pollers.reset();
     client->shutdown();
-    upstream::testing::drain(ioc);
+    deployguard::testing::drain(ioc);
     server->stop();
   }
 

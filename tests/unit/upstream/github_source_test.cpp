@@ -4,18 +4,18 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "scripted_http_client.hpp"
+#include "common/scripted_http_client.hpp"
 
 namespace deployguard::upstream {
 namespace {
 
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
-using upstream::testing::header;
-using upstream::testing::response;
-using upstream::testing::run_until;
-using upstream::testing::RecordingSink;
-using upstream::testing::ScriptedHttpClient;
+using deployguard::testing::header;
+using deployguard::testing::response;
+using deployguard::testing::run_until;
+using deployguard::testing::RecordingSink;
+using deployguard::testing::ScriptedHttpClient;
 using Json = nlohmann::json;
 
 constexpr std::int64_t kRunId = 9'000'000'001;  // above 2^31, as real run ids are
@@ -249,7 +249,8 @@ TEST_F(GitHubSourceTest, ServerErrorAndTransportErrorAreTransientFailures) {
   EXPECT_EQ(status.kind, FailureKind::transient);
   EXPECT_EQ(status.error, "GitHub 502: unparsable error body");
 
-  client.once("/runs?", upstream::testing::transport_error(http::HttpErrorKind::timeout, "total deadline"));
+  client.once("/runs?", deployguard::testing::transport_error(http::HttpErrorKind::timeout,
+                                                             "total deadline"));
   status = poll();
   EXPECT_FALSE(status.ok);
   EXPECT_EQ(status.error, "GitHub request failed: timeout: total deadline");

@@ -6,15 +6,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "scripted_http_client.hpp"
+#include "common/scripted_http_client.hpp"
 
 namespace deployguard::upstream {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-using upstream::testing::RecordingSink;
-using upstream::testing::run_until;
+using deployguard::testing::RecordingSink;
+using deployguard::testing::run_until;
 
 /// A source whose polls end as scripted: from `script` (answered on the next loop turn) or,
 /// when the script is empty, held until finish() is called.
@@ -149,7 +149,7 @@ TEST_F(SourcePollerTest, RefreshNowDuringAPollCoalescesIntoOneFollowUp) {
   ASSERT_TRUE(run_until(ioc, [&] { return source->starts.size() == 2 && source->held; }));
   source->finish(PollStatus::success());
   ASSERT_TRUE(run_until(ioc, [&] { return poller->stats().polls_ok == 2; }));
-  upstream::testing::drain(ioc);
+  deployguard::testing::drain(ioc);
   EXPECT_EQ(source->starts.size(), 2u) << "three refreshes, one extra poll";
   EXPECT_EQ(poller->stats().next_delay, 1h);
 }
@@ -170,7 +170,7 @@ TEST_F(SourcePollerTest, RefreshNowIsIgnoredWhileBackingOff) {
   poller->start();
   ASSERT_TRUE(run_until(ioc, [&] { return poller->stats().polls_failed == 1; }));
   EXPECT_FALSE(poller->refresh_now());
-  upstream::testing::drain(ioc);
+  deployguard::testing::drain(ioc);
   EXPECT_EQ(source->starts.size(), 1u);
 }
 
@@ -180,7 +180,7 @@ TEST_F(SourcePollerTest, StopDuringAPollDeliversNothingAndSchedulesNothing) {
   ASSERT_TRUE(run_until(ioc, [&] { return source->held != nullptr; }));
   poller->stop();
   source->finish(PollStatus::failure("late"));
-  upstream::testing::drain(ioc);
+  deployguard::testing::drain(ioc);
   EXPECT_EQ(sink.count<SourceFailed>(), 0u);
   EXPECT_EQ(source->starts.size(), 1u);
   EXPECT_FALSE(poller->refresh_now());

@@ -4,17 +4,17 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "scripted_http_client.hpp"
+#include "common/scripted_http_client.hpp"
 
 namespace deployguard::upstream {
 namespace {
 
 using namespace std::chrono_literals;
-using upstream::testing::header;
-using upstream::testing::response;
-using upstream::testing::run_until;
-using upstream::testing::RecordingSink;
-using upstream::testing::ScriptedHttpClient;
+using deployguard::testing::header;
+using deployguard::testing::response;
+using deployguard::testing::run_until;
+using deployguard::testing::RecordingSink;
+using deployguard::testing::ScriptedHttpClient;
 
 class FixedTokens final : public TokenProvider {
  public:

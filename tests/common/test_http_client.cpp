@@ -1,4 +1,4 @@
-#include "harness/test_http_client.hpp"
+#include "common/test_http_client.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

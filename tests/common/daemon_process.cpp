@@ -1,4 +1,4 @@
-#include "harness/daemon_process.hpp"
+#include "common/daemon_process.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -8,12 +8,8 @@
 
 #include <cerrno>
 #include <csignal>
-#include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <future>
-#include <random>
-#include <sstream>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -60,35 +56,6 @@ void redirect_std_streams(SpawnActions& actions, const std::filesystem::path& ou
 }
 
 }  // namespace
-
-// ---- TempDir -----------------------------------------------------------------------------------
-
-TempDir::TempDir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string pattern = std::string(base && *base ? base : "/tmp") + "/deployguard-test-XXXXXX";
-  if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
-std::filesystem::path TempDir::write(const std::string& name, const std::string& content) const {
-  const auto file = path_ / name;
-  std::ofstream out(file, std::ios::binary | std::ios::trunc);
-  out << content;
-  if (!out) throw std::runtime_error("cannot write " + file.string());
-  return file;
-}
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // ---- processes ---------------------------------------------------------------------------------
 

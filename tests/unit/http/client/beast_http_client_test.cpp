@@ -16,14 +16,18 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
-#include "test_pki.hpp"
+#include "common/temp_dir.hpp"
+#include "common/test_pki.hpp"
 #include "test_server.hpp"
 
 namespace deployguard::http {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::KeyAndCert;
+using deployguard::testing::KeyAndCert;
+using deployguard::testing::make_ca;
+using deployguard::testing::make_leaf;
+using deployguard::testing::TempFile;
 using testing::make_response;
 using testing::ServerConnection;
 using testing::TestServer;
@@ -538,10 +542,10 @@ TEST_F(BeastHttpClientTest, RedirectIsReturnedAsIsWhenFollowingIsDisabled) {
 class BeastHttpsClientTest : public BeastHttpClientTest {
  protected:
   static void SetUpTestSuite() {
-    ca_ = new KeyAndCert(testing::make_ca("deployguard test CA"));
-    other_ca_ = new KeyAndCert(testing::make_ca("unrelated CA"));
-    good_leaf_ = new KeyAndCert(testing::make_leaf(*ca_, "localhost", "DNS:localhost,IP:127.0.0.1"));
-    wrong_leaf_ = new KeyAndCert(testing::make_leaf(*ca_, "wrong.example", "DNS:wrong.example"));
+    ca_ = new KeyAndCert(make_ca("deployguard test CA"));
+    other_ca_ = new KeyAndCert(make_ca("unrelated CA"));
+    good_leaf_ = new KeyAndCert(make_leaf(*ca_, "localhost", "DNS:localhost,IP:127.0.0.1"));
+    wrong_leaf_ = new KeyAndCert(make_leaf(*ca_, "wrong.example", "DNS:wrong.example"));
   }
   static void TearDownTestSuite() {
     delete ca_;
@@ -564,8 +568,8 @@ class BeastHttpsClientTest : public BeastHttpClientTest {
   static inline KeyAndCert* other_ca_ = nullptr;
   static inline KeyAndCert* good_leaf_ = nullptr;
   static inline KeyAndCert* wrong_leaf_ = nullptr;
-  testing::TempFile ca_file_;
-  testing::TempFile other_ca_file_;
+  TempFile ca_file_;
+  TempFile other_ca_file_;
   net::ssl::context server_tls_{net::ssl::context::tls_server};
 };
 

@@ -1,4 +1,4 @@
-#include "scripted_http_client.hpp"
+#include "common/scripted_http_client.hpp"
 
 #include <cassert>
 #include <stdexcept>
@@ -6,7 +6,7 @@
 
 #include <boost/asio/post.hpp>
 
-namespace deployguard::upstream::testing {
+namespace deployguard::testing {
 
 void ScriptedHttpClient::once(std::string url_contains, http::HttpResult result) {
   rules_.push_back(Rule{std::move(url_contains),
@@ -135,4 +135,4 @@ void drain(boost::asio::io_context& ioc) {
   ioc.poll();
 }
 
-}  // namespace deployguard::upstream::testing
+}  // namespace deployguard::testing

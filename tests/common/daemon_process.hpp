@@ -18,26 +18,11 @@
 #include <string>
 #include <vector>
 
+#include "common/temp_dir.hpp"
+
 namespace deployguard::testing {
 
 using namespace std::chrono_literals;
-
-/// A fresh directory under $TMPDIR, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  /// Writes `content` to path()/name and returns the full path.
-  std::filesystem::path write(const std::string& name, const std::string& content) const;
-
- private:
-  std::filesystem::path path_;
-};
-
-std::string read_file(const std::filesystem::path& path);
 
 /// Exit code of a finished child: its exit status, or 128 + signal number.
 int decode_wait_status(int status);

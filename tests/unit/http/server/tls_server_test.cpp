@@ -1,5 +1,5 @@
 // http::Server in TLS mode against real sockets on 127.0.0.1:0, with a throw-away CA and server
-// certificates generated per test (tests/unit/http_client/test_pki.*). The server runs on its own
+// certificates generated per test (tests/common/test_pki.*). The server runs on its own
 // io thread; the test thread is the client. Every wait is bounded; nothing sleeps.
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -26,16 +26,18 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <gtest/gtest.h>
 
-#include "harness/test_http_client.hpp"
+#include "common/test_http_client.hpp"
 #include "http/server/server.hpp"
-#include "test_pki.hpp"
+#include "common/test_pki.hpp"
 
 namespace deployguard::http {
 namespace {
 
 using namespace std::chrono_literals;
 using deployguard::testing::TestHttpClient;
-using testing::KeyAndCert;
+using deployguard::testing::KeyAndCert;
+using deployguard::testing::make_ca;
+using deployguard::testing::make_leaf;
 namespace bhttp = boost::beast::http;
 namespace ssl = boost::asio::ssl;
 using error_code = boost::system::error_code;
@@ -131,7 +133,7 @@ class TlsServerTest : public ::testing::Test {
            ("deployguard-tls-server-test-" + std::to_string(::getpid()) + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::create_directories(dir_);
-    ca_ = testing::make_ca("deployguard test CA");
+    ca_ = make_ca("deployguard test CA");
     install_leaf("server-1");
   }
 
@@ -145,7 +147,7 @@ class TlsServerTest : public ::testing::Test {
 
   /// Writes a new server certificate (signed by ca_) and key over cert.pem / key.pem.
   void install_leaf(const std::string& common_name) {
-    const auto leaf = testing::make_leaf(ca_, common_name, "DNS:localhost,IP:127.0.0.1");
+    const auto leaf = make_leaf(ca_, common_name, "DNS:localhost,IP:127.0.0.1");
     write_file(cert_path(), leaf.cert_pem);
     write_file(key_path(), leaf.key_pem);
   }
@@ -258,7 +260,7 @@ TEST_F(TlsServerTest, UnreadableOrMismatchedFilesAreFatalAtStartup) {
   }
 
   // A key from another certificate.
-  const auto other = testing::make_leaf(ca_, "other", "DNS:localhost");
+  const auto other = make_leaf(ca_, "other", "DNS:localhost");
   write_file(dir_ / "other-key.pem", other.key_pem);
   auto mismatch = tls_options();
   mismatch.tls->key_file = (dir_ / "other-key.pem").string();

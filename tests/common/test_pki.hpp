@@ -1,10 +1,9 @@
 #pragma once
 // Throw-away PKI for the TLS tests, generated at test time with the OpenSSL C API (EC P-256 keys,
 // so generation takes milliseconds). Nothing is checked in.
-#include <filesystem>
 #include <string>
 
-namespace deployguard::http::testing {
+namespace deployguard::testing {
 
 struct KeyAndCert {
   std::string key_pem;
@@ -19,17 +18,4 @@ KeyAndCert make_ca(const std::string& common_name);
 KeyAndCert make_leaf(const KeyAndCert& ca, const std::string& common_name,
                      const std::string& subject_alt_names);
 
-/// A file deleted on destruction.
-class TempFile {
- public:
-  explicit TempFile(const std::string& contents);
-  ~TempFile();
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
-}  // namespace deployguard::http::testing
+}  // namespace deployguard::testing

@@ -1,18 +1,16 @@
-#include "test_pki.hpp"
+#include "common/test_pki.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <fstream>
 #include <memory>
 #include <stdexcept>
 
-namespace deployguard::http::testing {
+namespace deployguard::testing {
 namespace {
 
 struct Deleter {
@@ -116,19 +114,4 @@ KeyAndCert make_leaf(const KeyAndCert& ca, const std::string& common_name,
   return {key_pem(key.get()), cert_pem(cert.get())};
 }
 
-TempFile::TempFile(const std::string& contents) {
-  static std::atomic<int> counter{0};
-  path_ = std::filesystem::temp_directory_path() /
-          ("deployguard-http-client-test-" + std::to_string(::getpid()) + "-" +
-           std::to_string(counter++) + ".pem");
-  std::ofstream out(path_, std::ios::binary | std::ios::trunc);
-  out << contents;
-  if (!out.flush()) throw std::runtime_error("cannot write " + path_.string());
-}
-
-TempFile::~TempFile() {
-  std::error_code ignored;
-  std::filesystem::remove(path_, ignored);
-}
-
-}  // namespace deployguard::http::testing
+}  // namespace deployguard::testing

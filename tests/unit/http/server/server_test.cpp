@@ -17,7 +17,7 @@
 #include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
 
-#include "harness/test_http_client.hpp"
+#include "common/test_http_client.hpp"
 
 namespace deployguard::http {
 namespace {

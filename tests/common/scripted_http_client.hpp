@@ -1,6 +1,7 @@
 #pragma once
-// Test doubles for the upstream tests: a scripted HttpClient, a recording EventSink (optionally
-// backed by real EnvironmentPolicy objects) and an event-driven io_context loop helper.
+// Test doubles for the upstream and remediation tests: a scripted HttpClient, a recording
+// EventSink (optionally backed by real EnvironmentPolicy objects) and an event-driven io_context
+// loop helper.
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -15,7 +16,7 @@
 #include "http/client/http_client.hpp"
 #include "upstream/event_sink.hpp"
 
-namespace deployguard::upstream::testing {
+namespace deployguard::testing {
 
 /// Answers requests from rules: one-shot rules first (registration order), then persistent ones;
 /// the first rule whose needle occurs in the URL answers. A request no rule matches stays
@@ -56,7 +57,7 @@ http::HttpResponse response(unsigned status, std::string body, http::Headers hea
 http::HttpResult transport_error(http::HttpErrorKind kind, std::string message = "scripted");
 std::string header(const http::HttpRequest& r, std::string_view name);
 
-class RecordingSink final : public EventSink {
+class RecordingSink final : public upstream::EventSink {
  public:
   /// With `clock`, events for environments that have a policy (add_policy) are applied to it
   /// and runs_to_classify() comes from it; otherwise from `classify`.
@@ -95,4 +96,4 @@ bool run_until(boost::asio::io_context& ioc, const std::function<bool()>& pred,
 /// Runs every handler that is ready now.
 void drain(boost::asio::io_context& ioc);
 
-}  // namespace deployguard::upstream::testing
+}  // namespace deployguard::testing
