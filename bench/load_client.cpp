@@ -1,4 +1,4 @@
-// Load client for the benchmarks wrk cannot express (issue #9). Prints one JSON line per run.
+// Load client for the benchmarks wrk cannot express. Prints one JSON line per run.
 //
 //   deployguard_loadclient webhooks --port P --secret-file F --fixture FILE
 //                                   [--connections 8] [--count 20000] [--distinct-bodies 256]

@@ -1,4 +1,4 @@
-// Google Benchmark for the pure parts of the request paths (issue #9): decision evaluation,
+// Google Benchmark for the pure parts of the request paths: decision evaluation,
 // GitHub payload parsing, HMAC verification, the whole webhook processor (verify + de-dup +
 // parse + map) and /can-deploy rendering. No sockets, no clock reads in the measured code.
 //

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints the issue #9 table from bench/run.sh's results (one JSON object per line).
+"""Prints the benchmark table from bench/run.sh's results (one JSON object per line).
 
 Each figure is the median over the runs; a figure with a reference (nginx) is judged as the
 median of the per-run ratios, both servers measured back to back in the same run.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every benchmark of issue #9 and prints the table (figure, target, measured, pass/fail).
+# Runs every benchmark and prints the table (figure, target, measured, pass/fail).
 # See docs/performance.md for what each figure means and the last recorded results.
 #
 #   bench/run.sh                 # build (Release, build-bench/), install wrk/nginx, run, print

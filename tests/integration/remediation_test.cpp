@@ -1,4 +1,4 @@
-// Remediation end to end (issue #8): the real deployguard binary against the fake GitHub/Azure
+// Remediation end to end: the real deployguard binary against the fake GitHub/Azure
 // upstream process, driven through the CLI. Assertions are on exit codes, the fake's request
 // log and state, the daemon's verdict and the audit log.
 #include <chrono>

@@ -284,7 +284,7 @@ TEST_F(UpstreamTest, WebhookOverTheSizeCapIsRefusedUnread) {
   EXPECT_EQ(res->result_int(), 413);
 }
 
-// Issue #2: secrets are never logged. The daemon runs at debug level with every kind of secret
+// Secrets are never logged. The daemon runs at debug level with every kind of secret
 // in use (GitHub token, webhook secret, an Entra ID client secret and the ARM access token it
 // buys), the fake insists on each of them, and the whole captured output is searched for them.
 TEST_F(UpstreamTest, SecretsNeverReachTheLog) {

@@ -582,8 +582,8 @@ TEST_F(FailingDiskMutationsTest, FailedStateWriteIs500AndRollsBack) {
   EXPECT_EQ(service_.find("staging")->busy().consecutive_failures, 0);
 }
 
-// Issue #5: "deploy starts/ends learned from polls or webhooks are written within a second of
-// being learned". The debounce (500 ms) leaves half a second for a loaded machine.
+// Deploy starts/ends learned from polls or webhooks are written within a second of
+// being learned. The debounce (500 ms) leaves half a second for a loaded machine.
 TEST_F(MutationsTest, ObservedDeploysAreSavedByTheDebounceWithinASecond) {
   make_safe();
   const auto saves = persistence_->saves();

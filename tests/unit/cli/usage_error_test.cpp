@@ -1,5 +1,4 @@
-// Usage errors are one line that names the subcommand's --help (issue #7: "errors are one clear
-// line"); the real binary's exit code is checked in tests/integration (CliTest).
+// Usage errors are one line that names the subcommand's --help; the real binary's exit code is checked in tests/integration (CliTest).
 #include <algorithm>
 #include <sstream>
 #include <string>

@@ -206,8 +206,8 @@ environments:
   EXPECT_EQ(e.stale_after, env_defaults.stale_after);
 }
 
-// Issue #2: the default connection limit must hold the 10,000 long-poll waiters of the benchmark
-// (issue #9). Every waiter is a connection, so the limit also has to leave room for everyone
+// The default connection limit must hold the 10,000 long-poll waiters of the benchmark. Every
+// waiter is a connection, so the limit also has to leave room for everyone
 // else (pipelines, operators, /healthz) when max_waiters requests are waiting; otherwise a waiter
 // flood is refused as connections instead of with 503 too_many_waiters, and locks everyone out.
 TEST(LoadConfig, DefaultLimitsHoldTenThousandWaitersAndRoomForOtherClients) {
