@@ -2,11 +2,7 @@
 // stabilize sequence, each partial failure (asserted on the fake's request log and state), and
 // the emergency stop's cancellations.
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
 #include <functional>
-
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -15,6 +11,7 @@
 #include "http/client/beast_http_client.hpp"
 #include "remediation/remediation.hpp"
 #include "common/scripted_http_client.hpp"
+#include "common/temp_dir.hpp"
 #include "server.hpp"
 #include "upstream/upstream_pollers.hpp"
 #include "service/clock.hpp"
@@ -26,19 +23,6 @@ using namespace std::chrono_literals;
 using deployguard::testing::run_until;
 using Json = nlohmann::json;
 using Outcome = StabilizeReport::Outcome;
-
-class TokenFile {
- public:
-  TokenFile() : path_((std::filesystem::temp_directory_path() /
-                       ("dg-remediation-token-" + std::to_string(::getpid()))).string()) {
-    std::ofstream(path_) << "token\n";
-  }
-  ~TokenFile() { std::filesystem::remove(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 Json world() {
   return Json::parse(R"({
@@ -190,7 +174,7 @@ class RemediationFakeTest : public ::testing::Test {
   std::unique_ptr<fake::FakeUpstreamServer> server;
   std::string base;
   std::unique_ptr<http::BeastHttpClient> client;
-  TokenFile token;
+  deployguard::testing::TempFile token{"token\n"};
   Config config;
   std::unique_ptr<service::GuardService> service;
   deployguard::testing::RecordingSink sink;
