@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/daemon_config.hpp"
 #include "common/daemon_process.hpp"
 #include "common/test_http_client.hpp"
 
@@ -22,14 +23,7 @@ using Json = nlohmann::json;
 /// under `environments:`, indented by 2.
 std::string make_config(const TempDir& dir, const std::string& environments,
                         const std::string& listen = "127.0.0.1:0") {
-  const auto token = dir.write("github-token", "test-token\n");
-  return "server:\n  listen: " + listen +
-         "\n"
-         "state:\n  path: " + (dir.path() / "state.json").string() +
-         "\n"
-         "github:\n  api_url: http://127.0.0.1:9\n  token_file: " + token.string() +
-         "\n"
-         "environments:\n" + environments;
+  return daemon_config(dir, {.listen = listen, .environments = environments});
 }
 
 std::string github_env(const std::string& name) {

@@ -24,6 +24,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/daemon_config.hpp"
 #include "common/daemon_process.hpp"
 #include "common/test_http_client.hpp"
 
@@ -72,15 +73,13 @@ class LeaseTest : public ::testing::Test {
   std::string config(const std::vector<std::string>& envs, const std::string& server_extra = "") {
     const std::string api_url =
         fake_ ? "http://127.0.0.1:" + std::to_string(fake_->port()) : "http://127.0.0.1:9";
-    const auto token = dir_.write("github-token", "gh-test-token\n");
-    std::string yaml = "server:\n  listen: 127.0.0.1:0\n" + server_extra +
-                       "state:\n  path: " + state_path().string() +
-                       "\n"
-                       "github:\n  api_url: " + api_url + "\n  token_file: " + token.string() +
-                       "\n  poll_interval: 1h\n"
-                       "environments:\n";
-    for (const auto& env : envs) yaml += env_yaml(env);
-    return yaml;
+    std::string environments;
+    for (const auto& env : envs) environments += env_yaml(env);
+    return daemon_config(dir_, {.server_extra = server_extra,
+                                .github_api_url = api_url,
+                                .github_token = "gh-test-token",
+                                .github_extra = "  poll_interval: 1h\n",
+                                .environments = environments});
   }
   std::filesystem::path state_path() const { return dir_.path() / "state.json"; }
 

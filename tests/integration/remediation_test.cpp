@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/daemon_config.hpp"
 #include "common/daemon_process.hpp"
 #include "common/test_http_client.hpp"
 
@@ -43,22 +44,22 @@ class RemediationTest : public ::testing::Test {
     fake_ = DaemonProcess::spawn_ready(kFakeUpstream, dir_, {"--listen", "127.0.0.1:0"}, "fake");
     ASSERT_EQ(fake("PUT", "/_fake/state", split_state().dump()).result_int(), 200);
     const std::string base = "http://127.0.0.1:" + std::to_string(fake_->port());
-    const auto gh_token = dir_.write("github-token", "gh-test-token\n");
     const auto arm_token = dir_.write("arm-token", "arm-test-token\n");
     const auto api_tokens = dir_.write("api-tokens", kApiToken + "\n");
     token_file_ = dir_.write("cli-token", kApiToken + "\n").string();
-    const std::string config =
-        "server:\n  listen: 127.0.0.1:0\n  api_token_file: " + api_tokens.string() + "\n"
-        "state:\n  path: " + (dir_.path() / "state.json").string() + "\n"
-        "github:\n  api_url: " + base + "\n  token_file: " + gh_token.string() + "\n  poll_interval: 1h\n"
-        "azure:\n  arm_url: " + base + "\n  subscription_id: sub-1\n  poll_interval: 1h\n"
-        "  auth: { method: token_file, token_file: " + arm_token.string() + " }\n"
-        "environments:\n"
-        "  staging:\n"
-        "    github: { repo: acme/shop, workflows: [deploy.yml], branch: main }\n"
-        "    container_app: { resource_group: rg, name: shop-api }\n"
-        "    postgres_servers: [ { resource_group: rg, name: shop-db } ]\n"
-        "    min_interval: 14m\n    cooldown: 2m\n    stale_after: 2h\n";
+    const std::string config = daemon_config(
+        dir_, {.server_extra = "  api_token_file: " + api_tokens.string() + "\n",
+               .github_api_url = base,
+               .github_token = "gh-test-token",
+               .github_extra = "  poll_interval: 1h\n",
+               .azure = "  arm_url: " + base + "\n  subscription_id: sub-1\n  poll_interval: 1h\n"
+                        "  auth: { method: token_file, token_file: " + arm_token.string() + " }\n",
+               .environments = "  staging:\n"
+                               "    github: { repo: acme/shop, workflows: [deploy.yml], "
+                               "branch: main }\n"
+                               "    container_app: { resource_group: rg, name: shop-api }\n"
+                               "    postgres_servers: [ { resource_group: rg, name: shop-db } ]\n"
+                               "    min_interval: 14m\n    cooldown: 2m\n    stale_after: 2h\n"});
     daemon_ = DaemonProcess::start(kBinary, dir_, config);
     server_ = "http://127.0.0.1:" + std::to_string(daemon_->port());
     // Every source refreshed once. Neither verdict is safe (traffic split), so there is no

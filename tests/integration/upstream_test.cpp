@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/daemon_config.hpp"
 #include "common/daemon_process.hpp"
 #include "common/test_http_client.hpp"
 #include "webhook/signature.hpp"
@@ -49,24 +50,24 @@ class UpstreamTest : public ::testing::Test {
   void start_daemon(const std::string& github_poll = "1h", std::string azure_auth = "",
                     const std::string& extra = "") {
     const std::string base = "http://127.0.0.1:" + std::to_string(fake_->port());
-    const auto gh_token = dir_.write("github-token", "gh-test-token\n");
     const auto arm_token = dir_.write("arm-token", "arm-test-token\n");
     const auto secret = dir_.write("webhook-secret", kWebhookSecret + "\n");
     if (azure_auth.empty())
       azure_auth = "{ method: token_file, token_file: " + arm_token.string() + " }";
-    config_ = extra +
-        "server:\n  listen: 127.0.0.1:0\n"
-        "state:\n  path: " + (dir_.path() / "state.json").string() + "\n"
-        "github:\n  api_url: " + base + "\n  token_file: " + gh_token.string() +
-        "\n  webhook_secret_file: " + secret.string() + "\n  poll_interval: " + github_poll + "\n"
-        "azure:\n  arm_url: " + base + "\n  subscription_id: sub-1\n  poll_interval: 1h\n"
-        "  auth: " + azure_auth + "\n"
-        "environments:\n"
-        "  staging:\n"
-        "    github: { repo: acme/shop, workflows: [deploy.yml], branch: main }\n"
-        "    container_app: { resource_group: rg, name: shop-api }\n"
-        "    postgres_servers: [ { resource_group: rg, name: shop-db } ]\n"
-        "    min_interval: 14m\n    cooldown: 2m\n    stale_after: 2h\n";
+    config_ = daemon_config(
+        dir_, {.github_api_url = base,
+               .github_token = "gh-test-token",
+               .github_extra = "  webhook_secret_file: " + secret.string() +
+                               "\n  poll_interval: " + github_poll + "\n",
+               .azure = "  arm_url: " + base + "\n  subscription_id: sub-1\n  poll_interval: 1h\n"
+                        "  auth: " + azure_auth + "\n",
+               .environments = "  staging:\n"
+                               "    github: { repo: acme/shop, workflows: [deploy.yml], "
+                               "branch: main }\n"
+                               "    container_app: { resource_group: rg, name: shop-api }\n"
+                               "    postgres_servers: [ { resource_group: rg, name: shop-db } ]\n"
+                               "    min_interval: 14m\n    cooldown: 2m\n    stale_after: 2h\n",
+               .top_extra = extra});
     daemon_ = DaemonProcess::start(kBinary, dir_, config_);
   }
 

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/daemon_config.hpp"
 #include "common/daemon_process.hpp"
 #include "common/test_http_client.hpp"
 #include "http/client/beast_http_client.hpp"
@@ -78,15 +79,14 @@ class WebhookListenerTest : public ::testing::Test {
  protected:
   /// `tls_keys`: extra `server:` lines (cert_file/key_file), indented by 2.
   std::string config(const std::string& tls_keys = "") const {
-    const auto token = dir_.write("github-token", "test-token\n");
     const auto secret = dir_.write("webhook-secret", kWebhookSecret + "\n");
-    return "server:\n  listen: 127.0.0.1:0\n  webhook_listen: 127.0.0.1:0\n" + tls_keys +
-           "state:\n  path: " + (dir_.path() / "state.json").string() + "\n"
-           "github:\n  api_url: http://127.0.0.1:9\n  token_file: " + token.string() +
-           "\n  webhook_secret_file: " + secret.string() + "\n  poll_interval: 1h\n"
-           "environments:\n"
-           "  staging:\n"
-           "    github: { repo: acme/shop, workflows: [deploy.yml], branch: main }\n";
+    return daemon_config(
+        dir_, {.server_extra = "  webhook_listen: 127.0.0.1:0\n" + tls_keys,
+               .github_extra = "  webhook_secret_file: " + secret.string() +
+                               "\n  poll_interval: 1h\n",
+               .environments = "  staging:\n"
+                               "    github: { repo: acme/shop, workflows: [deploy.yml], "
+                               "branch: main }\n"});
   }
 
   void start_daemon(const std::string& tls_keys = "") {

@@ -7,6 +7,7 @@
 
 #include "app/daemon_app.hpp"
 #include "config/loader.hpp"
+#include "common/daemon_config.hpp"
 #include "common/temp_dir.hpp"
 
 namespace deployguard::app {
@@ -18,22 +19,18 @@ using namespace std::chrono_literals;
 /// (each watching its own repo).
 std::string yaml(const testing::TempDir& dir, const std::vector<std::string>& environments,
                  const std::string& extra_env_lines = "") {
-  std::string out = "server:\n  listen: \"127.0.0.1:0\"\n";
-  out += "state:\n  path: " + (dir.path() / "state.json").string() + "\n";
-  out += "github:\n  api_url: \"http://127.0.0.1:9\"\n  token_file: " +
-         (dir.path() / "github-token").string() + "\n";
-  out += "environments:\n";
+  std::string envs;
   for (const auto& name : environments) {
-    out += "  " + name + ":\n    github: { repo: example/" + name + ", workflows: [deploy.yml] }\n";
-    out += extra_env_lines;
+    envs += "  " + name + ":\n    github: { repo: example/" + name +
+            ", workflows: [deploy.yml] }\n";
+    envs += extra_env_lines;
   }
-  return out;
+  return testing::daemon_config(dir, {.environments = envs});
 }
 
 class ReloadTest : public ::testing::Test {
  protected:
   ReloadTest() {
-    dir_.write("github-token", "test-token\n");
     config_path_ = dir_.write("deployguard.yaml", yaml(dir_, {"production", "staging"})).string();
   }
 

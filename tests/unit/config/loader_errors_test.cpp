@@ -1,13 +1,10 @@
 // Rejected configurations: every error carries its path and the exact message users see.
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
+#include "common/temp_dir.hpp"
 #include "config/loader.hpp"
 
 namespace deployguard::config {
@@ -346,14 +343,8 @@ TEST(ConfigErrors, MissingOrUnreadableFile) {
 }
 
 TEST(ConfigErrors, FileErrorsKeepTheirPaths) {
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("deployguard-config-test-" + std::to_string(::getpid()) + ".yaml");
-  {
-    std::ofstream out(path);
-    out << environment("    cooldown: soon\n");
-  }
-  const LoadResult r = load_config_file(path.string());
-  std::filesystem::remove(path);
+  const deployguard::testing::TempFile file(environment("    cooldown: soon\n"), ".yaml");
+  const LoadResult r = load_config_file(file.path().string());
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_EQ(r.errors[0].path, "environments.staging.cooldown");
   EXPECT_EQ(r.errors[0].message, "expected a duration like 14m, got \"soon\"");

@@ -4,27 +4,21 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
+#include <optional>
 #include <string>
+
+#include "common/temp_dir.hpp"
 
 namespace deployguard::config {
 namespace {
 
-namespace fs = std::filesystem;
-
 class ConfigSecrets : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("deployguard-secrets-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
     if (const char* old = std::getenv("CREDENTIALS_DIRECTORY")) saved_credentials_ = old;
     ::unsetenv("CREDENTIALS_DIRECTORY");
   }
   void TearDown() override {
-    fs::remove_all(dir_);
     if (saved_credentials_) {
       ::setenv("CREDENTIALS_DIRECTORY", saved_credentials_->c_str(), 1);
     } else {
@@ -32,13 +26,10 @@ class ConfigSecrets : public ::testing::Test {
     }
   }
   std::string write(const std::string& name, const std::string& content) {
-    const fs::path p = dir_ / name;
-    std::ofstream out(p, std::ios::binary);
-    out << content;
-    return p.string();
+    return dir_.write(name, content).string();
   }
 
-  fs::path dir_;
+  deployguard::testing::TempDir dir_;
   std::optional<std::string> saved_credentials_;
 };
 
@@ -54,7 +45,7 @@ TEST_F(ConfigSecrets, ReadsFileAndStripsTrailingNewline) {
 
 TEST_F(ConfigSecrets, MissingEmptyOrOversizedFileIsAnErrorWithoutTheValue) {
   std::string error;
-  const std::string missing = (dir_ / "missing").string();
+  const std::string missing = dir_.file("missing");
   EXPECT_FALSE(read_secret_file(missing, error));
   EXPECT_EQ(error, "cannot read secret file \"" + missing + "\": No such file or directory");
 
@@ -66,21 +57,21 @@ TEST_F(ConfigSecrets, MissingEmptyOrOversizedFileIsAnErrorWithoutTheValue) {
   EXPECT_NE(error.find("larger than 64KiB"), std::string::npos) << error;
   EXPECT_EQ(error.find("xxxx"), std::string::npos);
 
-  EXPECT_FALSE(read_secret_file(dir_.string(), error));
+  EXPECT_FALSE(read_secret_file(dir_.path().string(), error));
   EXPECT_NE(error.find("is a directory"), std::string::npos) << error;
 }
 
 TEST_F(ConfigSecrets, RelativePathsResolveInCredentialsDirectory) {
   write("github-token", "from-credentials\n");
   EXPECT_EQ(resolve_secret_path("github-token"), "github-token");  // not set: as given
-  ::setenv("CREDENTIALS_DIRECTORY", dir_.c_str(), 1);
-  EXPECT_EQ(resolve_secret_path("github-token"), (dir_ / "github-token").string());
+  ::setenv("CREDENTIALS_DIRECTORY", dir_.path().c_str(), 1);
+  EXPECT_EQ(resolve_secret_path("github-token"), dir_.file("github-token"));
   EXPECT_EQ(resolve_secret_path("/etc/x"), "/etc/x");  // absolute paths are untouched
   std::string error;
   EXPECT_EQ(read_secret_file("github-token", error), "from-credentials") << error;
 
   EXPECT_FALSE(read_secret_file("absent", error));
-  EXPECT_NE(error.find((dir_ / "absent").string()), std::string::npos) << error;
+  EXPECT_NE(error.find(dir_.file("absent")), std::string::npos) << error;
 }
 
 TEST_F(ConfigSecrets, EnvironmentVariables) {
@@ -113,7 +104,7 @@ TEST_F(ConfigSecrets, SecretLinesSkipBlankLinesAndTrim) {
   EXPECT_TRUE(read_secret_lines(write("blank", "\n \n"), error).empty());
   EXPECT_NE(error.find("no non-blank line"), std::string::npos) << error;
 
-  EXPECT_TRUE(read_secret_lines((dir_ / "missing").string(), error).empty());
+  EXPECT_TRUE(read_secret_lines(dir_.file("missing"), error).empty());
   EXPECT_NE(error.find("No such file or directory"), std::string::npos) << error;
 }
 

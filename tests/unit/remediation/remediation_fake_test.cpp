@@ -2,11 +2,7 @@
 // stabilize sequence, each partial failure (asserted on the fake's request log and state), and
 // the emergency stop's cancellations.
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
 #include <functional>
-
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -16,6 +12,7 @@
 #include "api/render_remediation.hpp"
 #include "remediation/remediation.hpp"
 #include "common/scripted_http_client.hpp"
+#include "common/temp_dir.hpp"
 #include "server.hpp"
 #include "upstream/upstream_pollers.hpp"
 #include "service/clock.hpp"
@@ -27,19 +24,6 @@ using namespace std::chrono_literals;
 using deployguard::testing::run_until;
 using Json = nlohmann::json;
 using Outcome = StabilizeReport::Outcome;
-
-class TokenFile {
- public:
-  TokenFile() : path_((std::filesystem::temp_directory_path() /
-                       ("dg-remediation-token-" + std::to_string(::getpid()))).string()) {
-    std::ofstream(path_) << "token\n";
-  }
-  ~TokenFile() { std::filesystem::remove(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 Json world() {
   return Json::parse(R"({
@@ -191,7 +175,7 @@ class RemediationFakeTest : public ::testing::Test {
   std::unique_ptr<fake::FakeUpstreamServer> server;
   std::string base;
   std::unique_ptr<http::BeastHttpClient> client;
-  TokenFile token;
+  deployguard::testing::TempFile token{"token\n"};
   Config config;
   std::unique_ptr<service::GuardService> service;
   deployguard::testing::RecordingSink sink;

@@ -1,14 +1,12 @@
 #include "upstream/azure_credentials.hpp"
 
 #include <filesystem>
-#include <fstream>
-
-#include <unistd.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "common/scripted_http_client.hpp"
+#include "common/temp_dir.hpp"
 
 namespace deployguard::upstream {
 namespace {
@@ -19,23 +17,7 @@ using deployguard::testing::header;
 using deployguard::testing::response;
 using deployguard::testing::run_until;
 using deployguard::testing::ScriptedHttpClient;
-
-class TempFile {
- public:
-  explicit TempFile(const std::string& content) {
-    static int counter = 0;
-    path_ = (std::filesystem::temp_directory_path() /
-             ("dg-upstream-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".txt"))
-                .string();
-    write(content);
-  }
-  ~TempFile() { std::filesystem::remove(path_); }
-  void write(const std::string& content) { std::ofstream(path_, std::ios::trunc) << content; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using deployguard::testing::TempFile;
 
 std::string aad_token(const std::string& token, int expires_in) {
   return R"({"token_type":"Bearer","expires_in":)" + std::to_string(expires_in) +

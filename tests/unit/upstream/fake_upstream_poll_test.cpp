@@ -1,17 +1,13 @@
 // The pollers against the in-process fake upstream over real loopback HTTP with BeastHttpClient:
 // GitHub workflows/runs/jobs/logs (302 to a blob on another host name), ARM container app,
 // revisions and PostgreSQL, AAD client-credentials tokens, faults and the request log.
-#include <filesystem>
-#include <fstream>
-
-#include <unistd.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "http/client/beast_http_client.hpp"
 #include "common/scripted_http_client.hpp"
+#include "common/temp_dir.hpp"
 #include "server.hpp"
 #include "upstream/upstream_pollers.hpp"
 #include "service/clock.hpp"
@@ -22,23 +18,10 @@ namespace {
 using namespace std::chrono_literals;
 using deployguard::testing::RecordingSink;
 using deployguard::testing::run_until;
+using deployguard::testing::TempFile;
 using Json = nlohmann::json;
 
 constexpr std::int64_t kBusyRun = 9112233403;
-
-class SecretFile {
- public:
-  SecretFile(const std::string& name, const std::string& content)
-      : path_((std::filesystem::temp_directory_path() /
-               (name + "-" + std::to_string(::getpid()))).string()) {
-    std::ofstream(path_) << content;
-  }
-  ~SecretFile() { std::filesystem::remove(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 class FakeUpstreamPollTest : public ::testing::Test {
  protected:
@@ -153,8 +136,8 @@ class FakeUpstreamPollTest : public ::testing::Test {
   std::unique_ptr<fake::FakeUpstreamServer> server;
   std::string base;
   std::unique_ptr<http::BeastHttpClient> client;
-  SecretFile github_token{"dg-gh-token", "ghs_test\n"};
-  SecretFile aad_secret{"dg-aad-secret", "s3cret\n"};
+  TempFile github_token{"ghs_test\n"};
+  TempFile aad_secret{"s3cret\n"};
   std::unique_ptr<UpstreamPollers> pollers;
 };
 

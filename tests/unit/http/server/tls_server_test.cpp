@@ -6,13 +6,11 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <future>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
-#include <unistd.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -26,9 +24,10 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <gtest/gtest.h>
 
+#include "common/temp_dir.hpp"
 #include "common/test_http_client.hpp"
-#include "http/server/server.hpp"
 #include "common/test_pki.hpp"
+#include "http/server/server.hpp"
 
 namespace deployguard::http {
 namespace {
@@ -38,6 +37,7 @@ using deployguard::testing::TestHttpClient;
 using deployguard::testing::KeyAndCert;
 using deployguard::testing::make_ca;
 using deployguard::testing::make_leaf;
+using deployguard::testing::write_file;
 namespace bhttp = boost::beast::http;
 namespace ssl = boost::asio::ssl;
 using error_code = boost::system::error_code;
@@ -46,12 +46,6 @@ void echo(Request&& req, Responder respond) {
   Response res{Status::ok, 11};
   res.body() = std::string(req.method_string()) + " " + std::string(req.target());
   respond(std::move(res));
-}
-
-void write_file(const std::filesystem::path& path, const std::string& contents) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << contents;
-  ASSERT_TRUE(out.flush()) << path;
 }
 
 /// Blocking HTTPS client for one connection: every step runs on a private io_context with a
@@ -129,10 +123,6 @@ class TlsClient {
 class TlsServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("deployguard-tls-server-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
     ca_ = make_ca("deployguard test CA");
     install_leaf("server-1");
   }
@@ -141,8 +131,6 @@ class TlsServerTest : public ::testing::Test {
     io_.stop();
     if (io_thread_.joinable()) io_thread_.join();
     server_.reset();
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
   }
 
   /// Writes a new server certificate (signed by ca_) and key over cert.pem / key.pem.
@@ -152,8 +140,8 @@ class TlsServerTest : public ::testing::Test {
     write_file(key_path(), leaf.key_pem);
   }
 
-  std::filesystem::path cert_path() const { return dir_ / "cert.pem"; }
-  std::filesystem::path key_path() const { return dir_ / "key.pem"; }
+  std::filesystem::path cert_path() const { return dir_.path() / "cert.pem"; }
+  std::filesystem::path key_path() const { return dir_.path() / "key.pem"; }
 
   ServerOptions tls_options() {
     ServerOptions options;
@@ -179,7 +167,7 @@ class TlsServerTest : public ::testing::Test {
 
   std::unique_ptr<TlsClient> connect() { return std::make_unique<TlsClient>(port_, ca_.cert_pem); }
 
-  std::filesystem::path dir_;
+  deployguard::testing::TempDir dir_;
   KeyAndCert ca_;
   boost::asio::io_context io_;
   std::unique_ptr<Server> server_;
@@ -240,7 +228,7 @@ TEST_F(TlsServerTest, PlainHttpClientIsClosedWithoutHurtingOtherConnections) {
 
 TEST_F(TlsServerTest, UnreadableOrMismatchedFilesAreFatalAtStartup) {
   auto missing = tls_options();
-  missing.tls->cert_file = (dir_ / "nope.pem").string();
+  missing.tls->cert_file = dir_.file("nope.pem");
   try {
     Server server(io_.get_executor(), missing, echo);
     FAIL() << "expected an error";
@@ -249,9 +237,9 @@ TEST_F(TlsServerTest, UnreadableOrMismatchedFilesAreFatalAtStartup) {
     EXPECT_NE(std::string(e.what()).find("No such file"), std::string::npos) << e.what();
   }
 
-  write_file(dir_ / "garbage.pem", "not a certificate\n");
+  write_file(dir_.path() / "garbage.pem", "not a certificate\n");
   auto garbage = tls_options();
-  garbage.tls->cert_file = (dir_ / "garbage.pem").string();
+  garbage.tls->cert_file = dir_.file("garbage.pem");
   try {
     Server server(io_.get_executor(), garbage, echo);
     FAIL() << "expected an error";
@@ -261,9 +249,9 @@ TEST_F(TlsServerTest, UnreadableOrMismatchedFilesAreFatalAtStartup) {
 
   // A key from another certificate.
   const auto other = make_leaf(ca_, "other", "DNS:localhost");
-  write_file(dir_ / "other-key.pem", other.key_pem);
+  write_file(dir_.path() / "other-key.pem", other.key_pem);
   auto mismatch = tls_options();
-  mismatch.tls->key_file = (dir_ / "other-key.pem").string();
+  mismatch.tls->key_file = dir_.file("other-key.pem");
   try {
     Server server(io_.get_executor(), mismatch, echo);
     FAIL() << "expected an error";
