@@ -196,18 +196,16 @@ struct Api::Route {
 
 namespace {
 
-/// Parses env= and wait= of /can-deploy; an error response when they are invalid. `param(key)`
-/// returns a query parameter's decoded value (std::optional of a string or string_view). Whether
-/// the environment exists is left to the caller's decide() (404), so it is looked up once.
-template <class Param>
-std::variant<CanDeployQuery, Response> parse_can_deploy(const Param& param,
+/// Parses env= and wait= of /can-deploy; an error response when they are invalid. Whether the
+/// environment exists is left to the caller's decide() (404), so it is looked up once.
+std::variant<CanDeployQuery, Response> parse_can_deploy(const RequestTarget& target,
                                                         const service::GuardService& service,
                                                         Duration max_wait) {
   CanDeployQuery query;
   const auto& environments = service.environments();
-  if (auto env = param("env")) {
+  if (auto env = target.param("env")) {
     if (env->empty()) return bad_request("env must not be empty");
-    query.environment = std::string(*env);
+    query.environment = std::move(*env);
   } else if (environments.size() == 1) {
     query.environment = environments.begin()->first;
   } else {
@@ -215,7 +213,7 @@ std::variant<CanDeployQuery, Response> parse_can_deploy(const Param& param,
     for (const auto& [n, p] : environments) known += (known.empty() ? "" : ", ") + n;
     return bad_request("missing query parameter env (configured environments: " + known + ")");
   }
-  if (auto wait = param("wait")) {
+  if (auto wait = target.param("wait")) {
     std::int64_t seconds = -1;
     const auto* first = wait->data();
     const auto* last = first + wait->size();
@@ -262,30 +260,26 @@ http::Response Api::can_deploy_response(std::string_view environment,
 }
 
 void Api::operator()(http::Request&& request, http::Responder responder) {
-  serve(Listener::api, request, std::move(responder));
+  serve(Listener::api, request, Reply{std::move(responder)});
 }
 
 http::Handler Api::webhook_listener_handler() {
   return [this](http::Request&& request, http::Responder responder) {
-    serve(Listener::webhook, request, std::move(responder));
+    serve(Listener::webhook, request, Reply{std::move(responder)});
   };
 }
 
-void Api::serve(Listener listener, const http::Request& request, http::Responder responder) {
+void Api::serve(Listener listener, const http::Request& request, Reply reply) {
   const RequestTarget target(request.target());
-  if (!target.ok()) return responder(malformed_target());
+  if (!target.ok()) return reply(malformed_target());
   const auto match = match_route(request.method(), target.segments(), listener);
-  if (!match.route) return responder(no_route(listener, match, target));
-  dispatch(request, match, target, Reply{std::move(responder)});
+  if (!match.route) return reply(no_route(listener, match, target));
+  dispatch(request, match, target, std::move(reply));
 }
 
 http::Response Api::handle(const http::Request& request) {
-  const RequestTarget target(request.target());
-  if (!target.ok()) return malformed_target();
-  const auto match = match_route(request.method(), target.segments());
-  if (!match.route) return no_route(Listener::api, match, target);
   http::Response out;
-  dispatch(request, match, target, Reply{&out});
+  serve(Listener::api, request, Reply{&out});
   return out;
 }
 
@@ -308,8 +302,7 @@ void Api::dispatch(const http::Request& request, const RouteMatch& match,
   const std::string name(match.name);
   switch (match.route->id) {
     case RouteId::can_deploy: {
-      auto query = parse_can_deploy([&](std::string_view key) { return target.param(key); },
-                                    service_, options_.max_wait);
+      auto query = parse_can_deploy(target, service_, options_.max_wait);
       if (auto* res = std::get_if<Response>(&query)) return reply(std::move(*res));
       const auto& q = std::get<CanDeployQuery>(query);
       // Without a responder to hold (handle()), wait= is answered at once.

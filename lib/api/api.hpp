@@ -113,7 +113,8 @@ class Api {
     http::Responder responder_;
     http::Response* out_ = nullptr;
   };
-  void serve(Listener listener, const http::Request& request, http::Responder responder);
+  /// Splits the target, matches the route table and dispatches: the one entry of every request.
+  void serve(Listener listener, const http::Request& request, Reply reply);
   void dispatch(const http::Request& request, const RouteMatch& match,
                 const RequestTarget& target, Reply reply);
   http::Response no_route(Listener listener, const RouteMatch& match,

@@ -191,20 +191,6 @@ std::string route_label(std::string_view target) {
   return route ? std::string(route->pattern) : "(other)";
 }
 
-std::string_view to_string(Scope scope) {
-  switch (scope) {
-    case Scope::none: return "none";
-    case Scope::deploy: return "deploy";
-    case Scope::operate: return "operate";
-    case Scope::webhook_signature: return "webhook signature";
-  }
-  return "?";
-}
-
-std::string_view to_string(Dispatch dispatch) {
-  return dispatch == Dispatch::sync ? "at once" : "at once or later";
-}
-
 std::string route_list_markdown() {
   std::string out =
       "| method | path | answered | body limit | auth | listeners | what |\n"
@@ -215,7 +201,7 @@ std::string route_list_markdown() {
     out += "` | `";
     out += route.pattern;
     out += "` | ";
-    out += to_string(route.dispatch);
+    out += route.dispatch == Dispatch::sync ? "at once" : "at once or later";
     out += " | ";
     out += route.body_limit == BodyLimit::webhook ? "`max_webhook_body_bytes`" : "`max_body_bytes`";
     out += " | ";

@@ -128,9 +128,6 @@ BodyLimit body_limit_of(boost::beast::http::verb method, std::string_view target
 /// method), "(other)" without one, "(none)" for an empty target.
 std::string route_label(std::string_view target);
 
-std::string_view to_string(Scope scope);
-std::string_view to_string(Dispatch dispatch);
-
 /// The route list of docs/api.md (a Markdown table), rendered from the table.
 std::string route_list_markdown();
 
