@@ -15,6 +15,7 @@
 
 #include "api/api.hpp"
 #include "service/guard_service.hpp"
+#include "common/run_on_io.hpp"
 #include "common/test_http_client.hpp"
 #include "http/server/server.hpp"
 #include "service/clock.hpp"
@@ -67,12 +68,9 @@ class LongPollTest : public ::testing::Test {
   }
 
   /// Runs `fn` on the io thread and waits for it.
-  template <typename Fn>
-  auto on_io(Fn fn) {
-    std::packaged_task<decltype(fn())()> task(std::move(fn));
-    auto result = task.get_future();
-    boost::asio::post(io_, [&task] { task(); });
-    return result.get();
+  template <class F>
+  auto on_io(F fn) {
+    return deployguard::testing::run_on_io(io_, std::move(fn));
   }
   bool wait_for_waiters(std::size_t n, std::chrono::milliseconds timeout = 5s) {
     std::unique_lock lock(mutex_);

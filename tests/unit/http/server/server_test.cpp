@@ -17,6 +17,7 @@
 #include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
 
+#include "common/run_on_io.hpp"
 #include "common/test_http_client.hpp"
 
 namespace deployguard::http {
@@ -57,11 +58,7 @@ class ServerTest : public ::testing::Test {
   /// Runs `fn` on the io thread and waits for it.
   template <class F>
   auto on_io(F fn) {
-    std::packaged_task<decltype(fn())()> task(std::move(fn));
-    auto result = task.get_future();
-    boost::asio::post(io_, [&task] { task(); });
-    EXPECT_EQ(result.wait_for(5s), std::future_status::ready);
-    return result.get();
+    return deployguard::testing::run_on_io(io_, std::move(fn));
   }
 
   TestHttpClient connect() { return TestHttpClient{"127.0.0.1", port_}; }

@@ -24,6 +24,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <gtest/gtest.h>
 
+#include "common/run_on_io.hpp"
 #include "common/temp_dir.hpp"
 #include "common/test_http_client.hpp"
 #include "common/test_pki.hpp"
@@ -156,13 +157,10 @@ class TlsServerTest : public ::testing::Test {
     io_thread_ = std::thread([this] { io_.run(); });
   }
 
+  /// Runs `fn` on the io thread and waits for it.
   template <class F>
   auto on_io(F fn) {
-    std::packaged_task<decltype(fn())()> task(std::move(fn));
-    auto result = task.get_future();
-    boost::asio::post(io_, [&task] { task(); });
-    EXPECT_EQ(result.wait_for(5s), std::future_status::ready);
-    return result.get();
+    return deployguard::testing::run_on_io(io_, std::move(fn));
   }
 
   std::unique_ptr<TlsClient> connect() { return std::make_unique<TlsClient>(port_, ca_.cert_pem); }
