@@ -109,6 +109,8 @@ class RequestTarget {
   PathSegments segments_;
 };
 
+/// `name` and `id` view into the PathSegments matched (and so into its RequestTarget): valid only
+/// while that target lives.
 struct RouteMatch {
   const Route* route = nullptr;  // null: no route (see allow)
   std::string_view name;         // {name}
