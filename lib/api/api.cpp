@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <initializer_list>
+#include <limits>
 #include <optional>
 #include <string>
 #include <variant>
@@ -184,7 +185,20 @@ std::optional<std::string> new_lease_id() {
 struct CanDeployQuery {
   std::string environment;
   Duration wait{};
+  std::optional<AsRun> as_run;  // run_id= (and run_attempt=): judged for that run
 };
+
+/// A query parameter holding a decimal integer >= `min` (no sign, no spaces); nullopt otherwise.
+std::optional<std::int64_t> integer_param(std::string_view text, std::int64_t min) {
+  std::int64_t value = -1;
+  const auto* first = text.data();
+  const auto* last = first + text.size();
+  auto [ptr, ec] = std::from_chars(first, last, value);
+  if (text.empty() || ec != std::errc{} || ptr != last || text[0] == '+' || text[0] == '-' ||
+      value < min)
+    return std::nullopt;
+  return value;
+}
 
 }  // namespace
 
@@ -214,16 +228,26 @@ std::variant<CanDeployQuery, Response> parse_can_deploy(const RequestTarget& tar
     return bad_request("missing query parameter env (configured environments: " + known + ")");
   }
   if (auto wait = target.param("wait")) {
-    std::int64_t seconds = -1;
-    const auto* first = wait->data();
-    const auto* last = first + wait->size();
-    auto [ptr, ec] = std::from_chars(first, last, seconds);
-    if (wait->empty() || ec != std::errc{} || ptr != last || seconds < 0 ||
-        (*wait)[0] == '+' || (*wait)[0] == '-')
-      return bad_request("wait must be a non-negative integer number of seconds");
+    const auto seconds = integer_param(*wait, 0);
+    if (!seconds) return bad_request("wait must be a non-negative integer number of seconds");
     // Values beyond the cap are accepted and capped (a client may ask for "as long as you can").
     const auto cap_s = max_wait / std::chrono::seconds{1};
-    query.wait = std::chrono::seconds{std::min<std::int64_t>(seconds, cap_s)};
+    query.wait = std::chrono::seconds{std::min<std::int64_t>(*seconds, cap_s)};
+  }
+  const auto run_id = target.param("run_id");
+  const auto run_attempt = target.param("run_attempt");
+  if (run_attempt && !run_id) return bad_request("run_attempt needs run_id");
+  if (run_id) {
+    const auto id = integer_param(*run_id, 1);
+    if (!id) return bad_request("run_id must be a positive integer (GITHUB_RUN_ID)");
+    std::optional<int> attempt;
+    if (run_attempt) {
+      const auto n = integer_param(*run_attempt, 1);
+      if (!n || *n > std::numeric_limits<int>::max())
+        return bad_request("run_attempt must be a positive integer (GITHUB_RUN_ATTEMPT)");
+      attempt = static_cast<int>(*n);
+    }
+    query.as_run = AsRun{*id, attempt};
   }
   return query;
 }
@@ -237,24 +261,32 @@ Api::Api(service::GuardService& service, ApiOptions options, service::Persistenc
       persistence_(persistence),
       auth_(std::move(auth)),
       waiters_(service.executor(), options.max_waiters,
-               [this](const std::string& environment) { return can_deploy_response(environment); },
+               [this](const std::string& environment, const std::optional<AsRun>& as_run) {
+                 return can_deploy_response(environment, as_run);
+               },
                options_.on_waiter_count) {
   // Long-poll waiters wake on the change that makes their environment safe, never by polling.
   service_.add_listener([this](const service::StateChange& change) {
-    if (change.decision.safe) waiters_.wake(change.environment);
+    if (change.decision.safe) return waiters_.wake(change.environment);
+    // Not safe for everyone; a run's waiter may still be free to go (only its own run blocked).
+    waiters_.wake_runs(change.environment, [&](const AsRun& as_run) {
+      const auto decision = service_.decide(change.environment, as_run);
+      return decision && decision->safe;
+    });
   });
 }
 
-http::Response Api::can_deploy_response(const std::string& environment) const {
-  const auto decision = service_.decide(environment);
+http::Response Api::can_deploy_response(const std::string& environment,
+                                        const std::optional<AsRun>& as_run) const {
+  const auto decision = service_.decide(environment, as_run);
   if (!decision) return unknown_environment(environment);
-  return can_deploy_response(environment, *decision);
+  return can_deploy_response(environment, *decision, as_run);
 }
 
-http::Response Api::can_deploy_response(std::string_view environment,
-                                        const Decision& decision) {
+http::Response Api::can_deploy_response(std::string_view environment, const Decision& decision,
+                                        const std::optional<AsRun>& as_run) {
   auto res = json_text_response(decision.safe ? Status::ok : Status::locked,
-                                decision_text(environment, decision));
+                                decision_text(environment, decision, as_run));
   set_retry_after(res, decision);
   return res;
 }
@@ -306,8 +338,8 @@ void Api::dispatch(const http::Request& request, const RouteMatch& match,
       if (auto* res = std::get_if<Response>(&query)) return reply(std::move(*res));
       const auto& q = std::get<CanDeployQuery>(query);
       // Without a responder to hold (handle()), wait= is answered at once.
-      if (!reply.can_wait()) return reply(can_deploy_response(q.environment));
-      return answer_can_deploy(q.environment, q.wait, reply.responder());
+      if (!reply.can_wait()) return reply(can_deploy_response(q.environment, q.as_run));
+      return answer_can_deploy(q.environment, q.wait, q.as_run, reply.responder());
     }
     case RouteId::healthz:
       return reply(json_response(Status::ok, Json{{"status", "ok"}}));
@@ -375,19 +407,19 @@ Response Api::environment_status(const std::string& name) const {
 }
 
 void Api::answer_can_deploy(const std::string& environment, Duration wait,
-                            http::Responder responder) {
+                            const std::optional<AsRun>& as_run, http::Responder responder) {
   // Decided once: the same evaluation chooses between answering and waiting and is the answer.
-  const auto decision = service_.decide(environment);
+  const auto decision = service_.decide(environment, as_run);
   if (!decision) return responder(unknown_environment(environment));
   if (wait <= Duration::zero() || decision->safe)
-    return responder(can_deploy_response(environment, *decision));
+    return responder(can_deploy_response(environment, *decision, as_run));
   if (waiters_.full()) {
     return responder(error(Status::service_unavailable, "too_many_waiters",
                            "too many long-poll requests are waiting (server.max_waiters = " +
                                std::to_string(options_.max_waiters) +
                                "); retry without wait or later"));
   }
-  waiters_.add(environment, wait, std::move(responder));
+  waiters_.add(environment, wait, std::move(responder), as_run);
 }
 
 std::size_t Api::body_limit_for(const http::RequestHeader& header) const {

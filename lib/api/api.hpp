@@ -124,12 +124,13 @@ class Api {
   http::Response environment_status(const std::string& name) const;
   using Mutator = http::Response (Api::*)(const http::Request&, const Route&,
                                           const std::string& argument);
-  http::Response can_deploy_response(const std::string& environment) const;
+  http::Response can_deploy_response(const std::string& environment,
+                                     const std::optional<AsRun>& as_run) const;
   /// GET /can-deploy once its query is valid: answers now, or parks a long-poll waiter.
   void answer_can_deploy(const std::string& environment, Duration wait,
-                         http::Responder responder);
-  static http::Response can_deploy_response(std::string_view environment,
-                                            const Decision& decision);
+                         const std::optional<AsRun>& as_run, http::Responder responder);
+  static http::Response can_deploy_response(std::string_view environment, const Decision& decision,
+                                            const std::optional<AsRun>& as_run);
   /// Authenticates, checks the environment, then runs the mutator.
   http::Response mutate(const http::Request& request, const std::string& environment,
                         Mutator mutator, const std::string& argument);

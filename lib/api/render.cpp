@@ -85,6 +85,7 @@ Json lease_json(const std::optional<Lease>& lease) {
   j["id"] = lease->id;
   j["holder"] = lease->holder;
   j["run_id"] = lease->run_id ? Json(*lease->run_id) : Json(nullptr);
+  j["run_attempt"] = lease->run_attempt ? Json(*lease->run_attempt) : Json(nullptr);
   j["acquired_at"] = format_timestamp(lease->acquired_at);
   j["expires_at"] = format_timestamp(lease->expires_at);
   return j;
@@ -105,6 +106,19 @@ Json busy_json(const BusyBackoffState& busy) {
   j["consecutive_failures"] = busy.consecutive_failures;
   j["last_failure_at"] = timestamp_or_null(busy.last_failure_at);
   j["last_detail"] = string_or_null(busy.last_detail);
+  return j;
+}
+
+Json live_json(const std::optional<LiveRevision>& live) {
+  if (!live) return nullptr;
+  Json j;
+  j["revision"] = live->revision;
+  j["run_id"] = live->run_id ? Json(*live->run_id) : Json(nullptr);
+  j["run_attempt"] = live->run_attempt ? Json(*live->run_attempt) : Json(nullptr);
+  j["sha"] = string_or_null(live->sha);
+  j["title"] = string_or_null(live->title);
+  j["url"] = string_or_null(live->url);
+  j["matched_by"] = to_string(live->matched_by);
   return j;
 }
 
@@ -144,11 +158,19 @@ void append_json_string(std::string& out, std::string_view s) {
 
 }  // namespace
 
-std::string decision_text(std::string_view environment, const Decision& decision) {
+std::string decision_text(std::string_view environment, const Decision& decision,
+                          const std::optional<AsRun>& as_run) {
   std::string out;
   out.reserve(96 + environment.size() + decision.reasons.size() * 160);
   out += "{\"environment\":";
   append_json_string(out, environment);
+  if (as_run) {
+    out += ",\"for_run\":{\"run_id\":";
+    out += std::to_string(as_run->id);
+    out += ",\"run_attempt\":";
+    out += as_run->attempt ? std::to_string(*as_run->attempt) : std::string("null");
+    out += '}';
+  }
   out += decision.safe ? ",\"safe\":true,\"reasons\":[" : ",\"safe\":false,\"reasons\":[";
   bool first = true;
   for (const auto& reason : decision.reasons) {
@@ -174,9 +196,13 @@ std::string decision_text(std::string_view environment, const Decision& decision
   return out;
 }
 
-Json decision_json(std::string_view environment, const Decision& decision) {
+Json decision_json(std::string_view environment, const Decision& decision,
+                   const std::optional<AsRun>& as_run) {
   Json j;
   j["environment"] = environment;
+  if (as_run)
+    j["for_run"] = Json{{"run_id", as_run->id},
+                        {"run_attempt", as_run->attempt ? Json(*as_run->attempt) : Json(nullptr)}};
   j["safe"] = decision.safe;
   Json reasons = Json::array();
   for (const auto& reason : decision.reasons) {
@@ -208,6 +234,7 @@ Json environment_status_json(std::string_view environment, const EnvironmentPoli
   Json traffic = Json::object();
   for (const auto& [revision, weight] : policy.traffic_by_revision()) traffic[revision] = weight;
   j["traffic"] = std::move(traffic);
+  j["live"] = live_json(live_revision(policy));
 
   Json databases = Json::array();
   for (const auto& name : policy.rules().postgres_servers) {
@@ -237,9 +264,20 @@ Json environment_status_json(std::string_view environment, const EnvironmentPoli
     d["key"] = record.key;
     d["started_at"] = format_timestamp(record.started_at);
     d["ended_at"] = timestamp_or_null(record.ended_at);
+    d["run_id"] = record.run ? Json(record.run->id) : Json(nullptr);
+    d["run_attempt"] = record.run ? Json(record.run->attempt) : Json(nullptr);
+    d["sha"] = string_or_null(record.sha);
+    d["title"] = string_or_null(record.title);
+    d["url"] = string_or_null(record.url);
     deploys.push_back(std::move(d));
   }
   j["deploys"] = std::move(deploys);
+
+  Json unclassified = Json::array();
+  for (const auto& u : policy.unclassified())
+    unclassified.push_back(Json{{"run_id", u.run.id}, {"run_attempt", u.run.attempt},
+                                {"detail", u.detail}, {"at", format_timestamp(u.at)}});
+  j["unclassified"] = std::move(unclassified);
 
   Json sources = Json::object();
   for (const auto& source : policy.rules().sources()) {

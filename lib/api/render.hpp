@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/decision.hpp"
+#include "core/live.hpp"
 #include "core/policy.hpp"
 #include "core/time.hpp"
 
@@ -20,23 +21,31 @@ std::int64_t seconds_rounded_up(Duration d);
 
 /// {"environment":"staging","safe":false,"reasons":[{"code":"cooldown","message":"...",
 ///  "until":"..."}],"retry_after_s":312,"evaluated_at":"..."}; `until` and `retry_after_s` are
-/// present only when known.
-Json decision_json(std::string_view environment, const Decision& decision);
+/// present only when known. Judged on behalf of a run, "for_run":{"run_id":N,"run_attempt":M}
+/// (attempt null when not given) follows "environment".
+Json decision_json(std::string_view environment, const Decision& decision,
+                   const std::optional<AsRun>& as_run = std::nullopt);
 
 /// decision_json(environment, decision).dump(), written directly: /can-deploy is the hot path,
 /// and building the ordered_json tree first was most of the handler's cost. Byte for
 /// byte the same text (tested against decision_json for every shape).
-std::string decision_text(std::string_view environment, const Decision& decision);
+std::string decision_text(std::string_view environment, const Decision& decision,
+                          const std::optional<AsRun>& as_run = std::nullopt);
 
-/// {"id","holder","run_id","acquired_at","expires_at"} or null.
+/// {"id","holder","run_id","run_attempt","acquired_at","expires_at"} or null.
 Json lease_json(const std::optional<Lease>& lease);
 /// {"reason","by","since","until"} or null.
 Json freeze_json(const std::optional<Freeze>& freeze);
 /// {"consecutive_failures","last_failure_at","last_detail"}.
 Json busy_json(const BusyBackoffState& busy);
 
+/// {"revision","run_id","run_attempt","sha","title","url","matched_by"} (unknown fields null) or
+/// null when no revision is identified as live.
+Json live_json(const std::optional<LiveRevision>& live);
+
 /// Everything /v1/environments/NAME reports: the decision fields above, then runs, container
-/// app, revisions, traffic, databases, lease, freeze, busy backoff, deploys and sources.
+/// app, revisions, traffic, live, databases, lease, freeze, busy backoff, deploys, unclassified
+/// run attempts and sources.
 Json environment_status_json(std::string_view environment, const EnvironmentPolicy& policy,
                              const Decision& decision, TimePoint now);
 

@@ -23,7 +23,7 @@ std::size_t WaiterRegistry::size(std::string_view environment) const {
 }
 
 void WaiterRegistry::add(const std::string& environment, std::chrono::milliseconds wait,
-                         http::Responder responder) {
+                         http::Responder responder, std::optional<AsRun> as_run) {
   const auto id = next_id_++;
   const auto deadline = SteadyClock::now() + wait;
   responder.on_disconnect([this, alive = std::weak_ptr<int>(alive_), id] {
@@ -31,7 +31,8 @@ void WaiterRegistry::add(const std::string& environment, std::chrono::millisecon
     take(id);  // the responder is dropped unused: its connection is gone, so nothing is sent
     arm();
   });
-  waiters_.emplace(id, Waiter{environment, deadline, std::move(responder)});
+  if (as_run) runs_by_environment_[environment].insert(id);
+  waiters_.emplace(id, Waiter{environment, deadline, std::move(responder), std::move(as_run)});
   by_environment_[environment].insert(id);
   deadlines_.emplace(deadline, id);
   arm();
@@ -44,21 +45,37 @@ std::optional<WaiterRegistry::Waiter> WaiterRegistry::take(std::uint64_t id) {
   Waiter waiter = std::move(it->second);
   waiters_.erase(it);
   deadlines_.erase({waiter.deadline, id});
-  if (auto env = by_environment_.find(waiter.environment); env != by_environment_.end()) {
-    env->second.erase(id);
-    if (env->second.empty()) by_environment_.erase(env);
+  for (auto* index : {&by_environment_, &runs_by_environment_}) {
+    if (auto env = index->find(waiter.environment); env != index->end()) {
+      env->second.erase(id);
+      if (env->second.empty()) index->erase(env);
+    }
   }
   if (observer_) observer_(waiters_.size());
   return waiter;
 }
 
-void WaiterRegistry::answer(Waiter waiter) { waiter.responder(answer_(waiter.environment)); }
+void WaiterRegistry::answer(Waiter waiter) {
+  waiter.responder(answer_(waiter.environment, waiter.as_run));
+}
 
 void WaiterRegistry::wake(std::string_view environment) {
   auto it = by_environment_.find(environment);
   if (it == by_environment_.end()) return;
   const std::vector<std::uint64_t> ids(it->second.begin(), it->second.end());
   for (auto id : ids) {
+    if (auto waiter = take(id)) answer(std::move(*waiter));
+  }
+  arm();
+}
+
+void WaiterRegistry::wake_runs(std::string_view environment, const RunReady& ready) {
+  auto it = runs_by_environment_.find(environment);
+  if (it == runs_by_environment_.end()) return;
+  std::vector<std::uint64_t> due;
+  for (auto id : it->second)
+    if (auto w = waiters_.find(id); w != waiters_.end() && ready(*w->second.as_run)) due.push_back(id);
+  for (auto id : due) {
     if (auto waiter = take(id)) answer(std::move(*waiter));
   }
   arm();

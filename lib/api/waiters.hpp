@@ -1,6 +1,8 @@
 #pragma once
-// Long-poll waiters of GET /can-deploy?wait=N. A waiter is a held Responder; it is answered
+// Long-poll waiters of GET /can-deploy?wait=N. A waiter is a held Responder, optionally on
+// behalf of a run (run_id=); it is answered
 //   * when its environment becomes safe (wake(), called from a GuardService listener: no polling),
+//     or, for a run's waiter, safe for that run (wake_runs()),
 //   * at its deadline (one steady_timer for all waiters, armed at the earliest deadline), or
 //   * at shutdown (answer_all()).
 // A waiter whose client disconnects is removed at once (Responder::on_disconnect).
@@ -26,6 +28,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "core/policy.hpp"
 #include "http/server/server.hpp"
 
 namespace deployguard::api {
@@ -33,8 +36,12 @@ namespace deployguard::api {
 class WaiterRegistry {
  public:
   using SteadyClock = std::chrono::steady_clock;
-  /// Builds the answer for a waiter of `environment` at the moment it is answered.
-  using Answer = std::function<http::Response(const std::string& environment)>;
+  /// Builds the answer for a waiter of `environment` (on behalf of `as_run`) at the moment it
+  /// is answered.
+  using Answer = std::function<http::Response(const std::string& environment,
+                                              const std::optional<AsRun>& as_run)>;
+  /// Whether a run's waiter should be answered now.
+  using RunReady = std::function<bool(const AsRun& as_run)>;
 
   /// Told the number of waiters after every change of it (metrics, tests). May be empty.
   using CountObserver = std::function<void(std::size_t waiting)>;
@@ -51,9 +58,12 @@ class WaiterRegistry {
 
   /// Holds `responder` for at most `wait`. Precondition: !full().
   void add(const std::string& environment, std::chrono::milliseconds wait,
-           http::Responder responder);
+           http::Responder responder, std::optional<AsRun> as_run = std::nullopt);
   /// Answers every waiter of `environment` now.
   void wake(std::string_view environment);
+  /// Answers the waiters of `environment` that wait on behalf of a run for which `ready` holds
+  /// (the environment is not safe for everyone, but may be for the asking run).
+  void wake_runs(std::string_view environment, const RunReady& ready);
   /// Answers every waiter now (graceful shutdown).
   void answer_all();
 
@@ -62,6 +72,7 @@ class WaiterRegistry {
     std::string environment;
     SteadyClock::time_point deadline;
     http::Responder responder;
+    std::optional<AsRun> as_run;
   };
 
   /// Removes the waiter and returns it (nullopt if already gone).
@@ -76,6 +87,9 @@ class WaiterRegistry {
   std::uint64_t next_id_ = 1;
   std::unordered_map<std::uint64_t, Waiter> waiters_;
   std::map<std::string, std::set<std::uint64_t>, std::less<>> by_environment_;
+  // The waiters of by_environment_ that wait on behalf of a run: wake_runs() looks at these
+  // only, so plain waiters cost nothing on a change that keeps the environment blocked.
+  std::map<std::string, std::set<std::uint64_t>, std::less<>> runs_by_environment_;
   std::set<std::pair<SteadyClock::time_point, std::uint64_t>> deadlines_;
   boost::asio::steady_timer timer_;
   std::optional<SteadyClock::time_point> armed_;

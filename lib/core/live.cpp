@@ -120,4 +120,22 @@ LiveRevision link_revision(const RevisionSnapshot& revision, std::span<const Dep
   return unknown;
 }
 
+std::optional<LiveRevision> live_revision(const EnvironmentPolicy& policy) {
+  if (!policy.container_app()) return std::nullopt;
+  const auto name =
+      live_revision_name(*policy.container_app(), policy.revisions(), policy.traffic_by_revision());
+  if (!name) return std::nullopt;
+  std::vector<DeployAttempt> attempts;
+  for (const auto& d : policy.deploys())
+    if (d.run)
+      attempts.push_back(DeployAttempt{d.run->id, d.run->attempt, d.sha, d.title, d.url,
+                                       d.started_at, d.ended_at});
+  for (const auto& r : policy.revisions())
+    if (r.name == *name) return link_revision(r, attempts);
+  // Live by traffic but not among the listed revisions: named, linked to nothing.
+  LiveRevision unknown;
+  unknown.revision = *name;
+  return unknown;
+}
+
 }  // namespace deployguard

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/model.hpp"
+#include "core/policy.hpp"
 #include "core/time.hpp"
 
 namespace deployguard {
@@ -52,5 +53,10 @@ std::vector<std::string> commit_candidates(std::string_view image);
 
 /// Links `revision` to one of `deploys`.
 LiveRevision link_revision(const RevisionSnapshot& revision, std::span<const DeployAttempt> deploys);
+
+/// The environment's live revision linked to the deploy attempt that created it, from the policy's
+/// deploy records (run attempts only; a lease without a run links nothing). nullopt when there is
+/// no container app observation or nothing identifies a live revision.
+std::optional<LiveRevision> live_revision(const EnvironmentPolicy& policy);
 
 }  // namespace deployguard

@@ -55,10 +55,10 @@ const EnvironmentPolicy* GuardService::find(std::string_view environment) const 
 }
 
 std::optional<Decision> GuardService::decide(std::string_view environment,
-                                             std::optional<std::int64_t> as_run_id) const {
+                                             std::optional<AsRun> as_run) const {
   const auto* policy = find(environment);
   if (!policy) return std::nullopt;
-  return policy->decide(clock_.now(), as_run_id);
+  return policy->decide(clock_.now(), as_run);
 }
 
 bool GuardService::apply(std::string_view environment, const Event& event) {

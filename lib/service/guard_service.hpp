@@ -111,9 +111,10 @@ class GuardService {
   boost::asio::any_io_executor executor() { return timer_.get_executor(); }
   const Policies& environments() const { return policies_; }
   const EnvironmentPolicy* find(std::string_view environment) const;
-  /// decide(now) for one environment; nullopt when unknown.
+  /// decide(now) for one environment, on behalf of `as_run` when given (see
+  /// EnvironmentPolicy::decide); nullopt when unknown.
   std::optional<Decision> decide(std::string_view environment,
-                                 std::optional<std::int64_t> as_run_id = std::nullopt) const;
+                                 std::optional<AsRun> as_run = std::nullopt) const;
 
   /// True once every configured source of every environment was refreshed at least once.
   bool ready() const { return missing_sources().empty(); }
