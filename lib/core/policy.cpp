@@ -189,7 +189,11 @@ void EnvironmentPolicy::upsert_run(const WorkflowRun& run, TimePoint now) {
     if (runs_.size() > kMaxRuns) runs_.resize(kMaxRuns);
   }
 
-  if (counts_as_deploy(run)) {
+  // Polls list a run again and again: one whose classification found it never started stays
+  // no deploy.
+  const bool never_started =
+      std::find(never_started_.begin(), never_started_.end(), ref) != never_started_.end();
+  if (counts_as_deploy(run) && !never_started) {
     DeployRecord record{run_key(ref), run.started_at(), std::nullopt, ref, run.head_sha, run.title,
                         run.html_url};
     if (run.status == RunStatus::Completed) record.ended_at = run.updated_at;
@@ -262,6 +266,9 @@ void EnvironmentPolicy::on(const PostgresPolled& e, TimePoint now) {
 void EnvironmentPolicy::on(const SourceFailed& e, TimePoint now) {
   auto it = sources_.find(e.source);
   if (it == sources_.end()) return;
+  // A permanent error holds until the next success: a transient one after it (the retry timing
+  // out) must not reopen the source, and the permanent error stays the one to report.
+  if (it->second.last_error_permanent && !e.permanent) return;
   it->second.last_error = e.error;
   it->second.last_error_at = now;
   it->second.last_error_permanent = e.permanent;
@@ -288,6 +295,8 @@ void EnvironmentPolicy::on(const RunClassified& e, TimePoint now) {
       push_bounded(unclassified_, Unclassified{e.run, e.detail, now}, kMaxRuns);
       return;
     case Classification::NeverStarted:
+      if (std::find(never_started_.begin(), never_started_.end(), e.run) == never_started_.end())
+        push_bounded(never_started_, e.run, kMaxRuns * 2);
       std::erase_if(durable_.deploys, [&](const DeployRecord& d) { return d.key == run_key(e.run); });
       return;
     case Classification::ServerBusy:

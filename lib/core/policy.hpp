@@ -334,6 +334,7 @@ class EnvironmentPolicy {
   std::map<SourceId, SourceHealth> sources_;
   std::vector<RunRef> classified_runs_;  // classification started or done (bounded)
   std::map<RunRef, RunConclusion> attempt_conclusions_;  // how attempts were seen to end (bounded)
+  std::vector<RunRef> never_started_;  // classified NeverStarted: not deploys however often listed (bounded)
   std::vector<Unclassified> unclassified_;
   DurableEnvironmentState durable_;
 };

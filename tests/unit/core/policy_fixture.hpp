@@ -44,6 +44,21 @@ inline WorkflowRun deploy_run(std::int64_t id, RunStatus status, TimePoint start
   return r;
 }
 
+/// Attempt `attempt` of `first`, re-run: GitHub keeps the run id and created_at and moves
+/// run_started_at to the attempt's start.
+inline WorkflowRun rerun_attempt(WorkflowRun first, int attempt, RunStatus status, TimePoint started,
+                                 RunConclusion conclusion = RunConclusion::None,
+                                 std::optional<TimePoint> updated = {}) {
+  first.run_attempt = attempt;
+  first.status = status;
+  first.status_text = std::string(to_string(status));
+  first.conclusion = conclusion;
+  first.conclusion_text = std::string(to_string(conclusion));
+  first.run_started_at = started;
+  first.updated_at = updated.value_or(started);
+  return first;
+}
+
 inline RevisionSnapshot revision(std::string name, bool active, int weight,
                                  std::string provisioning = "Provisioned") {
   RevisionSnapshot r;
