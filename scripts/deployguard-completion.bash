@@ -22,7 +22,7 @@ _deployguard() {
     version) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
     serve) COMPREPLY=($(compgen -W "--config --log-level --ready-fd --move-corrupt-state --help" -- "$cur")) ;;
     status) COMPREPLY=($(compgen -W "--env --json --watch $common" -- "$cur")) ;;
-    can-deploy) COMPREPLY=($(compgen -W "--env --wait $common" -- "$cur")) ;;
+    can-deploy) COMPREPLY=($(compgen -W "--env --wait --run-id --run-attempt $common" -- "$cur")) ;;
     freeze) COMPREPLY=($(compgen -W "--env --reason --by --until $common" -- "$cur")) ;;
     unfreeze) COMPREPLY=($(compgen -W "--env $common" -- "$cur")) ;;
     stabilize) COMPREPLY=($(compgen -W "--env --revision --yes $common" -- "$cur")) ;;
@@ -31,7 +31,7 @@ _deployguard() {
       if [ "$COMP_CWORD" -eq 2 ]; then
         COMPREPLY=($(compgen -W "acquire release" -- "$cur"))
       elif [ "${COMP_WORDS[2]}" = acquire ]; then
-        COMPREPLY=($(compgen -W "--env --holder --ttl --run-id --wait $common" -- "$cur"))
+        COMPREPLY=($(compgen -W "--env --holder --ttl --run-id --run-attempt --wait $common" -- "$cur"))
       else
         COMPREPLY=($(compgen -W "--env --lease $common" -- "$cur"))
       fi ;;
@@ -39,7 +39,7 @@ _deployguard() {
       if [ "$COMP_CWORD" -eq 2 ]; then
         COMPREPLY=($(compgen -W "busy" -- "$cur"))
       else
-        COMPREPLY=($(compgen -W "--env --detail --run-id $common" -- "$cur"))
+        COMPREPLY=($(compgen -W "--env --detail --run-id --run-attempt $common" -- "$cur"))
       fi ;;
   esac
 }

@@ -144,6 +144,21 @@ class BodyReader {
     return value;
   }
 
+  /// An optional run attempt (1..INT_MAX); only meaningful with a run id (`with_run`).
+  std::optional<int> attempt(const std::string& key, bool with_run) {
+    auto value = positive_integer(key);
+    if (!value) return std::nullopt;
+    if (!with_run) {
+      errors_.push_back(key + ": needs run_id");
+      return std::nullopt;
+    }
+    if (*value > std::numeric_limits<int>::max()) {
+      errors_.push_back(key + ": too large");
+      return std::nullopt;
+    }
+    return static_cast<int>(*value);
+  }
+
   /// An optional boolean.
   std::optional<bool> boolean(const std::string& key) {
     if (!usable()) return std::nullopt;
@@ -464,10 +479,11 @@ void Api::audit(const Route& route, const std::string& action, Json old_value, J
 http::Response Api::acquire_lease(const http::Request& request, const Route& route,
                                   const std::string&) {
   BodyReader body{request.body()};
-  body.only({"holder", "ttl", "run_id"});
+  body.only({"holder", "ttl", "run_id", "run_attempt"});
   auto holder = body.string("holder", true, kMaxHolderBytes);
   auto ttl_text = body.string("ttl", true, 32);
   auto run_id = body.positive_integer("run_id");
+  auto run_attempt = body.attempt("run_attempt", run_id.has_value());
   // A plain Duration + flag: GCC 12 reports optional<Duration> as maybe-uninitialized here.
   Duration lease_ttl{};
   bool ttl_ok = false;
@@ -486,7 +502,7 @@ http::Response Api::acquire_lease(const http::Request& request, const Route& rou
 
   auto id = new_lease_id();
   if (!id) return error(Status::internal_server_error, "internal", "no randomness for a lease id");
-  const LeaseRequest lease_request{*id, *holder, lease_ttl, run_id};
+  const LeaseRequest lease_request{*id, *holder, lease_ttl, run_id, run_attempt};
   std::optional<std::variant<Lease, Decision>> outcome;
   const auto result = service_.transact(
       route.environment,
@@ -497,7 +513,9 @@ http::Response Api::acquire_lease(const http::Request& request, const Route& rou
   if (result == service::TransactResult::UnknownEnvironment) return unknown_environment(route.environment);
   if (result == service::TransactResult::CommitFailed) return state_write_failed();
   if (auto* decision = std::get_if<Decision>(&*outcome)) {
-    auto res = json_response(Status::locked, decision_json(route.environment, *decision));
+    const auto as_run =
+        run_id ? std::optional<AsRun>(AsRun{*run_id, run_attempt}) : std::optional<AsRun>{};
+    auto res = json_response(Status::locked, decision_json(route.environment, *decision, as_run));
     set_retry_after(res, *decision);
     return res;
   }
@@ -507,6 +525,8 @@ http::Response Api::acquire_lease(const http::Request& request, const Route& rou
   Json out;
   out["lease_id"] = lease.id;
   out["holder"] = lease.holder;
+  out["run_id"] = lease.run_id ? Json(*lease.run_id) : Json(nullptr);
+  out["run_attempt"] = lease.run_attempt ? Json(*lease.run_attempt) : Json(nullptr);
   out["expires_at"] = format_timestamp(lease.expires_at);
   auto res = json_response(Status::created, out);
   res.set(bhttp::field::location, "/v1/environments/" + route.environment + "/lease/" + lease.id);
@@ -603,32 +623,45 @@ http::Response Api::clear_freeze(const http::Request&, const Route& route, const
 http::Response Api::report_event(const http::Request& request, const Route& route,
                                  const std::string&) {
   BodyReader body{request.body()};
-  body.only({"type", "detail", "run_id"});
+  body.only({"type", "detail", "run_id", "run_attempt"});
   auto type = body.string("type", true, 64);
   auto detail = body.string("detail", false, kMaxReasonBytes);
   auto run_id = body.positive_integer("run_id");
+  auto run_attempt = body.attempt("run_attempt", run_id.has_value());
   if (type && *type != "server_busy")
     body.add_error("type: unsupported event type \"" + *type + "\" (supported: server_busy)");
   if (!body.ok()) return body.error_response();
 
   BusyBackoffState before;
   BusyBackoffState after;
+  BusyReportResult counted = BusyReportResult::Counted;
+  int attempt = 0;
   const auto result = service_.transact(
       route.environment,
       [&](EnvironmentPolicy& policy, TimePoint now) {
         before = policy.busy();
-        policy.apply(BusyReported{detail.value_or(""), run_id}, now);
+        counted = policy.report_busy(BusyReported{detail.value_or(""), run_id, run_attempt}, now);
+        if (run_id) attempt = run_attempt.value_or(policy.latest_attempt(*run_id));
         after = policy.busy();
       },
       committer());
   if (result == service::TransactResult::UnknownEnvironment) return unknown_environment(route.environment);
   if (result == service::TransactResult::CommitFailed) return state_write_failed();
-  audit(route, "busy.report", busy_json(before), busy_json(after),
-        detail ? Json(*detail) : Json(nullptr));
+  const bool duplicate = counted == BusyReportResult::Duplicate;
   Json out;
   out["environment"] = route.environment;
   out["accepted"] = true;
+  out["counted"] = !duplicate;
+  if (run_id) out["run"] = Json{{"run_id", *run_id}, {"run_attempt", attempt}};
+  if (duplicate)
+    out["duplicate_of"] = "this run attempt's ServerIsBusy failure was already counted (by an "
+                          "earlier report or its logs); the backoff did not change";
   out["busy_backoff"] = busy_json(after);
+  if (!duplicate)
+    audit(route, "busy.report", busy_json(before), busy_json(after),
+          Json{{"detail", detail ? Json(*detail) : Json(nullptr)},
+               {"run_id", run_id ? Json(*run_id) : Json(nullptr)},
+               {"run_attempt", run_id ? Json(attempt) : Json(nullptr)}});
   return json_response(Status::accepted, out);
 }
 

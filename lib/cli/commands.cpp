@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
+#include <limits>
 #include <condition_variable>
 #include <cstdlib>
 #include <fstream>
@@ -190,16 +192,73 @@ class ProgressLine {
   std::thread ticker_;
 };
 
+/// The run a pipeline asks for (--run-id/--run-attempt, default $GITHUB_RUN_ID and
+/// $GITHUB_RUN_ATTEMPT): the guard judges for it, so its own run never blocks it.
+struct AskingRun {
+  std::optional<std::int64_t> id;
+  std::optional<int> attempt;
+
+  /// "&run_id=N[&run_attempt=M]" for /can-deploy, "" without a run.
+  std::string query() const {
+    if (!id) return {};
+    std::string q = "&run_id=" + std::to_string(*id);
+    if (attempt) q += "&run_attempt=" + std::to_string(*attempt);
+    return q;
+  }
+  void add_to(json& body) const {
+    if (!id) return;
+    body["run_id"] = *id;
+    if (attempt) body["run_attempt"] = *attempt;
+  }
+};
+
+/// A positive integer from the environment variable `name`, nullopt when unset or empty;
+/// anything else is a usage error (a pipeline must not silently ask for the wrong run).
+std::optional<std::int64_t> positive_from_env(const char* name) {
+  const char* text = std::getenv(name);
+  if (!text || !*text) return std::nullopt;
+  std::int64_t value = 0;
+  const std::string_view s(text);
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc{} || ptr != s.data() + s.size() || value <= 0)
+    throw UsageError{std::string("$") + name + ": expected a positive integer, got \"" + text + "\""};
+  return value;
+}
+
+/// The asking run from the flags (given: `id_given`/`attempt_given`), else from GitHub Actions'
+/// environment. An attempt without a run id is a usage error.
+AskingRun asking_run(bool id_given, std::int64_t id, bool attempt_given, std::int64_t attempt) {
+  AskingRun run;
+  if (id_given) {
+    if (id <= 0) throw UsageError{"--run-id: expected a positive integer"};
+    run.id = id;
+  } else {
+    run.id = positive_from_env("GITHUB_RUN_ID");
+  }
+  std::optional<std::int64_t> n;
+  if (attempt_given) {
+    if (attempt <= 0 || attempt > std::numeric_limits<int>::max())
+      throw UsageError{"--run-attempt: expected a positive integer"};
+    n = attempt;
+  } else if (!id_given) {
+    n = positive_from_env("GITHUB_RUN_ATTEMPT");  // only with the environment's run id
+  }
+  if (n && !run.id) throw UsageError{"--run-attempt needs --run-id (or $GITHUB_RUN_ID)"};
+  if (n) run.attempt = static_cast<int>(std::min<std::int64_t>(*n, std::numeric_limits<int>::max()));
+  return run;
+}
+
 /// Long-polls /can-deploy until safe or the deadline. Returns the final decision and status.
 /// `known`: a 423 decision the caller already has (lease acquire), so the progress line can show
 /// its reasons at once. On a terminal without one, one immediate check comes first for the same
 /// purpose (and answers at once when it is already safe); elsewhere the requests are only the
-/// long-polls, in chunks of at most 30 s.
+/// long-polls, in chunks of at most 30 s. Judged for `run` (its own run does not block it).
 std::pair<unsigned, json> wait_until_safe(const ApiClient& client, const std::string& env,
-                                          std::chrono::seconds wait, const json* known = nullptr) {
+                                          std::chrono::seconds wait, const AskingRun& run,
+                                          const json* known = nullptr) {
   const TimePoint deadline = now() + wait;
   ProgressLine line(env, deadline, is_tty(STDERR_FILENO) && wait.count() > 0);
-  const std::string base = "/can-deploy?env=" + url_encode(env);
+  const std::string base = "/can-deploy?env=" + url_encode(env) + run.query();
   if (line.enabled()) {
     if (known) {
       line.update(*known);
@@ -229,10 +288,11 @@ std::pair<unsigned, json> wait_until_safe(const ApiClient& client, const std::st
   }
 }
 
-int cmd_can_deploy(const Common& c, const std::string& env, const std::string& wait_text) {
+int cmd_can_deploy(const Common& c, const std::string& env, const std::string& wait_text,
+                   const AskingRun& run) {
   const auto wait = parse_wait(wait_text, "--wait");
   const auto client = make_client(c);
-  const auto [status, decision] = wait_until_safe(client, env, wait);
+  const auto [status, decision] = wait_until_safe(client, env, wait, run);
   if (status == 200) {
     std::cout << env << ": safe to deploy\n";
     return kExitOk;
@@ -271,7 +331,7 @@ int cmd_status(const Common& c, const std::string& env, bool as_json, bool watch
 }
 
 int cmd_lease_acquire(const Common& c, const std::string& env, const std::string& holder,
-                      const std::string& ttl, std::optional<std::int64_t> run_id,
+                      const std::string& ttl, const AskingRun& run,
                       const std::string& wait_text) {
   if (holder.empty()) throw UsageError{"--holder is required"};
   const auto wait = parse_wait(wait_text, "--wait");
@@ -279,7 +339,7 @@ int cmd_lease_acquire(const Common& c, const std::string& env, const std::string
   const auto client = make_client(c);
   const TimePoint deadline = now() + wait;
   json body = {{"holder", holder}, {"ttl", ttl}};
-  if (run_id) body["run_id"] = *run_id;
+  run.add_to(body);
   for (;;) {
     const auto r = client.request("POST", "/v1/environments/" + url_encode(env) + "/lease", body.dump());
     if (r.status == 201) {
@@ -294,7 +354,7 @@ int cmd_lease_acquire(const Common& c, const std::string& env, const std::string
       print_blocked(env, refused);
       return kExitBlocked;
     }
-    const auto [status, decision] = wait_until_safe(client, env, remaining, &refused);
+    const auto [status, decision] = wait_until_safe(client, env, remaining, run, &refused);
     if (status != 200) {
       print_blocked(env, decision);
       return kExitBlocked;
@@ -443,6 +503,29 @@ void add_common(CLI::App* cmd, Common& c) {
   cmd->add_option("--token-file", c.token_file, "file holding the API token (default $DEPLOYGUARD_TOKEN)");
 }
 
+template <class Args>
+void add_run_options(CLI::App* cmd, Args& a, const std::string& purpose = "") {
+  cmd->add_option("--run-id", a.run_id,
+                  "GitHub run id of the asking pipeline (default $GITHUB_RUN_ID): its own run does "
+                  "not block it" + purpose);
+  cmd->add_option("--run-attempt", a.run_attempt,
+                  "its attempt (default $GITHUB_RUN_ATTEMPT with $GITHUB_RUN_ID, else the run's "
+                  "latest)");
+}
+
+int cmd_report_busy(const Common& c, const std::string& env, const json& body) {
+  const auto client = make_client(c);
+  const auto r = client.request("POST", "/v1/environments/" + url_encode(env) + "/events", body.dump());
+  if (r.status != 202) throw ApiError{describe_error(r)};
+  const auto j = parse_body(r);
+  if (j.value("counted", true)) {
+    std::cout << env << ": busy failure recorded\n";
+  } else {
+    std::cout << env << ": already counted for this run attempt (not counted again)\n";
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 void add_client_commands(CLI::App& app, int& exit_code) {
@@ -450,7 +533,7 @@ void add_client_commands(CLI::App& app, int& exit_code) {
   auto c = std::make_shared<Common>();
   struct Args {
     std::string env, wait, holder, ttl = "30m", lease_id, reason, by, until, detail, revision;
-    std::int64_t run_id = 0;
+    std::int64_t run_id = 0, run_attempt = 0;
     bool json = false, watch = false, yes = false;
   };
   auto a = std::make_shared<Args>();
@@ -470,8 +553,13 @@ void add_client_commands(CLI::App& app, int& exit_code) {
   add_common(can, *c);
   can->add_option("--env", a->env, "environment")->required();
   can->add_option("--wait", a->wait, "wait up to this long (e.g. 20m) for it to become safe");
-  can->callback([&exit_code, c, a] {
-    guarded(exit_code, [&] { return cmd_can_deploy(*c, a->env, a->wait); });
+  add_run_options(can, *a);
+  can->callback([&exit_code, c, a, can] {
+    guarded(exit_code, [&] {
+      return cmd_can_deploy(*c, a->env, a->wait, asking_run(can->count("--run-id") > 0, a->run_id,
+                                                             can->count("--run-attempt") > 0,
+                                                             a->run_attempt));
+    });
   });
 
   auto* lease = app.add_subcommand("lease", "Take or give back the deploy lease of an environment");
@@ -481,13 +569,14 @@ void add_client_commands(CLI::App& app, int& exit_code) {
   acquire->add_option("--env", a->env, "environment")->required();
   acquire->add_option("--holder", a->holder, "who holds it, e.g. github-run-123")->required();
   acquire->add_option("--ttl", a->ttl, "lease lifetime (default 30m)");
-  acquire->add_option("--run-id", a->run_id, "GitHub run id: the lease ends when that run completes");
   acquire->add_option("--wait", a->wait, "wait up to this long for the environment to become safe");
+  add_run_options(acquire, *a, " (the lease ends when that run attempt completes)");
   acquire->callback([&exit_code, c, a, acquire] {
     guarded(exit_code, [&] {
-      std::optional<std::int64_t> run;
-      if (acquire->count("--run-id")) run = a->run_id;
-      return cmd_lease_acquire(*c, a->env, a->holder, a->ttl, run, a->wait);
+      return cmd_lease_acquire(*c, a->env, a->holder, a->ttl,
+                               asking_run(acquire->count("--run-id") > 0, a->run_id,
+                                          acquire->count("--run-attempt") > 0, a->run_attempt),
+                               a->wait);
     });
   });
   auto* release = lease->add_subcommand("release", "Release a lease");
@@ -535,14 +624,14 @@ void add_client_commands(CLI::App& app, int& exit_code) {
   add_common(busy, *c);
   busy->add_option("--env", a->env, "environment")->required();
   busy->add_option("--detail", a->detail, "what failed")->required();
-  busy->add_option("--run-id", a->run_id,
-                   "GitHub run id: the same failure found in that run's logs is not counted twice");
+  add_run_options(busy, *a, " (the same failure found in that attempt's logs is not counted twice)");
   busy->callback([&exit_code, c, a, busy] {
     guarded(exit_code, [&] {
       json body{{"type", "server_busy"}, {"detail", a->detail}};
-      if (busy->count("--run-id")) body["run_id"] = a->run_id;
-      return cmd_simple(*c, "POST", "/v1/environments/" + url_encode(a->env) + "/events", body, 202,
-                        a->env + ": busy failure recorded");
+      asking_run(busy->count("--run-id") > 0, a->run_id, busy->count("--run-attempt") > 0,
+                 a->run_attempt)
+          .add_to(body);
+      return cmd_report_busy(*c, a->env, body);
     });
   });
 

@@ -246,6 +246,9 @@ class EnvironmentPolicy {
   /// expiry, a source going stale), or nullopt. The daemon arms a timer for it.
   std::optional<TimePoint> next_deadline(TimePoint now) const;
 
+  /// The latest attempt known for a run id (1 when the run is unknown).
+  int latest_attempt(std::int64_t run_id) const;
+
   /// Busy report from a pipeline: counted once per run attempt.
   BusyReportResult report_busy(const BusyReported& report, TimePoint now);
 
@@ -321,8 +324,6 @@ class EnvironmentPolicy {
   void record_success(TimePoint started);
   /// False if this attempt's busy failure was already counted (by its logs or a report).
   bool count_busy_run_once(RunRef run);
-  /// The latest attempt known for a run id (1 when the run is unknown).
-  int latest_attempt(std::int64_t run_id) const;
   void end_lease(LeaseEndCause cause, TimePoint now);
   void mark_success(const SourceId& source, TimePoint now);
 

@@ -507,6 +507,10 @@ class CliTest : public LeaseTest {
     return total;
   }
   void SetUp() override {
+    // The CLI asks for $GITHUB_RUN_ID's run by default: a test run inside GitHub Actions must not
+    // send the runner's own run (every child inherits this process's environment).
+    ::unsetenv("GITHUB_RUN_ID");
+    ::unsetenv("GITHUB_RUN_ATTEMPT");
     start_fake();
     start({"staging"});
     wait_safe("staging");

@@ -157,6 +157,46 @@ TEST_F(ApiTest, CanDeployDecodesThePercentEncodedEnv) {
   EXPECT_EQ(get("/can-deploy?env=stag%69ng").result(), http::Status::ok);
 }
 
+// ---- /can-deploy on behalf of a run ----------------------------------------------------------
+
+TEST_F(ApiTest, CanDeployForTheAskingRunIgnoresItsOwnRunOnly) {
+  refresh_github({deploy_run(42, at("2025-12-31T18:58:00Z"), at("2025-12-31T18:59:30Z"),
+                             RunStatus::InProgress, RunConclusion::None)});
+  // Everyone else is blocked by run 42...
+  EXPECT_EQ(get("/can-deploy?env=staging").result(), http::Status::locked);
+  auto other = get("/can-deploy?env=staging&run_id=43");
+  EXPECT_EQ(other.result(), http::Status::locked);
+  EXPECT_EQ(body(other)["reasons"][0]["code"], "deploy_in_progress");
+  // ...but run 42 itself asks about its own deploy: its status and its record do not block it.
+  auto own = get("/can-deploy?env=staging&run_id=42");
+  EXPECT_EQ(own.result(), http::Status::ok) << own.body();
+  EXPECT_EQ(body(own)["for_run"], Json::parse(R"({"run_id":42,"run_attempt":null})"));
+  auto own_attempt = get("/can-deploy?env=staging&run_id=42&run_attempt=1");
+  EXPECT_EQ(own_attempt.result(), http::Status::ok) << own_attempt.body();
+  EXPECT_EQ(body(own_attempt)["for_run"], Json::parse(R"({"run_id":42,"run_attempt":1})"));
+  // Another attempt of the same run is another deploy: attempt 1 still runs.
+  EXPECT_EQ(get("/can-deploy?env=staging&run_id=42&run_attempt=2").result(), http::Status::locked);
+  // Every other reason still blocks the run.
+  service_.modify("staging", [](EnvironmentPolicy& policy, TimePoint now) {
+    policy.set_freeze(Freeze{"incident", "alice", now, std::nullopt});
+  });
+  auto frozen = get("/can-deploy?env=staging&run_id=42");
+  EXPECT_EQ(frozen.result(), http::Status::locked);
+  EXPECT_EQ(body(frozen)["reasons"][0]["code"], "frozen");
+}
+
+TEST_F(ApiTest, CanDeployRunParametersAreValidated) {
+  refresh_github();
+  for (const char* bad : {"run_id=0", "run_id=-1", "run_id=abc", "run_id=", "run_id=+5",
+                          "run_id=99999999999999999999", "run_attempt=1", "run_id=5&run_attempt=0",
+                          "run_id=5&run_attempt=x", "run_id=5&run_attempt=3000000000"}) {
+    auto res = get(std::string("/can-deploy?env=staging&") + bad);
+    EXPECT_EQ(res.result(), http::Status::bad_request) << bad;
+    EXPECT_EQ(body(res)["error"]["code"], "bad_request") << bad;
+  }
+  EXPECT_EQ(get("/can-deploy?env=staging&run_id=5&run_attempt=2").result(), http::Status::ok);
+}
+
 TEST_F(ApiTest, OtherMethodsAre405WithAllow) {
   for (auto method : {bhttp::verb::post, bhttp::verb::put, bhttp::verb::delete_}) {
     for (const std::string target : {"/can-deploy", "/v1/status", "/v1/environments/staging",
@@ -241,8 +281,8 @@ TEST_F(ApiTest, EnvironmentStatusShowsRunsSourcesAndDecision) {
   const auto j = body(res);
   EXPECT_EQ(keys(j), (std::vector<std::string>{
                          "environment", "safe", "reasons", "evaluated_at", "runs", "container_app",
-                         "revisions", "traffic", "databases", "lease", "freeze", "busy_backoff",
-                         "deploys", "sources"}));
+                         "revisions", "traffic", "live", "databases", "lease", "freeze",
+                         "busy_backoff", "deploys", "unclassified", "sources"}));
   EXPECT_EQ(j["safe"], false);
   ASSERT_EQ(j["runs"].size(), 1u);
   const auto& run = j["runs"][0];
@@ -261,6 +301,13 @@ TEST_F(ApiTest, EnvironmentStatusShowsRunsSourcesAndDecision) {
   ASSERT_EQ(j["deploys"].size(), 1u);
   EXPECT_EQ(j["deploys"][0]["started_at"], "2025-12-31T18:58:00Z");
   EXPECT_TRUE(j["deploys"][0]["ended_at"].is_null());
+  EXPECT_EQ(j["deploys"][0]["key"], "run:42/1");
+  EXPECT_EQ(j["deploys"][0]["run_id"], 42);
+  EXPECT_EQ(j["deploys"][0]["run_attempt"], 1);
+  EXPECT_EQ(j["deploys"][0]["sha"], "abc123");
+  EXPECT_EQ(j["deploys"][0]["title"], "Ship it");
+  EXPECT_TRUE(j["live"].is_null());  // no container app configured
+  EXPECT_EQ(j["unclassified"], Json::array());
 
   // /v1/status carries the same object.
   EXPECT_EQ(body(get("/v1/status"))["environments"]["staging"], j);
@@ -338,6 +385,49 @@ TEST_F(AzureApiTest, StatusShowsContainerAppRevisionsTrafficAndDatabases) {
   EXPECT_EQ(keys(j["sources"]),
             (std::vector<std::string>{"container_app", "postgres/shop-pg"}));
   EXPECT_EQ(j["safe"], false);  // server busy updating, traffic split
+}
+
+TEST_F(AzureApiTest, StatusShowsTheLiveRevisionAndTheDeployThatCreatedIt) {
+  EnvironmentConfig env = azure_env();
+  env.github = GitHubTarget{"example/app", {"deploy.yml"}, std::nullopt};
+  service_.reconfigure({{"staging", env}});
+  WorkflowRun run = deploy_run(42, at("2025-12-31T18:40:00Z"), at("2025-12-31T18:50:00Z"),
+                               RunStatus::Completed, RunConclusion::Success);
+  run.head_sha = "0123456789abcdef0123456789abcdef01234567";
+  service_.apply("staging", RunsPolled{{run}});
+  ContainerAppSnapshot app;
+  app.name = "shop";
+  app.provisioning_state = "Succeeded";
+  app.traffic = {TrafficEntry{"shop--v2", 100, false, ""}};
+  RevisionSnapshot v2{"shop--v2", true, 100, 1, "Provisioned", "Running", "Healthy",
+                      at("2025-12-31T18:45:00Z"), "acr.io/shop:0123456"};
+  service_.apply("staging", ContainerAppPolled{app, {v2}});
+
+  const auto live = body(get("/v1/environments/staging"))["live"];
+  EXPECT_EQ(live, Json::parse(R"({"revision":"shop--v2","run_id":42,"run_attempt":1,
+      "sha":"0123456789abcdef0123456789abcdef01234567","title":"Ship it",
+      "url":"https://github.com/example/app/actions/runs/42","matched_by":"image_tag"})"));
+
+  // A revision nothing links is named, with every run field null: unknown, not guessed.
+  RevisionSnapshot v3{"shop--v3", true, 100, 1, "Provisioned", "Running", "Healthy",
+                      at("2025-12-31T12:00:00Z"), "acr.io/shop:latest"};
+  app.traffic = {TrafficEntry{"shop--v3", 100, false, ""}};
+  service_.apply("staging", ContainerAppPolled{app, {v3}});
+  EXPECT_EQ(body(get("/v1/environments/staging"))["live"], Json::parse(R"({"revision":"shop--v3",
+      "run_id":null,"run_attempt":null,"sha":null,"title":null,"url":null,"matched_by":"unknown"})"));
+}
+
+TEST_F(ApiTest, StatusListsAttemptsWhoseLogsCouldNotBeClassified) {
+  refresh_github({deploy_run(42, at("2025-12-31T18:40:00Z"), at("2025-12-31T18:50:00Z"),
+                             RunStatus::Completed, RunConclusion::Failure)});
+  service_.apply("staging", RunClassified{RunRef{42, 1}, Classification::Unknown,
+                                          "logs unreadable: HTTP 500 after 3 tries"});
+  const auto j = body(get("/v1/environments/staging"));
+  ASSERT_EQ(j["unclassified"].size(), 1u);
+  EXPECT_EQ(j["unclassified"][0]["run_id"], 42);
+  EXPECT_EQ(j["unclassified"][0]["run_attempt"], 1);
+  EXPECT_EQ(j["unclassified"][0]["detail"], "logs unreadable: HTTP 500 after 3 tries");
+  EXPECT_EQ(j["unclassified"][0]["at"], "2025-12-31T19:00:00Z");
 }
 
 TEST_F(ApiTest, UnknownEnvironmentStatusIs404) {

@@ -116,6 +116,43 @@ TEST_F(LongPollTest, WaiterIsAnswered200AsSoonAsTheFreezeIsLifted) {
   EXPECT_TRUE(wait_for_waiters(0));
 }
 
+TEST_F(LongPollTest, ARunsWaiterWakesWhenOnlyItsOwnRunStillBlocks) {
+  on_io([this] {
+    WorkflowRun run;
+    run.id = 42;
+    run.workflow_path = ".github/workflows/deploy.yml";
+    run.repository = "example/app";
+    run.status = RunStatus::InProgress;
+    run.created_at = run.updated_at = service_.now();
+    run.run_started_at = run.created_at;
+    service_.apply("staging", RunsPolled{{run}});
+    return service_.modify("staging", [](EnvironmentPolicy& p, TimePoint now) {
+      p.set_freeze(Freeze{"r", "alice", now, std::nullopt});
+    });
+  });
+  auto own = client();
+  auto other = client();
+  ASSERT_TRUE(own.send_request("GET", "/can-deploy?env=staging&run_id=42&wait=600"));
+  ASSERT_TRUE(other.send_request("GET", "/can-deploy?env=staging&wait=600"));
+  ASSERT_TRUE(wait_for_waiters(2));
+  const auto lifted = SteadyClock::now();
+  on_io([this] {
+    return service_.modify("staging", [](EnvironmentPolicy& p, TimePoint) { p.clear_freeze(); });
+  });
+  // Run 42 is now blocked by nothing but itself: its waiter is answered at once...
+  auto res = own.read_response(5s);
+  ASSERT_TRUE(res) << own.last_error();
+  EXPECT_LT(SteadyClock::now() - lifted, 500ms);
+  EXPECT_EQ(res->result_int(), 200) << res->body();
+  EXPECT_EQ(nlohmann::json::parse(res->body())["for_run"]["run_id"], 42);
+  EXPECT_TRUE(wait_for_waiters(1));
+  // ...while everyone else still waits for run 42 and gets 423 at the deadline.
+  auto blocked = other.read_response(5s);
+  ASSERT_TRUE(blocked);
+  EXPECT_EQ(blocked->result_int(), 423);
+  EXPECT_EQ(nlohmann::json::parse(blocked->body())["reasons"][0]["code"], "deploy_in_progress");
+}
+
 TEST_F(LongPollTest, ChangesThatLeaveItBlockedDoNotAnswer) {
   auto waiter = client();
   ASSERT_TRUE(waiter.send_request("GET", "/can-deploy?env=staging&wait=1"));

@@ -312,13 +312,45 @@ TEST_F(MutationsTest, ServerBusyEventIs202AndStartsTheBusyBackoff) {
   EXPECT_EQ(service_.find("staging")->busy().consecutive_failures, 2);
 }
 
-TEST_F(MutationsTest, ServerBusyEventWithRunIdCountsOncePerRun) {
+TEST_F(MutationsTest, ServerBusyEventWithRunIdCountsOncePerAttemptAndSaysWhenItDidNot) {
   make_safe();
   const std::string report = R"({"type":"server_busy","detail":"x","run_id":9000000001})";
-  EXPECT_EQ(post(std::string(kEvents), report).result(), http::Status::accepted);
-  EXPECT_EQ(post(std::string(kEvents), report).result(), http::Status::accepted);  // retried
-  EXPECT_EQ(service_.find("staging")->busy().consecutive_failures, 1);
-  EXPECT_EQ(post(std::string(kEvents), R"({"type":"server_busy","run_id":0})").result(),
+  auto first = post(std::string(kEvents), report);
+  ASSERT_EQ(first.result(), http::Status::accepted) << first.body();
+  EXPECT_EQ(body(first)["counted"], true);
+  EXPECT_EQ(body(first)["run"], Json::parse(R"({"run_id":9000000001,"run_attempt":1})"));
+  EXPECT_FALSE(body(first).contains("duplicate_of"));
+
+  auto retried = post(std::string(kEvents), report);  // a retried step reports the same failure
+  ASSERT_EQ(retried.result(), http::Status::accepted);
+  EXPECT_EQ(body(retried)["counted"], false);
+  EXPECT_NE(body(retried)["duplicate_of"].get<std::string>().find("already counted"), std::string::npos);
+  EXPECT_EQ(body(retried)["busy_backoff"]["consecutive_failures"], 1);
+  // Naming attempt 1 explicitly is the same attempt; attempt 2 (a re-run) is a failure of its own.
+  EXPECT_EQ(body(post(std::string(kEvents),
+                      R"({"type":"server_busy","run_id":9000000001,"run_attempt":1})"))["counted"],
+            false);
+  auto rerun = post(std::string(kEvents), R"({"type":"server_busy","run_id":9000000001,"run_attempt":2})");
+  EXPECT_EQ(body(rerun)["counted"], true);
+  EXPECT_EQ(body(rerun)["run"]["run_attempt"], 2);
+  EXPECT_EQ(service_.find("staging")->busy().consecutive_failures, 2);
+
+  for (const char* bad : {R"({"type":"server_busy","run_id":0})",
+                          R"({"type":"server_busy","run_attempt":2})",
+                          R"({"type":"server_busy","run_id":5,"run_attempt":0})",
+                          R"({"type":"server_busy","run_id":5,"run_attempt":"2"})"})
+    EXPECT_EQ(post(std::string(kEvents), bad).result(), http::Status::bad_request) << bad;
+  EXPECT_EQ(service_.find("staging")->busy().consecutive_failures, 2);
+}
+
+TEST_F(MutationsTest, LeaseLinkedToARunAttempt) {
+  make_safe();
+  auto res = post(std::string(kLease), R"({"holder":"ci","ttl":"30m","run_id":123,"run_attempt":2})");
+  ASSERT_EQ(res.result(), http::Status::created) << res.body();
+  EXPECT_EQ(body(res)["run_id"], 123);
+  EXPECT_EQ(body(res)["run_attempt"], 2);
+  EXPECT_EQ(service_.find("staging")->lease()->run_attempt, 2);
+  EXPECT_EQ(post(std::string(kLease), R"({"holder":"ci","ttl":"30m","run_attempt":2})").result(),
             http::Status::bad_request);
 }
 
