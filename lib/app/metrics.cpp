@@ -6,6 +6,7 @@
 #include <prometheus/text_serializer.h>
 
 #include "api/routes.hpp"
+#include "core/live.hpp"
 
 namespace deployguard::app {
 namespace {
@@ -42,8 +43,23 @@ std::string Metrics::render() const {
                   .Name("deployguard_source_refresh_age_seconds")
                   .Help("Seconds since the source's last successful refresh (absent before the first)")
                   .Register(registry);
+  auto& live = BuildGauge()
+                   .Name("deployguard_live_info")
+                   .Help("1 for the revision serving the environment's traffic, labelled with the "
+                         "deploy that created it (run_id, run_attempt, sha; empty when unknown) "
+                         "and how it was linked (matched_by)")
+                   .Register(registry);
   for (const auto& [env, policy] : service_.environments()) {
     const Decision d = policy.decide(now);
+    if (const auto l = live_revision(policy)) {
+      live.Add({{"environment", env},
+                {"revision", l->revision},
+                {"run_id", l->run_id ? std::to_string(*l->run_id) : std::string()},
+                {"run_attempt", l->run_attempt ? std::to_string(*l->run_attempt) : std::string()},
+                {"sha", l->sha},
+                {"matched_by", std::string(to_string(l->matched_by))}})
+          .Set(1);
+    }
     safe.Add({{"environment", env}}).Set(d.safe ? 1 : 0);
     for (ReasonCode code : kAllReasonCodes)
       reason.Add({{"environment", env}, {"reason", std::string(to_string(code))}}).Set(d.has(code) ? 1 : 0);

@@ -108,6 +108,22 @@ std::string render_environment(const json& env, const RenderOptions& opts) {
         << pad(str(r, "health_state"), 10) << pad(age(r, "created_at", opts.now), 12) << str(r, "image")
         << "\n";
   }
+  if (const auto& live = env.value("live", json()); live.is_object()) {
+    // live: shop--r7 <- run 123 attempt 2, abc1234 "Ship it"; unknown is said, never guessed.
+    out << "  live      " << str(live, "revision") << " <- ";
+    if (live.contains("run_id") && live["run_id"].is_number_integer()) {
+      std::string sha = str(live, "sha", "");
+      if (sha.size() > 7) sha = sha.substr(0, 7);
+      out << "run " << str(live, "run_id") << " attempt " << str(live, "run_attempt", "?") << ", "
+          << (sha.empty() ? "?" : sha) << " \"" << str(live, "title", "") << "\"";
+      if (str(live, "matched_by", "") == "time_window") out << " (by creation time)";
+    } else {
+      out << s.yellow() << "unknown deploy" << s.reset();
+      if (const std::string sha = str(live, "sha", ""); !sha.empty())
+        out << " (image tag " << sha.substr(0, 7) << ", no deploy run of it known)";
+    }
+    out << "\n";
+  }
   for (const auto& db : env.value("databases", json::array())) {
     const std::string state = str(db, "state");
     out << "  database  " << pad(str(db, "name"), 30) << " "
@@ -140,6 +156,9 @@ std::string render_environment(const json& env, const RenderOptions& opts) {
     out << "    " << s.dim() << pad(str(run, "created_at"), 21) << s.reset() << (running ? s.yellow() : "")
         << pad(state, 12) << (running ? s.reset() : "") << pad(sha, 8) << str(run, "title", "") << "\n";
   }
+  for (const auto& u : env.value("unclassified", json::array()))
+    out << "  " << s.yellow() << "unclassified run " << str(u, "run_id") << " attempt "
+        << str(u, "run_attempt") << ": " << str(u, "detail", "") << s.reset() << "\n";
   const json sources = env.value("sources", json::object());
   for (const auto& [source, health] : sources.items()) {
     const std::string err = str(health, "last_error", "");

@@ -130,7 +130,9 @@ std::optional<HttpResponse> TestHttpClient::read_response(std::chrono::milliseco
       parser.body_limit(boost::none);
       boost::system::error_code ec;
       std::size_t offset = 0;
-      while (!parser.is_done()) {
+      // Everything received is parsed; an incomplete body then needs more input (Beast's put
+      // of an empty buffer in the body returns 0 without need_more: looping would spin).
+      while (!parser.is_done() && offset < inbox_.size()) {
         const auto n = parser.put(
             boost::asio::buffer(inbox_.data() + offset, inbox_.size() - offset), ec);
         offset += n;

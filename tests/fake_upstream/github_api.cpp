@@ -172,7 +172,10 @@ Json FakeUpstream::render_job(const std::string& repo, const Json& run, const Js
   Json conclusion = job.contains("conclusion") ? job["conclusion"]
                     : status == "completed"    ? run.value("conclusion", Json(nullptr))
                                                : Json(nullptr);
-  const std::string started = job.value("started_at", run.value("run_started_at", run["created_at"].get<std::string>()));
+  // A job that never got a runner has "started_at": null; a job's own field (even null) wins.
+  const Json started = job.contains("started_at")
+                           ? job["started_at"]
+                           : Json(run.value("run_started_at", run["created_at"].get<std::string>()));
   Json out{{"id", id},
            {"run_id", run_id},
            {"workflow_name", run.value("name", std::string("Deploy"))},
@@ -188,8 +191,9 @@ Json FakeUpstream::render_job(const std::string& repo, const Json& run, const Js
            {"conclusion", conclusion},
            {"created_at", run["created_at"]},
            {"started_at", started},
-           {"completed_at", status == "completed" ? Json(job.value("completed_at", run["updated_at"].get<std::string>()))
-                                                  : Json(nullptr)},
+           {"completed_at", job.contains("completed_at") ? job["completed_at"]
+                            : status == "completed"   ? Json(run["updated_at"].get<std::string>())
+                                                      : Json(nullptr)},
            {"name", job.value("name", "deploy")},
            {"steps", Json::array()},
            {"check_run_url", ctx.base_url + "/repos/" + repo + "/check-runs/" + std::to_string(id)},

@@ -92,7 +92,18 @@ class FakeUpstreamServer::Impl {
   // Everything below runs on the io_context thread.
 
   Outcome handle(const Request& req) {
-    Outcome out = core_.handle(req, std::chrono::system_clock::now());
+    Outcome out;
+    try {
+      out = core_.handle(req, std::chrono::system_clock::now());
+    } catch (const std::exception& e) {
+      // A scripted state the renderer cannot handle is the test's mistake: say so, keep serving.
+      log_->error("method={} target={} failed: {}", std::string(req.method_string()),
+                  std::string(req.target()), e.what());
+      out.response = Response{boost::beast::http::status::internal_server_error, req.version()};
+      out.response.set(boost::beast::http::field::content_type, "application/json");
+      out.response.body() = nlohmann::json{{"message", std::string("fake_upstream: ") + e.what()}}.dump();
+      out.response.prepare_payload();
+    }
     if (options_.log_requests && !starts_with(req.target(), "/_fake/"))
       log_->info("method={} target={} status={} delay_ms={} wire={}", std::string(req.method_string()),
                  std::string(req.target()), out.wire == WireAction::reset ? 0u : out.response.result_int(),

@@ -1,8 +1,13 @@
 // End to end through real processes: the deployguard binary polls the fake GitHub/Azure upstream
 // (tests/fake_upstream) over loopback, and GitHub webhooks change its answer before any poll
 // could have run.
+#include <cstdlib>
 #include <csignal>
+#include <functional>
+#include <set>
+#include <future>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -10,6 +15,7 @@
 #include "common/daemon_config.hpp"
 #include "common/daemon_process.hpp"
 #include "common/test_http_client.hpp"
+#include "core/time.hpp"
 #include "webhook/signature.hpp"
 
 namespace deployguard::testing {
@@ -115,6 +121,42 @@ class UpstreamTest : public ::testing::Test {
                                 "\r\nX-Hub-Signature-256: sha256=" +
                                 webhook::hmac_sha256_hex(secret, body) + "\r\n";
     return client.request("POST", "/webhooks/github", headers, body);
+  }
+
+  /// Scripts the fake: POST /_fake/PATH with `body`.
+  void script(const std::string& path, const Json& body) {
+    TestHttpClient fake(fake_->host(), fake_->port());
+    const auto res = fake.request("POST", "/_fake/" + path, "Content-Type: application/json\r\n",
+                                  body.dump());
+    ASSERT_TRUE(res && res->result_int() == 200) << path << ": " << (res ? res->body() : fake.last_error());
+  }
+  void upsert_runs(const Json& runs) { script("github/acme/shop/runs", runs); }
+
+  /// GET /v1/environments/staging until `done` holds for its body (up to `timeout`), which it
+  /// returns; the last body seen otherwise (with a test failure). The daemon applies what it
+  /// fetched right after the fake answered, on its own thread, and says nothing when an
+  /// environment becomes *more* blocked (the long-poll only wakes on safe), so the body is
+  /// re-read every 20 ms until then.
+  Json status_when(const std::function<bool(const Json&)>& done, std::chrono::milliseconds timeout = 15s) {
+    TestHttpClient client(daemon_->host(), daemon_->port());
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    Json last;
+    for (;;) {
+      const auto res = client.request("GET", "/v1/environments/staging");
+      if (res && res->result_int() == 200) {
+        last = Json::parse(res->body());
+        if (done(last)) return last;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) break;
+      std::this_thread::sleep_for(20ms);
+    }
+    ADD_FAILURE() << "status never reached the expected state; last:\n" << last.dump(2);
+    return last;
+  }
+  static bool has_reason(const Json& status, const std::string& code) {
+    for (const auto& r : status["reasons"])
+      if (r["code"] == code) return true;
+    return false;
   }
 
   void TearDown() override {
@@ -331,6 +373,184 @@ TEST_F(UpstreamTest, SecretsNeverReachTheLog) {
        {std::string("gh-test-token"), kWebhookSecret, kClientSecret, kArmAccessToken}) {
     EXPECT_EQ(log.find(secret), std::string::npos) << secret << " was logged:\n" << log;
   }
+}
+
+
+// ---- GitHub Actions as it really runs deploys ---------------------------------------------
+
+// A run seen in progress that drops off the first page of runs (newer runs pushed it there) is
+// looked up by id, so its completion is noticed; a run whose lookup answers 404 is over.
+TEST_F(UpstreamTest, ARunThatFallsOffTheFirstPageIsLookedUpByIdAndStopsBlocking) {
+  upsert_runs(Json::parse(R"([{"id": 9000000002, "workflow_id": 4242, "status": "in_progress",
+      "head_branch": "main", "created_at": "now-3h", "run_started_at": "now-3h"}])"));
+  start_daemon("1s");
+  status_when([](const Json& s) { return has_reason(s, "deploy_in_progress"); });
+  if (HasFailure()) return;
+
+  // 25 newer completed deploys (the first page holds 20), and run 9000000002 completes meanwhile.
+  Json newer = Json::array();
+  for (int i = 0; i < 25; ++i)
+    newer.push_back({{"id", 9000000100 + i}, {"workflow_id", 4242}, {"status", "completed"},
+                     {"conclusion", "success"}, {"head_branch", "main"},
+                     {"created_at", "now-" + std::to_string(170 - i) + "m"},
+                     {"run_started_at", "now-" + std::to_string(170 - i) + "m"},
+                     {"updated_at", "now-" + std::to_string(169 - i) + "m"}});
+  newer.push_back({{"id", 9000000002}, {"status", "completed"}, {"conclusion", "success"}});
+  upsert_runs(newer);
+  const auto done = status_when([](const Json& s) { return !has_reason(s, "deploy_in_progress"); });
+  std::string seen = "not known";
+  for (const auto& r : done["runs"])
+    if (r["id"] == 9000000002LL) seen = r["status"].get<std::string>() + "/" + r["conclusion"].get<std::string>();
+  EXPECT_EQ(seen, "completed/success");
+  EXPECT_FALSE(requests_to("/repos/acme/shop/actions/runs/9000000002").empty())
+      << "the run is no longer listed, only a lookup by id can have seen it complete";
+
+  // A run the guard believes active and that GitHub no longer knows at all (404) is over.
+  upsert_runs(Json::parse(R"([{"id": 9000000003, "workflow_id": 4242, "status": "in_progress",
+      "head_branch": "main", "created_at": "now-3h", "run_started_at": "now-3h"}])"));
+  status_when([](const Json& s) { return has_reason(s, "deploy_in_progress"); });
+  Json state = quiet_state();  // without runs 9000000002 and 9000000003
+  TestHttpClient fake(fake_->host(), fake_->port());
+  ASSERT_EQ(fake.request("PUT", "/_fake/state", "Content-Type: application/json\r\n", state.dump())
+                ->result_int(),
+            200);
+  status_when([](const Json& s) { return !has_reason(s, "deploy_in_progress"); });
+  bool saw_404 = false;
+  for (const auto& r : requests_to("/repos/acme/shop/actions/runs/9000000003"))
+    saw_404 = saw_404 || r["status"] == 404;
+  EXPECT_TRUE(saw_404);
+}
+
+// The seed incident: a deploy fails with ServerIsBusy, is re-run (same run id, attempt 2) and
+// fails again. Each attempt's failure counts, so the backoff doubles instead of leaving the
+// environment safe after the first backoff.
+TEST_F(UpstreamTest, AReRunFailingBusyTwiceCountsTwiceAndDoublesTheBackoff) {
+  start_daemon("1s");
+  ASSERT_EQ(wait_safe()->result_int(), 200);
+  const std::string busy_log = "##[error]Deployment failed: ServerIsBusy: the server is busy "
+                               "processing another operation.";
+  upsert_runs(Json::array({{{"id", 9000000010}, {"workflow_id", 4242}, {"status", "completed"},
+                            {"conclusion", "failure"}, {"head_branch", "main"},
+                            {"created_at", "now-3m"}, {"run_started_at", "now-3m"},
+                            {"updated_at", "now-2m"},
+                            {"jobs", Json::array({{{"id", 31}, {"status", "completed"},
+                                                   {"conclusion", "failure"}, {"log", busy_log}}})}}}));
+  auto first = status_when([](const Json& s) { return s["busy_backoff"]["consecutive_failures"] == 1; });
+  if (HasFailure()) return;
+
+  upsert_runs(Json::array({{{"id", 9000000010}, {"run_attempt", 2}, {"status", "completed"},
+                            {"conclusion", "failure"}, {"run_started_at", "now-1m"},
+                            {"updated_at", "now"},
+                            {"jobs", Json::array({{{"id", 32}, {"status", "completed"},
+                                                   {"conclusion", "failure"}, {"log", busy_log}}})}}}));
+  const auto second = status_when([](const Json& s) { return s["busy_backoff"]["consecutive_failures"] == 2; });
+  if (HasFailure()) return;
+  EXPECT_FALSE(requests_to("/repos/acme/shop/actions/runs/9000000010/attempts/2/jobs").empty());
+  // Each attempt is a deploy record of its own.
+  std::set<std::string> keys;
+  for (const auto& d : second["deploys"]) keys.insert(d["key"].get<std::string>());
+  EXPECT_TRUE(keys.contains("run:9000000010/1") && keys.contains("run:9000000010/2")) << second["deploys"].dump();
+  // The backoff after two failures is twice the first one (busy_backoff.initial is 2m).
+  const Json* reason = nullptr;
+  for (const auto& r : second["reasons"])
+    if (r["code"] == "busy_backoff") reason = &r;
+  ASSERT_NE(reason, nullptr) << second.dump(2);
+  const auto failed_at = parse_timestamp(second["busy_backoff"]["last_failure_at"].get<std::string>());
+  const auto until = parse_timestamp((*reason)["until"].get<std::string>());
+  ASSERT_TRUE(failed_at && until);
+  EXPECT_EQ(*until - *failed_at, std::chrono::minutes{4}) << second.dump(2);
+}
+
+// A run cancelled while it was still queued (no job ever got a runner) never deployed anything:
+// it starts no cooldown. The environment turns safe as soon as that is known.
+TEST_F(UpstreamTest, ARunCancelledWhileQueuedIsNotADeploy) {
+  upsert_runs(Json::parse(R"([{"id": 9000000020, "workflow_id": 4242, "status": "completed",
+      "conclusion": "cancelled", "head_branch": "main", "created_at": "now-1m",
+      "run_started_at": "now-1m", "updated_at": "now",
+      "jobs": [{"id": 41, "status": "completed", "conclusion": "cancelled", "runner_id": null,
+                "runner_name": null, "started_at": null}]}])"));
+  start_daemon("1h");  // one poll: what it lists and what the jobs say must be enough
+  const auto res = wait_safe();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->result_int(), 200) << "a cooldown from a run that never ran: " << res->body();
+  EXPECT_FALSE(requests_to("/repos/acme/shop/actions/runs/9000000020/attempts/1/jobs").empty());
+}
+
+// The deploy pipeline asks about itself: its own in-progress run does not block it (with or
+// without the CLI's --run-id, which defaults to $GITHUB_RUN_ID), every other reason does.
+TEST_F(UpstreamTest, ThePipelinesOwnWaitIsNotBlockedByItsOwnRun) {
+  ::unsetenv("GITHUB_RUN_ID");
+  ::unsetenv("GITHUB_RUN_ATTEMPT");
+  upsert_runs(Json::parse(R"([{"id": 9000000030, "workflow_id": 4242, "status": "in_progress",
+      "head_branch": "main", "created_at": "now", "run_started_at": "now"}])"));
+  start_daemon("1h");
+  status_when([](const Json& s) { return has_reason(s, "deploy_in_progress"); });
+  if (HasFailure()) return;
+  TestHttpClient client(daemon_->host(), daemon_->port());
+  ASSERT_EQ(client.request("POST", "/v1/environments/staging/freeze", "Content-Type: application/json\r\n",
+                           R"({"reason":"hold","by":"test"})")->result_int(),
+            200);
+
+  const std::string server = "http://127.0.0.1:" + std::to_string(daemon_->port());
+  auto lease = std::async(std::launch::async, [&] {
+    return run_command(kBinary, {"lease", "acquire", "--env", "staging", "--holder", "run-9000000030",
+                                 "--run-id", "9000000030", "--wait", "40s", "--server", server}, 60s);
+  });
+  auto other = std::async(std::launch::async, [&] {
+    return run_command(kBinary, {"can-deploy", "--env", "staging", "--wait", "3s", "--server", server}, 60s);
+  });
+  // Everyone else is blocked by run 9000000030 (and the freeze, and its cooldown).
+  const auto blocked = other.get();
+  EXPECT_EQ(blocked.exit_code, 1) << blocked.out << blocked.err;
+  EXPECT_NE(blocked.err.find("deploy_in_progress"), std::string::npos) << blocked.err;
+  ASSERT_EQ(client.request("DELETE", "/v1/environments/staging/freeze")->result_int(), 204);
+  const auto granted = lease.get();
+  ASSERT_EQ(granted.exit_code, 0) << granted.out << granted.err;
+  const auto status = Json::parse(client.request("GET", "/v1/environments/staging")->body());
+  EXPECT_EQ(status["lease"]["run_id"], 9000000030LL);
+  EXPECT_EQ(status["lease"]["run_attempt"], 1);
+  EXPECT_EQ(granted.out, status["lease"]["id"].get<std::string>() + "\n");
+
+  // Its lease does not block it either; the same rule from $GITHUB_RUN_ID, as a workflow step
+  // runs it. Anyone else now also meets the lease.
+  ::setenv("GITHUB_RUN_ID", "9000000030", 1);
+  const auto own = run_command(kBinary, {"can-deploy", "--env", "staging", "--server", server}, 30s);
+  ::unsetenv("GITHUB_RUN_ID");
+  EXPECT_EQ(own.exit_code, 0) << own.out << own.err;
+  EXPECT_EQ(own.out, "staging: safe to deploy\n");
+  const auto others = run_command(kBinary, {"can-deploy", "--env", "staging", "--server", server}, 30s);
+  EXPECT_EQ(others.exit_code, 1);
+  EXPECT_NE(others.err.find("leased"), std::string::npos) << others.err;
+}
+
+// Which commit is live: the revision serving traffic is linked to the deploy run whose commit its
+// image tag carries, in the status body, the CLI's status view and the metrics.
+TEST_F(UpstreamTest, TheLiveRevisionIsLinkedToTheRunAndCommitThatDeployedIt) {
+  const std::string sha = "4f9c2e1b7d3a5c8e0f1a2b3c4d5e6f708192a3b4";
+  upsert_runs(Json::array({{{"id", 9000000001}, {"head_sha", sha}, {"display_title", "Bump payments client"},
+                            {"updated_at", "now-119m"}}}));
+  script("azure/containerapps/rg/shop-api",
+         {{"revisions", Json::array({{{"name", "shop-api--r1"}, {"image", "acme/shop:" + sha.substr(0, 7)}}})}});
+  start_daemon();
+  ASSERT_EQ(wait_safe()->result_int(), 200);
+  TestHttpClient client(daemon_->host(), daemon_->port());
+  const auto status = Json::parse(client.request("GET", "/v1/environments/staging")->body());
+  EXPECT_EQ(status["live"]["revision"], "shop-api--r1") << status.dump(2);
+  EXPECT_EQ(status["live"]["run_id"], 9000000001LL);
+  EXPECT_EQ(status["live"]["run_attempt"], 1);
+  EXPECT_EQ(status["live"]["sha"], sha);
+  EXPECT_EQ(status["live"]["title"], "Bump payments client");
+  EXPECT_EQ(status["live"]["matched_by"], "image_tag");
+
+  const std::string server = "http://127.0.0.1:" + std::to_string(daemon_->port());
+  const auto view = run_command(kBinary, {"status", "--env", "staging", "--server", server}, 30s);
+  EXPECT_NE(view.out.find("live      shop-api--r1 <- run 9000000001 attempt 1, 4f9c2e1 \"Bump payments client\""),
+            std::string::npos)
+      << view.out;
+  const auto metrics = client.request("GET", "/metrics")->body();
+  EXPECT_NE(metrics.find("deployguard_live_info{environment=\"staging\",matched_by=\"image_tag\",revision=\"shop-api--r1\",run_attempt=\"1\",run_id=\"9000000001\",sha=\"" + sha + "\"} 1"),
+            std::string::npos)
+      << metrics;
 }
 
 }  // namespace

@@ -59,6 +59,9 @@ Json incident_status() {
        "provisioning_state": "Provisioned", "running_state": "Stopped", "health_state": null}
     ],
     "traffic": {"prod-env-api--0000115": 70, "prod-env-api--0000116": 30},
+    "live": {"revision": "prod-env-api--0000115", "run_id": 6990, "run_attempt": 2,
+             "sha": "fedcba9876543210fedcba9876543210fedcba98", "title": "Release 1.41.0",
+             "url": "https://github.com/acme/shop/actions/runs/6990", "matched_by": "image_tag"},
     "databases": [
       {"name": "prod-pg", "state": "Updating", "ha_state": "Healthy", "version": "16"},
       {"name": "prod-pg-replica", "state": "Ready", "ha_state": null, "version": "16"}
@@ -69,7 +72,12 @@ Json incident_status() {
     "freeze": {"reason": "incident 42", "by": "alice", "since": "2025-06-01T11:50:00Z",
                "until": "2025-06-01T13:00:00Z"},
     "busy_backoff": {"consecutive_failures": 0, "last_failure_at": null, "last_detail": null},
-    "deploys": [{"key": "run:7001", "started_at": "2025-06-01T11:55:05Z", "ended_at": null}],
+    "deploys": [{"key": "run:7001/1", "started_at": "2025-06-01T11:55:05Z", "ended_at": null,
+                 "run_id": 7001, "run_attempt": 1,
+                 "sha": "abcdef0123456789abcdef0123456789abcdef01", "title": "Bump payments client",
+                 "url": "https://github.com/acme/shop/actions/runs/7001"}],
+    "unclassified": [{"run_id": 7000, "run_attempt": 1, "detail": "job logs unreadable: HTTP 500",
+                      "at": "2025-06-01T10:10:00Z"}],
     "sources": {
       "github": {"last_success": "2025-06-01T11:59:30Z", "age_s": 30, "last_error": null,
                  "last_error_at": null},
@@ -116,6 +124,11 @@ TEST(RenderEnvironment, PlainTextShowsEveryElementOfTheStatus) {
   EXPECT_EQ(out.find("prod-env-api--0000114"), std::string::npos) << "inactive, no traffic";
   expect_in_line(line_with(out, "conflict"), {"2 active revisions", "traffic split over 2"});
 
+  // Which deploy the live revision came from, and attempts whose logs could not be classified.
+  EXPECT_EQ(line_with(out, "live "),
+            "  live      prod-env-api--0000115 <- run 6990 attempt 2, fedcba9 \"Release 1.41.0\"");
+  expect_in_line(line_with(out, "unclassified"), {"run 7000 attempt 1", "job logs unreadable"});
+
   // Databases, lease, freeze.
   expect_in_line(line_with(out, "prod-pg "), {"database", "Updating"});
   expect_in_line(line_with(out, "prod-pg-replica"), {"Ready"});
@@ -132,6 +145,16 @@ TEST(RenderEnvironment, PlainTextShowsEveryElementOfTheStatus) {
   // A failing source is named.
   expect_in_line(line_with(out, "source azure"), {"HTTP 429"});
   EXPECT_EQ(out.find("source github"), std::string::npos) << "healthy sources stay quiet";
+}
+
+TEST(RenderEnvironment, ALiveRevisionNoDeployIsKnownForIsShownAsUnknown) {
+  Json status = incident_status();
+  status["live"] = Json::parse(R"({"revision": "prod-env-api--0000115", "run_id": null,
+      "run_attempt": null, "sha": null, "title": null, "url": null, "matched_by": "unknown"})");
+  const std::string out = render_environment(status, RenderOptions{false, kNow});
+  EXPECT_EQ(line_with(out, "live "), "  live      prod-env-api--0000115 <- unknown deploy");
+  status["live"] = nullptr;  // no container app, or nothing identifies the live revision
+  EXPECT_EQ(line_with(render_environment(status, RenderOptions{false, kNow}), "live "), "");
 }
 
 TEST(RenderEnvironment, ColorOnATerminalHighlightsConflictsAndProblems) {
