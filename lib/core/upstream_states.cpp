@@ -105,4 +105,16 @@ StateVerdict judge_state(StateField field, std::string_view value) {
   return StateVerdict{field, value, reason_for(field), "unknown value: the guard cannot tell what it means"};
 }
 
+std::string state_table_markdown() {
+  std::string out = "| field | value | verdict | why |\n|---|---|---|---|\n";
+  for (const auto& v : kVerdicts) {
+    out += "| `" + std::string(to_string(v.field)) + "` | ";
+    out += v.value.empty() ? std::string("(absent)") : "`" + std::string(v.value) + "`";
+    out += " | ";
+    out += v.blocks ? "blocks: `" + std::string(to_string(*v.blocks)) + "`" : std::string("ok");
+    out += " | " + std::string(v.why) + " |\n";
+  }
+  return out;
+}
+
 }  // namespace deployguard

@@ -2,7 +2,7 @@
 // What each state value Azure reports means for a deploy. Every documented value of the fields
 // the guard reads has a deliberate verdict here; a value not in the table (the enums are
 // extensible strings) blocks, because the guard cannot tell what it means. docs/api.md lists the
-// same table (a test compares them).
+// same table (UpstreamStates.DocsApiListsExactlyTheTable compares them).
 #include <optional>
 #include <span>
 #include <string>
@@ -42,5 +42,9 @@ StateVerdict judge_state(StateField field, std::string_view value);
 
 /// The reason code a field's blocking values use.
 ReasonCode reason_for(StateField field);
+
+/// The table as docs/api.md shows it (between its "states" markers): one Markdown row per
+/// verdict, `| field | value | verdict | why |`.
+std::string state_table_markdown();
 
 }  // namespace deployguard

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <set>
 #include <utility>
 
@@ -50,4 +53,21 @@ TEST(UpstreamStates, TableHasOneEntryPerValueAndUsesEachFieldsReason) {
     EXPECT_FALSE(v.why.empty());
   }
   EXPECT_EQ(seen.size(), state_verdicts().size());
+}
+
+TEST(UpstreamStates, DocsApiListsExactlyTheTable) {
+  std::ifstream in(std::string(DEPLOYGUARD_SOURCE_DIR) + "/docs/api.md");
+  ASSERT_TRUE(in) << "docs/api.md";
+  std::stringstream text;
+  text << in.rdbuf();
+  const auto doc = text.str();
+  const std::string begin = "<!-- states: generated from lib/core/upstream_states.cpp -->\n";
+  const std::string end = "<!-- states: end -->";
+  const auto from = doc.find(begin);
+  const auto to = doc.find(end);
+  ASSERT_NE(from, std::string::npos) << "docs/api.md lacks the marker " << begin;
+  ASSERT_NE(to, std::string::npos) << "docs/api.md lacks the marker " << end;
+  EXPECT_EQ(doc.substr(from + begin.size(), to - from - begin.size()), state_table_markdown())
+      << "replace the state table in docs/api.md with:\n"
+      << state_table_markdown();
 }
