@@ -133,7 +133,11 @@ std::string render_environment(const json& env, const RenderOptions& opts) {
     std::string left = "?";
     if (auto t = parse_timestamp(str(lease, "expires_at", ""))) left = time_left(*t, opts.now);
     out << "  lease     " << str(lease, "id") << " held by " << str(lease, "holder");
-    if (lease.contains("run_id") && lease["run_id"].is_number_integer()) out << " for run " << str(lease, "run_id");
+    if (lease.contains("run_id") && lease["run_id"].is_number_integer()) {
+      out << " for run " << str(lease, "run_id");
+      if (lease.contains("run_attempt") && lease["run_attempt"].is_number_integer())
+        out << " attempt " << str(lease, "run_attempt");
+    }
     out << " (" << left << " left)\n";
   }
   if (const auto& freeze = env.value("freeze", json()); freeze.is_object()) {

@@ -67,7 +67,7 @@ Json incident_status() {
       {"name": "prod-pg-replica", "state": "Ready", "ha_state": null, "version": "16"}
     ],
     "lease": {"id": "0123456789abcdef0123456789abcdef", "holder": "github-run-7001",
-              "run_id": 7001, "acquired_at": "2025-06-01T11:55:00Z",
+              "run_id": 7001, "run_attempt": 1, "acquired_at": "2025-06-01T11:55:00Z",
               "expires_at": "2025-06-01T12:25:00Z"},
     "freeze": {"reason": "incident 42", "by": "alice", "since": "2025-06-01T11:50:00Z",
                "until": "2025-06-01T13:00:00Z"},
@@ -133,7 +133,7 @@ TEST(RenderEnvironment, PlainTextShowsEveryElementOfTheStatus) {
   expect_in_line(line_with(out, "prod-pg "), {"database", "Updating"});
   expect_in_line(line_with(out, "prod-pg-replica"), {"Ready"});
   expect_in_line(line_with(out, "lease     "),
-                 {"0123456789abcdef0123456789abcdef", "github-run-7001", "run 7001", "(25m left)"});
+                 {"0123456789abcdef0123456789abcdef", "github-run-7001", "run 7001 attempt 1", "(25m left)"});
   expect_in_line(line_with(out, "  freeze "), {"incident 42", "by alice", "2025-06-01T13:00:00Z", "(1h left)"});
 
   // Recent runs: time, status or conclusion, short commit, title.
