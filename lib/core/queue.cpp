@@ -33,19 +33,23 @@ DeployQueue::JoinResult DeployQueue::join(Ticket ticket, TimePoint now, std::vec
     });
   }
   ticket.joined_at = now;
-  ticket.last_seen = now;
   ticket.lease_id.clear();
+  seen_[ticket.id] = now;
   tickets_.push_back(std::move(ticket));
   return JoinResult::Joined;
 }
 
 bool DeployQueue::touch(std::string_view id, TimePoint now) {
-  for (auto& t : tickets_)
-    if (t.id == id) {
-      t.last_seen = std::max(t.last_seen, now);
-      return true;
-    }
-  return false;
+  if (!find(id)) return false;
+  auto [it, inserted] = seen_.try_emplace(std::string(id), now);
+  if (!inserted) it->second = std::max(it->second, now);
+  return true;
+}
+
+std::optional<TimePoint> DeployQueue::last_seen(std::string_view id) const {
+  const auto it = seen_.find(id);
+  if (it == seen_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::optional<EndedTicket> DeployQueue::leave(std::string_view id, TimePoint now) {
@@ -121,24 +125,27 @@ std::vector<EndedTicket> DeployQueue::run_ended(std::int64_t run_id, std::option
 std::vector<EndedTicket> DeployQueue::expire(TimePoint now) {
   std::vector<EndedTicket> out;
   std::erase_if(tickets_, [&](const Ticket& t) {
-    if (t.granted() || now < t.last_seen + settings_.ticket_ttl) return false;
+    if (t.granted()) return false;
+    auto [seen, fresh] = seen_.try_emplace(t.id, now);
+    if (fresh || now < seen->second + settings_.ticket_ttl) return false;
     out.push_back(EndedTicket{t, TicketEnd::Expired, now});
     return true;
   });
+  // Poll times of tickets that are gone (bounded by the tickets that ever waited since).
+  std::erase_if(seen_, [&](const auto& entry) { return !find(entry.first); });
   return out;
 }
 
-std::optional<TimePoint> DeployQueue::next_expiry() const {
+std::optional<TimePoint> DeployQueue::next_expiry(TimePoint now) const {
   std::optional<TimePoint> out;
-  for (const auto& t : tickets_)
-    if (!t.granted() && (!out || t.last_seen + settings_.ticket_ttl < *out)) out = t.last_seen + settings_.ticket_ttl;
+  for (const auto& t : tickets_) {
+    if (t.granted()) continue;
+    const TimePoint at = last_seen(t.id).value_or(now) + settings_.ticket_ttl;
+    if (!out || at < *out) out = at;
+  }
   return out;
 }
 
-void DeployQueue::restore(std::vector<Ticket> tickets, TimePoint now) {
-  tickets_ = std::move(tickets);
-  for (auto& t : tickets_)
-    if (!t.granted()) t.last_seen = std::max(t.last_seen, now);
-}
+void DeployQueue::restore(std::vector<Ticket> tickets) { tickets_ = std::move(tickets); }
 
 }  // namespace deployguard

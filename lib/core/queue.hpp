@@ -7,8 +7,13 @@
 // A ticket waits until it is granted, leaves (DELETE), expires (not polled for ticket_ttl), is
 // superseded (a newer ticket of the same ref, with supersede on) or its run ends. A granted
 // ticket stays known, answering with its lease, until that lease ends.
+//
+// The tickets are durable (the state file keeps them); when each was last polled is not: a poll
+// must not cost a disk write. A ticket the queue has no poll time for (after a restart, or put
+// back by a rollback) gets a full ticket_ttl from the next expire() on.
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,8 +44,7 @@ struct Ticket {
   std::string sha;
   std::string ref;
   TimePoint joined_at{};
-  TimePoint last_seen{};  // joined or last polled: expires at last_seen + ticket_ttl
-  std::string lease_id;   // set once granted
+  std::string lease_id;  // set once granted
 
   bool granted() const { return !lease_id.empty(); }
   bool operator==(const Ticket&) const = default;
@@ -67,7 +71,7 @@ class DeployQueue {
   void set_settings(QueueSettings settings) { settings_ = settings; }
 
   enum class JoinResult { Joined, Full };
-  /// Adds `ticket` (joined_at and last_seen set to `now`). With supersede, waiting tickets of the
+  /// Adds `ticket` (joined and seen at `now`). With supersede, waiting tickets of the
   /// same non-empty ref that joined earlier end as Superseded (returned through `ended`).
   JoinResult join(Ticket ticket, TimePoint now, std::vector<EndedTicket>* ended = nullptr);
   /// Keeps a ticket alive (a poll). False when unknown.
@@ -90,20 +94,23 @@ class DeployQueue {
   std::optional<EndedTicket> lease_ended(std::string_view lease_id, TimePoint now);
   /// Waiting tickets of this run (any attempt when `attempt` is nullopt) end as RunEnded.
   std::vector<EndedTicket> run_ended(std::int64_t run_id, std::optional<int> attempt, TimePoint now);
-  /// Waiting tickets not seen for ticket_ttl end as Expired.
+  /// Waiting tickets not seen for ticket_ttl end as Expired; one without a poll time is seen now.
   std::vector<EndedTicket> expire(TimePoint now);
-  /// The earliest instant a waiting ticket expires.
-  std::optional<TimePoint> next_expiry() const;
+  /// The earliest instant a waiting ticket expires (one without a poll time: now + ticket_ttl).
+  std::optional<TimePoint> next_expiry(TimePoint now) const;
+  /// When the ticket was joined or last polled, if known.
+  std::optional<TimePoint> last_seen(std::string_view id) const;
 
   /// Every ticket, granted or waiting, in join order (what the state file keeps).
   const std::vector<Ticket>& tickets() const { return tickets_; }
-  /// After a restart: the tickets as saved. Waiting ones get `now` as last_seen, so each has a
-  /// full ticket_ttl to poll again after the daemon is back.
-  void restore(std::vector<Ticket> tickets, TimePoint now);
+  /// The tickets as saved (restart) or as before a failed commit (rollback). Poll times of
+  /// tickets still known are kept.
+  void restore(std::vector<Ticket> tickets);
 
  private:
   QueueSettings settings_;
   std::vector<Ticket> tickets_;  // join order
+  std::map<std::string, TimePoint, std::less<>> seen_;  // not durable
 };
 
 }  // namespace deployguard

@@ -102,7 +102,7 @@ TEST(DeployQueue, ATicketNotPolledForItsTtlLosesItsPlace) {
   DeployQueue q({.ticket_ttl = 2min});
   q.join(ticket("a"), kT0);
   q.join(ticket("b"), kT0 + 10s);
-  EXPECT_EQ(q.next_expiry(), kT0 + 2min);
+  EXPECT_EQ(q.next_expiry(kT0), kT0 + 2min);
   EXPECT_TRUE(q.touch("b", kT0 + 100s));
   EXPECT_FALSE(q.touch("nope", kT0 + 100s));
   EXPECT_TRUE(q.expire(kT0 + 2min - 1ms).empty());
@@ -110,12 +110,12 @@ TEST(DeployQueue, ATicketNotPolledForItsTtlLosesItsPlace) {
   EXPECT_EQ(ids(expired), std::vector<std::string>{"a"});
   EXPECT_EQ(expired[0].why, TicketEnd::Expired);
   EXPECT_EQ(order(q), std::vector<std::string>{"b"});
-  EXPECT_EQ(q.next_expiry(), kT0 + 100s + 2min);
+  EXPECT_EQ(q.next_expiry(kT0 + 100s), kT0 + 100s + 2min);
 
   // A granted ticket does not expire: its lease has a TTL of its own.
   q.grant_head("lease-b");
   EXPECT_TRUE(q.expire(kT0 + 1h).empty());
-  EXPECT_EQ(q.next_expiry(), std::nullopt);
+  EXPECT_EQ(q.next_expiry(kT0 + 1h), std::nullopt);
 }
 
 TEST(DeployQueue, ARunThatEndsWhileQueuedLeavesTheQueue) {
@@ -166,18 +166,33 @@ TEST(DeployQueue, ARestartKeepsTheOrderAndGivesEveryWaitingTicketAFullTtl) {
   before.grant_head("lease-a");
   before.join(ticket("b"), kT0 + 1s);
   before.join(ticket("c"), kT0 + 2s);
-  const auto saved = before.tickets();
+  const auto saved = before.tickets();  // what the state file keeps: no poll times
 
   // The daemon was down for 5 minutes: longer than the ttl, but nobody could poll.
   DeployQueue after({.ticket_ttl = 2min});
-  after.restore(saved, kT0 + 5min);
+  after.restore(saved);
   EXPECT_EQ(order(after), (std::vector<std::string>{"b", "c"}));
   EXPECT_TRUE(after.find("a")->granted());
   EXPECT_EQ(after.find("a")->lease_id, "lease-a");
-  EXPECT_TRUE(after.expire(kT0 + 5min + 1s).empty());
+  EXPECT_EQ(after.next_expiry(kT0 + 5min), kT0 + 7min);
+  EXPECT_TRUE(after.expire(kT0 + 5min).empty()) << "the first expire after the restart starts their ttl";
   EXPECT_TRUE(after.touch("c", kT0 + 6min));
   EXPECT_EQ(ids(after.expire(kT0 + 7min)), std::vector<std::string>{"b"}) << "b did not come back";
   EXPECT_EQ(order(after), std::vector<std::string>{"c"});
+}
+
+TEST(DeployQueue, PollsAreNotPartOfTheDurableTicketsAndSurviveARollback) {
+  DeployQueue q({.ticket_ttl = 2min});
+  q.join(ticket("a"), kT0);
+  const auto saved = q.tickets();
+  EXPECT_TRUE(q.touch("a", kT0 + 100s));
+  EXPECT_EQ(q.tickets(), saved) << "a poll changes nothing the state file keeps";
+  // A mutation that is rolled back (its commit failed) restores the tickets; "a" keeps its poll.
+  q.leave("a", kT0 + 101s);
+  q.restore(saved);
+  EXPECT_EQ(q.last_seen("a"), kT0 + 100s);
+  EXPECT_TRUE(q.expire(kT0 + 219s).empty());
+  EXPECT_EQ(ids(q.expire(kT0 + 220s)), std::vector<std::string>{"a"});
 }
 
 }  // namespace
