@@ -9,6 +9,7 @@ std::string_view to_string(ReasonCode code) {
     case ReasonCode::Stale: return "stale";
     case ReasonCode::Frozen: return "frozen";
     case ReasonCode::Leased: return "leased";
+    case ReasonCode::Queued: return "queued";
     case ReasonCode::DeployInProgress: return "deploy_in_progress";
     case ReasonCode::Cooldown: return "cooldown";
     case ReasonCode::BusyBackoff: return "busy_backoff";

@@ -17,6 +17,7 @@ enum class ReasonCode {
   Stale,                    // stale
   Frozen,                   // frozen
   Leased,                   // leased
+  Queued,                   // queued
   DeployInProgress,         // deploy_in_progress
   Cooldown,                 // cooldown
   BusyBackoff,              // busy_backoff
@@ -29,7 +30,8 @@ enum class ReasonCode {
 
 inline constexpr ReasonCode kAllReasonCodes[] = {
     ReasonCode::Starting,     ReasonCode::SourceError, ReasonCode::Stale,       ReasonCode::Frozen,
-    ReasonCode::Leased,       ReasonCode::DeployInProgress, ReasonCode::Cooldown,
+    ReasonCode::Leased,       ReasonCode::Queued,      ReasonCode::DeployInProgress,
+    ReasonCode::Cooldown,
     ReasonCode::BusyBackoff,  ReasonCode::ServerBusy,  ReasonCode::AppBusy,
     ReasonCode::RevisionProvisioning, ReasonCode::TrafficSplit,
     ReasonCode::MultipleActiveRevisions};

@@ -113,6 +113,7 @@ EnvironmentPolicy::EnvironmentPolicy(EnvironmentRules rules) { set_rules(std::mo
 
 void EnvironmentPolicy::set_rules(EnvironmentRules rules) {
   rules_ = std::move(rules);
+  queue_.set_settings(rules_.queue);
   std::map<SourceId, SourceHealth> kept;
   for (const auto& s : rules_.sources()) {
     auto it = sources_.find(s);
@@ -207,6 +208,7 @@ void EnvironmentPolicy::upsert_run(const WorkflowRun& run, TimePoint now) {
     if (const auto& l = durable_.lease;
         l && l->run_id == run.id && (!l->run_attempt || *l->run_attempt == run.run_attempt))
       end_lease(LeaseEndCause::RunCompleted, now);
+    if (latest) queue_changed(queue_.run_ended(run.id, run.run_attempt, now));
   }
 }
 
@@ -283,6 +285,7 @@ void EnvironmentPolicy::on(const RunGone& e, TimePoint now) {
   for (auto& d : durable_.deploys)
     if (d.key == run_key(ref) && !d.ended_at) d.ended_at = now;
   if (const auto& l = durable_.lease; l && l->run_id == e.run_id) end_lease(LeaseEndCause::RunCompleted, now);
+  queue_changed(queue_.run_ended(e.run_id, std::nullopt, now));
   runs_.erase(it);
 }
 
@@ -432,6 +435,29 @@ void EnvironmentPolicy::lease_reason(TimePoint now, const std::optional<RunRef>&
     out.push_back({ReasonCode::Leased, "deploy lease " + l->id + " held by " + l->holder, l->expires_at});
 }
 
+namespace {
+bool ticket_of(const Ticket& t, const RunRef& run) {
+  return t.run_id == run.id && (!t.run_attempt || *t.run_attempt == run.attempt);
+}
+}  // namespace
+
+void EnvironmentPolicy::queued_reason(const std::optional<RunRef>& own, Reasons& out) const {
+  // Everyone in the line blocks a newcomer; a run with a ticket is blocked by those ahead of it.
+  std::size_t ahead = 0;
+  const Ticket* next = nullptr;
+  for (const Ticket* t : queue_.waiting()) {
+    if (own && ticket_of(*t, *own)) break;
+    ++ahead;
+    if (!next) next = t;
+  }
+  if (ahead == 0) return;
+  out.push_back({ReasonCode::Queued,
+                 std::to_string(ahead) + (ahead == 1 ? " pipeline waits" : " pipelines wait") +
+                     " in the deploy queue; next: " + next->holder +
+                     (next->run_id ? " (run " + std::to_string(*next->run_id) + ")" : ""),
+                 std::nullopt});
+}
+
 void EnvironmentPolicy::in_progress_reasons(const std::optional<RunRef>& own, Reasons& out) const {
   for (const auto& r : runs_) {
     if (!is_active(r.status) || (own && r.id == own->id && r.run_attempt == own->attempt)) continue;
@@ -555,11 +581,17 @@ Decision EnvironmentPolicy::decide(TimePoint now, std::optional<AsRun> as_run) c
   const std::optional<RunRef> own =
       as_run ? std::optional<RunRef>(RunRef{as_run->id, as_run->attempt.value_or(latest_attempt(as_run->id))})
              : std::nullopt;
+  return evaluate(now, own, true);
+}
+
+Decision EnvironmentPolicy::evaluate(TimePoint now, const std::optional<RunRef>& own,
+                                     bool with_queue) const {
   Decision d;
   d.evaluated_at = now;
   source_reasons(now, d.reasons);
   freeze_reason(now, d.reasons);
   lease_reason(now, own, d.reasons);
+  if (with_queue) queued_reason(own, d.reasons);
   in_progress_reasons(own, d.reasons);
   cooldown_reason(now, own, d.reasons);
   busy_backoff_reason(now, d.reasons);
@@ -597,6 +629,11 @@ std::variant<Lease, Decision> EnvironmentPolicy::acquire_lease(const LeaseReques
               request.run_id ? std::optional<int>(request.run_attempt.value_or(latest_attempt(*request.run_id)))
                              : std::nullopt};
   durable_.lease = lease;
+  // The head of the queue taking its lease directly: its ticket is served by it.
+  if (const Ticket* head = queue_.head(); head && lease.run_id && ticket_of(*head, RunRef{*lease.run_id, *lease.run_attempt})) {
+    queue_.grant_head(lease.id);
+    queue_changed({});
+  }
   return lease;
 }
 
@@ -619,7 +656,9 @@ void EnvironmentPolicy::end_lease(LeaseEndCause cause, TimePoint now) {
     record.key = run_key(*record.run);
   }
   record_deploy(std::move(record));
+  const std::string ended_id = l.id;
   durable_.lease.reset();
+  if (auto ticket = queue_.lease_ended(ended_id, now)) queue_changed({std::move(*ticket)});
 }
 
 void EnvironmentPolicy::set_freeze(Freeze freeze) { durable_.freeze = std::move(freeze); }
@@ -640,6 +679,10 @@ bool EnvironmentPolicy::expire(TimePoint now) {
     durable_.freeze.reset();
     changed = true;
   }
+  if (auto expired = queue_.expire(now); !expired.empty()) {
+    queue_changed(std::move(expired));
+    changed = true;
+  }
   return changed;
 }
 
@@ -652,11 +695,64 @@ std::optional<TimePoint> EnvironmentPolicy::next_deadline(TimePoint now) const {
     if (r.until) consider(*r.until);
   if (durable_.lease) consider(durable_.lease->expires_at);
   if (durable_.freeze && durable_.freeze->until) consider(*durable_.freeze->until);
+  if (const auto expiry = queue_.next_expiry(now)) consider(*expiry);
   for (const auto& [source, health] : sources_)
     if (health.last_success) consider(*health.last_success + rules_.stale_after + Duration{1});
   return next;
 }
 
-void EnvironmentPolicy::restore(DurableEnvironmentState state) { durable_ = std::move(state); }
+void EnvironmentPolicy::restore(DurableEnvironmentState state) {
+  durable_ = std::move(state);
+  queue_.restore(durable_.queue);
+}
+
+void EnvironmentPolicy::queue_changed(std::vector<EndedTicket> ended) {
+  for (auto& e : ended) push_bounded(ended_tickets_, std::move(e), rules_.queue.max_length + kMaxRuns);
+  durable_.queue = queue_.tickets();
+}
+
+DeployQueue::JoinResult EnvironmentPolicy::join_queue(Ticket ticket, TimePoint now) {
+  expire(now);
+  std::vector<EndedTicket> superseded;
+  const auto result = queue_.join(std::move(ticket), now, &superseded);
+  queue_changed(std::move(superseded));
+  return result;
+}
+
+bool EnvironmentPolicy::touch_ticket(std::string_view id, TimePoint now) { return queue_.touch(id, now); }
+
+std::optional<EndedTicket> EnvironmentPolicy::leave_queue(std::string_view id, TimePoint now) {
+  const Ticket* t = queue_.find(id);
+  if (!t) return std::nullopt;
+  // Leaving with the lease granted gives it back (the deploy is over or abandoned).
+  if (t->granted() && durable_.lease && durable_.lease->id == t->lease_id) {
+    const std::string lease_id = t->lease_id;
+    auto left = *t;
+    end_lease(LeaseEndCause::Released, now);  // forgets the ticket (lease_ended)
+    std::erase_if(ended_tickets_, [&](const EndedTicket& e) {
+      return e.why == TicketEnd::LeaseEnded && e.ticket.lease_id == lease_id;
+    });
+    return EndedTicket{std::move(left), TicketEnd::Left, now};
+  }
+  auto left = queue_.leave(id, now);
+  queue_changed({});
+  return left;
+}
+
+std::optional<Lease> EnvironmentPolicy::serve_queue(TimePoint now, const std::string& lease_id) {
+  expire(now);
+  const Ticket* head = queue_.head();
+  if (!head || durable_.lease) return std::nullopt;
+  const std::optional<RunRef> own =
+      head->run_id ? std::optional<RunRef>(RunRef{*head->run_id, head->run_attempt.value_or(latest_attempt(*head->run_id))})
+                   : std::nullopt;
+  if (!evaluate(now, own, false).safe) return std::nullopt;
+  Lease lease{lease_id, head->holder, head->run_id, now, now + head->lease_ttl,
+              head->run_id ? std::optional<int>(own->attempt) : std::nullopt};
+  durable_.lease = lease;
+  queue_.grant_head(lease_id);
+  queue_changed({});
+  return lease;
+}
 
 }  // namespace deployguard

@@ -7,12 +7,15 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
 #include "core/config.hpp"
 #include "core/decision.hpp"
 #include "core/model.hpp"
+#include "core/queue.hpp"
 #include "core/time.hpp"
 #include "core/upstream_states.hpp"
 
@@ -107,6 +110,7 @@ struct DurableEnvironmentState {
   std::vector<RunRef> busy_runs_counted;  // bounded, so an attempt never counts twice
   std::optional<Lease> lease;
   std::optional<Freeze> freeze;
+  std::vector<Ticket> queue = {};  // the deploy queue, join order (poll times are not durable)
 
   bool operator==(const DurableEnvironmentState&) const = default;
 };
@@ -181,6 +185,7 @@ struct EnvironmentRules {
   BusyBackoff busy_backoff;
   int max_active_revisions = 1;
   Duration stale_after = std::chrono::minutes{5};
+  QueueSettings queue = {};
 
   static EnvironmentRules from_config(const EnvironmentConfig& env);
   std::vector<SourceId> sources() const;
@@ -249,6 +254,22 @@ class EnvironmentPolicy {
   /// The latest attempt known for a run id (1 when the run is unknown).
   int latest_attempt(std::int64_t run_id) const;
 
+  // ---- the deploy queue (durable like leases; the caller persists and audits) ---------------
+  /// Joins the queue (Full beyond max_length). Tickets it supersedes go to take_ended_tickets().
+  DeployQueue::JoinResult join_queue(Ticket ticket, TimePoint now);
+  /// A poll of a ticket: keeps it alive. False when unknown.
+  bool touch_ticket(std::string_view id, TimePoint now);
+  /// Leaves the queue; a granted ticket's lease is released with it. nullopt when unknown.
+  std::optional<EndedTicket> leave_queue(std::string_view id, TimePoint now);
+  /// Grants the head of the queue the lease `lease_id` (chosen by the caller, random) when no
+  /// lease is held and the environment is safe for the head's run, the queue itself aside. The
+  /// lease granted, or nullopt. The caller calls it after every change.
+  std::optional<Lease> serve_queue(TimePoint now, const std::string& lease_id);
+  const DeployQueue& queue() const { return queue_; }
+  /// Tickets that ended by themselves since the last call (expired, superseded, their run
+  /// ended, their lease ended), for the audit log.
+  std::vector<EndedTicket> take_ended_tickets() { return std::exchange(ended_tickets_, {}); }
+
   /// Busy report from a pipeline: counted once per run attempt.
   BusyReportResult report_busy(const BusyReported& report, TimePoint now);
 
@@ -299,6 +320,12 @@ class EnvironmentPolicy {
   void freeze_reason(TimePoint now, Reasons& out) const;
   /// leased: another pipeline holds the environment.
   void lease_reason(TimePoint now, const std::optional<RunRef>& own, Reasons& out) const;
+  /// queued: pipelines wait in the deploy queue; nobody may skip the line.
+  void queued_reason(const std::optional<RunRef>& own, Reasons& out) const;
+  /// decide() with the queue rule or without it (serving the head).
+  Decision evaluate(TimePoint now, const std::optional<RunRef>& own, bool with_queue) const;
+  /// Records tickets that ended and mirrors the queue into the durable state.
+  void queue_changed(std::vector<EndedTicket> ended);
   /// deploy_in_progress: another deploy run is queued or running (two deploys overlapping).
   void in_progress_reasons(const std::optional<RunRef>& own, Reasons& out) const;
   /// cooldown: deploys too close together (min_interval between starts, cooldown after an end).
@@ -337,6 +364,8 @@ class EnvironmentPolicy {
   std::map<RunRef, RunConclusion> attempt_conclusions_;  // how attempts were seen to end (bounded)
   std::vector<RunRef> never_started_;  // classified NeverStarted: not deploys however often listed (bounded)
   std::vector<Unclassified> unclassified_;
+  DeployQueue queue_;  // its tickets mirrored in durable_.queue after every change
+  std::vector<EndedTicket> ended_tickets_;  // bounded, drained by take_ended_tickets()
   DurableEnvironmentState durable_;
 };
 

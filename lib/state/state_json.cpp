@@ -80,11 +80,29 @@ class Writer {
                             {"since", time(f.since, path + ".freeze.since")},
                             {"until", time(f.until, path + ".freeze.until")}};
     }
-    return ordered_json{{"deploys", std::move(deploys)},
-                        {"busy", std::move(busy)},
-                        {"busy_runs_counted", std::move(counted)},
-                        {"lease", std::move(lease)},
-                        {"freeze", std::move(freeze)}};
+    ordered_json out{{"deploys", std::move(deploys)},
+                     {"busy", std::move(busy)},
+                     {"busy_runs_counted", std::move(counted)},
+                     {"lease", std::move(lease)},
+                     {"freeze", std::move(freeze)}};
+    if (!s.queue.empty()) {
+      ordered_json queue = ordered_json::array();
+      for (std::size_t i = 0; i < s.queue.size(); ++i) {
+        const auto& t = s.queue[i];
+        queue.push_back(ordered_json{
+            {"id", t.id},
+            {"holder", t.holder},
+            {"lease_ttl_ms", std::chrono::duration_cast<std::chrono::milliseconds>(t.lease_ttl).count()},
+            {"run_id", t.run_id ? ordered_json(*t.run_id) : ordered_json(nullptr)},
+            {"run_attempt", t.run_attempt ? ordered_json(*t.run_attempt) : ordered_json(nullptr)},
+            {"sha", t.sha},
+            {"ref", t.ref},
+            {"joined_at", time(t.joined_at, path + ".queue[" + std::to_string(i) + "].joined_at")},
+            {"lease_id", t.lease_id}});
+      }
+      out["queue"] = std::move(queue);
+    }
+    return out;
   }
 
  private:
@@ -268,7 +286,7 @@ class Reader {
 
   DurableEnvironmentState environment(const json& v, const std::string& path) {
     DurableEnvironmentState s;
-    if (!object(v, path, {"deploys", "busy", "busy_runs_counted"}, {"lease", "freeze"})) return s;
+    if (!object(v, path, {"deploys", "busy", "busy_runs_counted"}, {"lease", "freeze", "queue"})) return s;
     if (const auto it = v.find("deploys"); it != v.end()) {
       if (!it->is_array()) {
         error(path + ".deploys", "expected an array, " + got(*it));
@@ -300,7 +318,38 @@ class Reader {
     }
     if (const auto it = v.find("lease"); it != v.end()) s.lease = lease(*it, path + ".lease");
     if (const auto it = v.find("freeze"); it != v.end()) s.freeze = freeze(*it, path + ".freeze");
+    if (const auto it = v.find("queue"); it != v.end()) {
+      if (!it->is_array()) {
+        error(path + ".queue", "expected an array, " + got(*it));
+      } else {
+        for (std::size_t i = 0; i < it->size(); ++i)
+          if (auto t = ticket((*it)[i], path + ".queue[" + std::to_string(i) + "]")) s.queue.push_back(std::move(*t));
+      }
+    }
     return s;
+  }
+
+  std::optional<Ticket> ticket(const json& v, const std::string& path) {
+    Ticket t;
+    if (!object(v, path, {"id", "holder", "lease_ttl_ms", "joined_at"},
+                {"run_id", "run_attempt", "sha", "ref", "lease_id"}))
+      return std::nullopt;
+    string(v, "id", path, t.id);
+    string(v, "holder", path, t.holder);
+    if (const auto ttl = int64(v.at("lease_ttl_ms"), path + ".lease_ttl_ms")) {
+      if (*ttl <= 0)
+        error(path + ".lease_ttl_ms", "expected a positive number of milliseconds, got " + std::to_string(*ttl));
+      else
+        t.lease_ttl = std::chrono::milliseconds{*ttl};
+    }
+    if (const auto it = v.find("run_id"); it != v.end() && !it->is_null()) t.run_id = int64(*it, path + ".run_id");
+    if (const auto it = v.find("run_attempt"); it != v.end() && !it->is_null())
+      t.run_attempt = attempt_value(*it, path + ".run_attempt");
+    if (v.contains("sha")) string(v, "sha", path, t.sha);
+    if (v.contains("ref")) string(v, "ref", path, t.ref);
+    if (v.contains("lease_id")) string(v, "lease_id", path, t.lease_id);
+    time(v, "joined_at", path, t.joined_at);
+    return t;
   }
 
  private:

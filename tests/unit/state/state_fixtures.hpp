@@ -34,6 +34,12 @@ inline EnvironmentStates full_states() {
                             RunRef{9'007'199'254'740'993, 1}};  // > 2^53: no double round trip
   prod.lease = Lease{"lease-1", "pipeline-7", 9001, at_ms(kT0), at_ms(kT0 + 900'001), 2};
   prod.freeze = Freeze{"incident 77", "alice", at_ms(kT0 - 5), at_ms(kT0 + 3'600'000)};
+  // The deploy queue: a granted ticket (its lease is lease-1) and two waiting ones.
+  prod.queue = {Ticket{"t-1", "pipeline-7", std::chrono::minutes{30}, 9001, 2,
+                       "8c2e614a3f1b9d0e7c6b5a4f3e2d1c0b9a8f7e6d", "main", at_ms(kT0 - 1), "lease-1"},
+                Ticket{"t-2", "pipeline-8 \u00e9", Duration{1'500}, 9'007'199'254'740'993, std::nullopt,
+                       "", "release/1", at_ms(kT0 + 2), ""},
+                Ticket{"t-3", "bob", std::chrono::hours{2}, std::nullopt, std::nullopt, "", "", at_ms(kT0 + 3), ""}};
   states["prod"] = prod;
 
   DurableEnvironmentState staging;
@@ -67,6 +73,7 @@ inline void expect_same(const DurableEnvironmentState& a, const DurableEnvironme
     EXPECT_EQ(a.lease->acquired_at, b.lease->acquired_at);
     EXPECT_EQ(a.lease->expires_at, b.lease->expires_at);
   }
+  EXPECT_EQ(a.queue, b.queue);
   ASSERT_EQ(a.freeze.has_value(), b.freeze.has_value());
   if (a.freeze) {
     EXPECT_EQ(a.freeze->reason, b.freeze->reason);
