@@ -13,7 +13,9 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
+#include <variant>
 
 #include "config/schema.hpp"
 #include "config/values.hpp"
@@ -101,6 +103,7 @@ std::string expected(const Key& key) {
       }
       return out + std::string(rest);
     }
+    case Kind::Bool: return "true or false";
     case Kind::Duration: return "a duration like 14m";
     case Kind::Size: return "a size like 5MiB, 16KiB or 1024";
     case Kind::Count: return "a whole number";
@@ -132,9 +135,40 @@ void store(const Key& key, const Slot& slot, std::string value) {
     **s = std::move(value);
   } else if (auto* o = std::get_if<std::optional<std::string>*>(&slot)) {
     **o = std::move(value);
+  } else if (auto* q = std::get_if<QueueOrder*>(&slot)) {
+    for (const QueueOrder order : {QueueOrder::Fifo, QueueOrder::NewestFirst}) {
+      if (to_string(order) == value) {
+        **q = order;
+        return;
+      }
+    }
+    table_bug(key);  // a choice that names no QueueOrder
   } else {
     table_bug(key);
   }
+}
+
+// YAML 1.2 core schema booleans; yes/no/on/off (YAML 1.1) are rejected rather than guessed.
+std::optional<bool> parse_bool(std::string_view text) {
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+  return std::nullopt;
+}
+
+// *to = *from for two slots of the same type (a row and the top-level row it inherits).
+void copy_value(const Key& key, const Slot& from, const Slot& to) {
+  std::visit(
+      [&](const auto& source) {
+        using Source = std::decay_t<decltype(source)>;
+        if constexpr (std::is_same_v<Source, std::monostate>) {
+          table_bug(key);
+        } else {
+          auto* target = std::get_if<Source>(&to);
+          if (target == nullptr) table_bug(key);
+          **target = *source;
+        }
+      },
+      from);
 }
 
 class Loader {
@@ -215,6 +249,7 @@ class Loader {
       return;
     }
     walk_section(documents[0], "", "", Scope{});
+    inherit_top_level_values();
     cross_check();
   }
 
@@ -446,6 +481,14 @@ class Loader {
       case Kind::Enum:
         if (!enum_contains(key.choices, text)) return reject();
         return store(key, slot, text);
+      case Kind::Bool: {
+        auto* out = std::get_if<bool*>(&slot);
+        if (out == nullptr) table_bug(key);
+        const auto b = parse_bool(text);
+        if (!b) return reject();
+        **out = *b;
+        return;
+      }
       case Kind::Duration: {
         auto* out = std::get_if<Duration*>(&slot);
         if (out == nullptr) table_bug(key);
@@ -456,6 +499,11 @@ class Loader {
               (key.minimum == 1 ? std::string("must be greater than 0")
                                 : "must be at least " + format_duration(Duration{key.minimum})) +
                   ", got " + quote(text));
+          return;
+        }
+        if (key.maximum > 0 && d->count() > key.maximum) {
+          add(mark, path,
+              "must be at most " + format_duration(Duration{key.maximum}) + ", got " + quote(text));
           return;
         }
         **out = *d;
@@ -484,9 +532,10 @@ class Loader {
         });
         const auto n = digits_only ? parse_size(text) : std::nullopt;
         if (!digits_only) return reject();
-        const std::size_t limit = std::holds_alternative<int*>(slot)
-                                      ? static_cast<std::size_t>(std::numeric_limits<int>::max())
-                                      : std::numeric_limits<std::size_t>::max();
+        std::size_t limit = std::holds_alternative<int*>(slot)
+                                ? static_cast<std::size_t>(std::numeric_limits<int>::max())
+                                : std::numeric_limits<std::size_t>::max();
+        if (key.maximum > 0) limit = std::min(limit, static_cast<std::size_t>(key.maximum));
         if (!n || *n > limit) {
           add(mark, path, "must be at most " + std::to_string(limit) + ", got " + quote(text));
           return;
@@ -528,6 +577,25 @@ class Loader {
       case Kind::SectionList: break;
     }
     table_bug(key);
+  }
+
+  // An environment row with `inherits` that the environment does not write takes the value of
+  // the top-level row, written or default. Runs after the walk: the top-level section may come
+  // after `environments` in the file.
+  void inherit_top_level_values() {
+    constexpr std::string_view kEnvironmentRow = "environments.*.";
+    for (const Key& key : schema::keys()) {
+      if (key.inherits.empty()) continue;
+      const Key* from = schema::find(key.inherits);
+      if (from == nullptr || key.path.substr(0, kEnvironmentRow.size()) != kEnvironmentRow)
+        throw std::logic_error("schema row " + std::string(key.path) + " inherits from " +
+                               std::string(key.inherits) + ", which is not a top-level row");
+      const std::string_view suffix = key.path.substr(kEnvironmentRow.size() - 1);  // ".queue.order"
+      for (const auto& entry : config_.environments) {
+        if (written("environments." + entry.first + std::string(suffix))) continue;
+        copy_value(key, from->slot(config_, Scope{}), key.slot(config_, Scope{entry.first, 0}));
+      }
+    }
   }
 
   // Rules that involve more than one key. Presence is judged by what was written (written_), so

@@ -40,6 +40,9 @@ std::string type_cell(const Key& key) {
   std::string type = schema::type_name(key);
   switch (key.kind) {
     case Kind::Duration:
+      if (key.maximum > 0)
+        return type + " (" + format_duration(Duration{key.minimum}) + " to " +
+               format_duration(Duration{key.maximum}) + ")";
       if (key.minimum == 1) return type + " (> 0)";
       if (key.minimum > 1) return type + " (>= " + format_duration(Duration{key.minimum}) + ")";
       return type;
@@ -49,6 +52,9 @@ std::string type_cell(const Key& key) {
         return type + " (>= " + format_size(static_cast<std::size_t>(key.minimum)) + ")";
       return type;
     case Kind::Count:
+      if (key.maximum > 0)
+        return type + " (" + std::to_string(key.minimum) + " to " + std::to_string(key.maximum) +
+               ")";
       if (key.minimum > 0) return type + " (>= " + std::to_string(key.minimum) + ")";
       return type;
     case Kind::StringList:
@@ -61,6 +67,7 @@ std::string type_cell(const Key& key) {
 std::string default_cell(const Key& key, Config& sample) {
   if (key.required) return "**required**";
   if (!key.default_text.empty()) return std::string(key.default_text);
+  if (!key.inherits.empty()) return "top-level " + code(key.inherits);
   if (key.kind == Kind::OptionalSection || key.kind == Kind::SectionList) return "absent";
   if (schema::is_container(key.kind)) return "";
   // Read the default through the row's slot from a default-constructed Config, so the reference
@@ -73,6 +80,8 @@ std::string default_cell(const Key& key, Config& sample) {
   if (auto* z = std::get_if<std::size_t*>(&slot))
     return code(key.kind == Kind::Size ? format_size(**z) : std::to_string(**z));
   if (auto* i = std::get_if<int*>(&slot)) return code(std::to_string(**i));
+  if (auto* b = std::get_if<bool*>(&slot)) return code(**b ? "true" : "false");
+  if (auto* q = std::get_if<QueueOrder*>(&slot)) return code(to_string(**q));
   if (auto* l = std::get_if<ListenAddress*>(&slot)) return code(format_listen(**l));
   if (auto* ol = std::get_if<std::optional<ListenAddress>*>(&slot))
     return **ol ? code(format_listen(***ol)) : "unset";

@@ -16,6 +16,15 @@ AzureConfig& az(Config& c) { return c.azure.value(); }
 
 constexpr std::int64_t kSecond = 1000;
 constexpr std::int64_t kMillisecond = 1;
+constexpr std::int64_t kHour = 3600 * kSecond;
+
+// The deploy queue's keys, top-level and per environment. One place for their bounds so the
+// two rows of each key cannot drift apart (ConfigSchema.RowsAreConsistent checks it as well).
+constexpr std::string_view kQueueOrders = "fifo|newest_first";
+constexpr std::int64_t kMinTicketTtl = kSecond;
+constexpr std::int64_t kMaxTicketTtl = kHour;
+constexpr std::int64_t kMinQueueLength = 1;
+constexpr std::int64_t kMaxQueueLength = 10000;
 
 const Key kKeys[] = {
     // ---- server --------------------------------------------------------------------------
@@ -271,6 +280,36 @@ const Key kKeys[] = {
      .minimum = kSecond,
      .slot = DG_SLOT(c.http_client.max_backoff)},
 
+    // ---- queue ---------------------------------------------------------------------------
+    {.path = "queue",
+     .kind = Kind::Section,
+     .description = "The deploy queue: how pipelines waiting for an environment are served, one "
+                    "after another. These are the defaults of every environment; "
+                    "`environments.<name>.queue` overrides them key by key. A reload keeps every "
+                    "waiting ticket (a new `order` re-sorts them)."},
+    {.path = "queue.order",
+     .kind = Kind::Enum,
+     .description = "`fifo` serves the oldest request first, `newest_first` the newest.",
+     .choices = kQueueOrders,
+     .slot = DG_SLOT(c.queue.order)},
+    {.path = "queue.supersede",
+     .kind = Kind::Bool,
+     .description = "A new ticket for a `ref` ends the older waiting tickets of the same `ref` "
+                    "(`409 superseded`): only the latest commit is deployed.",
+     .slot = DG_SLOT(c.queue.supersede)},
+    {.path = "queue.ticket_ttl",
+     .kind = Kind::Duration,
+     .description = "A waiting ticket not polled for this long leaves the queue.",
+     .minimum = kMinTicketTtl,
+     .maximum = kMaxTicketTtl,
+     .slot = DG_SLOT(c.queue.ticket_ttl)},
+    {.path = "queue.max_length",
+     .kind = Kind::Count,
+     .description = "Most tickets waiting on one environment; a join beyond it answers `503`.",
+     .minimum = kMinQueueLength,
+     .maximum = kMaxQueueLength,
+     .slot = DG_SLOT(c.queue.max_length)},
+
     // ---- environments --------------------------------------------------------------------
     {.path = "environments",
      .kind = Kind::NamedSections,
@@ -366,6 +405,35 @@ const Key kKeys[] = {
      .description = "Upstream data older than this makes the answer \"not safe\" (fail closed).",
      .minimum = kSecond,
      .slot = DG_SLOT(env(c, s).stale_after)},
+    {.path = "environments.*.queue",
+     .kind = Kind::Section,
+     .description = "This environment's deploy queue. A key not written here takes the "
+                    "top-level `queue` value."},
+    {.path = "environments.*.queue.order",
+     .kind = Kind::Enum,
+     .description = "Which waiting request is served first.",
+     .choices = kQueueOrders,
+     .inherits = "queue.order",
+     .slot = DG_SLOT(env(c, s).queue.order)},
+    {.path = "environments.*.queue.supersede",
+     .kind = Kind::Bool,
+     .description = "Newer tickets of a `ref` end older waiting ones.",
+     .inherits = "queue.supersede",
+     .slot = DG_SLOT(env(c, s).queue.supersede)},
+    {.path = "environments.*.queue.ticket_ttl",
+     .kind = Kind::Duration,
+     .description = "A waiting ticket not polled for this long leaves the queue.",
+     .minimum = kMinTicketTtl,
+     .maximum = kMaxTicketTtl,
+     .inherits = "queue.ticket_ttl",
+     .slot = DG_SLOT(env(c, s).queue.ticket_ttl)},
+    {.path = "environments.*.queue.max_length",
+     .kind = Kind::Count,
+     .description = "Most tickets waiting; a join beyond it answers `503`.",
+     .minimum = kMinQueueLength,
+     .maximum = kMaxQueueLength,
+     .inherits = "queue.max_length",
+     .slot = DG_SLOT(env(c, s).queue.max_length)},
 };
 
 #undef DG_SLOT
@@ -433,6 +501,7 @@ std::string type_name(const Key& key) {
       }
       return out;
     }
+    case Kind::Bool: return "boolean";
     case Kind::Duration: return "duration";
     case Kind::Size: return "size";
     case Kind::Count: return "integer";

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/queue.hpp"
 
 namespace deployguard::config::schema {
 
@@ -30,6 +31,7 @@ enum class Kind {
   Repo,        // GitHub owner/name
   ApiVersion,  // Azure api-version, YYYY-MM-DD[-preview]
   Enum,        // one of `choices`
+  Bool,        // true or false
   Duration,    // 90s, 14m, 1h30m, 500ms
   Size,        // 1024, 16KiB, 5MiB
   Count,       // non-negative integer
@@ -38,9 +40,10 @@ enum class Kind {
 };
 
 /// Where a row stores its value. Every row of a scalar kind has exactly one of these.
+/// An Enum row stores into a std::string, or into an enum whose to_string() names are its choices.
 using Slot = std::variant<std::monostate, std::string*, std::optional<std::string>*, Duration*,
-                          std::size_t*, int*, std::vector<std::string>*, ListenAddress*,
-                          std::optional<ListenAddress>*>;
+                          std::size_t*, int*, bool*, QueueOrder*, std::vector<std::string>*,
+                          ListenAddress*, std::optional<ListenAddress>*>;
 
 /// Which environment / list element a row is being applied to.
 struct Scope {
@@ -57,7 +60,12 @@ struct Key {
   // Lower bound: milliseconds for Duration, bytes for Size, value for Count, items for
   // StringList. Durations/sizes/counts below it are rejected.
   std::int64_t minimum = 0;
+  // Upper bound, same units, for Duration and Count; 0 = none. Values above it are rejected.
+  std::int64_t maximum = 0;
   std::string_view choices = {};       // Enum only: "text|json"
+  // Environment rows only: the top-level row ("queue.order") whose value this key takes in an
+  // environment that does not write it. Both rows have the same kind, bounds and choices.
+  std::string_view inherits = {};
   std::string_view default_text = {};  // docs only, overrides the default read through the slot
   Slot (*slot)(Config&, const Scope&) = nullptr;    // scalar kinds
   void (*enter)(Config&, const Scope&) = nullptr;   // containers: create the optional/element

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/queue.hpp"
 #include "core/time.hpp"
 
 namespace deployguard {
@@ -140,6 +141,9 @@ struct EnvironmentConfig {
   BusyBackoff busy_backoff;
   int max_active_revisions = 1;
   Duration stale_after = std::chrono::minutes{5};
+  // Every key the environment does not set is the top-level Config::queue's (the loader copies
+  // them), so this always holds the settings in effect.
+  QueueSettings queue;
 
   bool operator==(const EnvironmentConfig&) const = default;
 };
@@ -151,6 +155,7 @@ struct Config {
   std::optional<GitHubConfig> github;
   std::optional<AzureConfig> azure;
   HttpClientConfig http_client;
+  QueueSettings queue;  // defaults for every environment's queue, key by key
   std::map<std::string, EnvironmentConfig> environments;  // keyed and ordered by name
 
   bool operator==(const Config&) const = default;

@@ -80,6 +80,7 @@ EnvironmentRules EnvironmentRules::from_config(const EnvironmentConfig& env) {
   r.busy_backoff = env.busy_backoff;
   r.max_active_revisions = env.max_active_revisions;
   r.stale_after = env.stale_after;
+  r.queue = env.queue;
   return r;
 }
 

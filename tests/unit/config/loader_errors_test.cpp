@@ -86,6 +86,54 @@ TEST(ConfigErrors, BadSizesCountsAndEnums) {
                     "log.format: expected one of text, json, got \"xml\""}));
 }
 
+TEST(ConfigErrors, QueueOrderIsOneOfTheChoices) {
+  EXPECT_EQ(errors_of(environment("    queue: { order: lifo }\n")),
+            Errors{"environments.staging.queue.order: expected one of fifo, newest_first, got "
+                   "\"lifo\""});
+  EXPECT_EQ(errors_of("queue: { order: FIFO }\n" + kValid),
+            Errors{"queue.order: expected one of fifo, newest_first, got \"FIFO\""});
+}
+
+TEST(ConfigErrors, QueueTicketTtlFromOneSecondToOneHour) {
+  EXPECT_EQ(errors_of(environment("    queue: { ticket_ttl: 0s }\n")),
+            Errors{"environments.staging.queue.ticket_ttl: must be at least 1s, got \"0s\""});
+  EXPECT_EQ(errors_of("queue: { ticket_ttl: 0 }\n" + kValid),
+            Errors{"queue.ticket_ttl: expected a duration like 14m, got \"0\""});
+  EXPECT_EQ(errors_of("queue: { ticket_ttl: 500ms }\n" + kValid),
+            Errors{"queue.ticket_ttl: must be at least 1s, got \"500ms\""});
+  EXPECT_EQ(errors_of(environment("    queue: { ticket_ttl: 1h1s }\n")),
+            Errors{"environments.staging.queue.ticket_ttl: must be at most 1h, got \"1h1s\""});
+}
+
+TEST(ConfigErrors, QueueMaxLengthFromOneToTenThousand) {
+  EXPECT_EQ(errors_of(environment("    queue: { max_length: 0 }\n")),
+            Errors{"environments.staging.queue.max_length: must be at least 1, got \"0\""});
+  EXPECT_EQ(errors_of("queue: { max_length: 10001 }\n" + kValid),
+            Errors{"queue.max_length: must be at most 10000, got \"10001\""});
+  EXPECT_EQ(errors_of("queue: { max_length: -1 }\n" + kValid),
+            Errors{"queue.max_length: expected a whole number, got \"-1\""});
+}
+
+TEST(ConfigErrors, QueueSupersedeIsTrueOrFalse) {
+  // YAML 1.1 spellings are refused rather than read as a boolean.
+  EXPECT_EQ(errors_of(environment("    queue: { supersede: yes }\n")),
+            Errors{"environments.staging.queue.supersede: expected true or false, got \"yes\""});
+  EXPECT_EQ(errors_of("queue: { supersede: 1 }\n" + kValid),
+            Errors{"queue.supersede: expected true or false, got \"1\""});
+}
+
+TEST(ConfigErrors, QueueSectionsRejectUnknownKeysAndOtherShapes) {
+  EXPECT_EQ(errors_of(environment("    queue: { priority: 1 }\n")),
+            Errors{"environments.staging.queue.priority: unknown key"});
+  EXPECT_EQ(errors_of("queue: { max_lenght: 5 }\n" + kValid),
+            Errors{"queue.max_lenght: unknown key (did you mean \"max_length\"?)"});
+  EXPECT_EQ(errors_of("queue: fifo\n" + kValid), Errors{"queue: expected a mapping, got \"fifo\""});
+  EXPECT_EQ(errors_of(environment("    queue: [fifo]\n")),
+            Errors{"environments.staging.queue: expected a mapping, got a list"});
+  // Environment keys are not accepted in the top-level map.
+  EXPECT_EQ(errors_of("queue: { cooldown: 1m }\n" + kValid), Errors{"queue.cooldown: unknown key"});
+}
+
 TEST(ConfigErrors, ListenAddresses) {
   EXPECT_EQ(errors_of("server: { listen: \"127.0.0.1:70000\" }\n" + kValid),
             Errors{"server.listen: port must be a number from 0 to 65535 (0 picks a free port), "

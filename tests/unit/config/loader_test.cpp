@@ -54,6 +54,7 @@ azure:
   poll_interval: 60s
   api_versions: { container_apps: "2025-07-01", postgres: "2024-08-01" }
 http_client: { ca_file: /etc/ssl/ca.pem, connect_timeout: 500ms, request_timeout: 20s, max_response_bytes: 8MiB, max_backoff: 45s }
+queue: { order: fifo, supersede: false, ticket_ttl: 3m, max_length: 50 }
 environments:
   staging:
     github: { repo: "zimaxnet/engram", workflows: ["deploy.yml"], branch: main }
@@ -64,6 +65,7 @@ environments:
     busy_backoff: { initial: 2m, max: 30m }
     max_active_revisions: 1
     stale_after: 5m
+    queue: { order: newest_first, supersede: true, ticket_ttl: 30s, max_length: 20 }
 )";
 
 TEST(LoadConfig, FullDocumentedShapeParsesWithTheRightValues) {
@@ -123,6 +125,11 @@ TEST(LoadConfig, FullDocumentedShapeParsesWithTheRightValues) {
   EXPECT_EQ(c.http_client.max_response_bytes, 8u * 1024 * 1024);
   EXPECT_EQ(c.http_client.max_backoff, seconds{45});
 
+  EXPECT_EQ(c.queue.order, QueueOrder::Fifo);
+  EXPECT_FALSE(c.queue.supersede);
+  EXPECT_EQ(c.queue.ticket_ttl, minutes{3});
+  EXPECT_EQ(c.queue.max_length, 50u);
+
   ASSERT_EQ(c.environments.size(), 1u);
   const EnvironmentConfig& e = c.environments.at("staging");
   EXPECT_EQ(e.name, "staging");
@@ -142,6 +149,10 @@ TEST(LoadConfig, FullDocumentedShapeParsesWithTheRightValues) {
   EXPECT_EQ(e.busy_backoff.max, minutes{30});
   EXPECT_EQ(e.max_active_revisions, 1);
   EXPECT_EQ(e.stale_after, minutes{5});
+  EXPECT_EQ(e.queue.order, QueueOrder::NewestFirst);
+  EXPECT_TRUE(e.queue.supersede);
+  EXPECT_EQ(e.queue.ticket_ttl, seconds{30});
+  EXPECT_EQ(e.queue.max_length, 20u);
 }
 
 TEST(LoadConfig, ShippedExampleFileLoads) {
@@ -152,6 +163,9 @@ TEST(LoadConfig, ShippedExampleFileLoads) {
   ASSERT_TRUE(c.environments.count("production"));
   EXPECT_EQ(c.environments.at("production").min_interval, minutes{30});
   EXPECT_EQ(c.environments.at("production").busy_backoff.max, hours{1});
+  EXPECT_FALSE(c.environments.at("staging").queue.supersede);
+  EXPECT_TRUE(c.environments.at("production").queue.supersede);
+  EXPECT_EQ(c.environments.at("production").queue.ticket_ttl, minutes{2});
   ASSERT_TRUE(c.azure);
   // A relative name: resolved in $CREDENTIALS_DIRECTORY (systemd LoadCredential=).
   EXPECT_EQ(c.azure->auth.client_secret_file, "azure-client-secret");
@@ -204,6 +218,8 @@ environments:
   EXPECT_EQ(e.busy_backoff.max, env_defaults.busy_backoff.max);
   EXPECT_EQ(e.max_active_revisions, env_defaults.max_active_revisions);
   EXPECT_EQ(e.stale_after, env_defaults.stale_after);
+  EXPECT_EQ(c.queue, QueueSettings{});
+  EXPECT_EQ(e.queue, QueueSettings{});
 }
 
 // The default connection limit must hold the 10,000 long-poll waiters of the benchmark. Every
@@ -303,6 +319,97 @@ environments:
   EXPECT_EQ(r.config->environments.at("prod.eu-1_a").github->workflows,
             (std::vector<std::string>{"a.yml", "Deploy to prod"}));
   EXPECT_EQ(r.config->environments.at("Staging").name, "Staging");
+}
+
+constexpr const char* kTwoEnvironments = R"(
+github: { token_env: GITHUB_TOKEN }
+environments:
+  staging:
+    github: { repo: octo/app, workflows: [deploy.yml] }
+  production:
+    github: { repo: octo/app, workflows: [deploy.yml] }
+)";
+
+TEST(LoadConfig, QueueDefaultsAreTheCoreQueueSettings) {
+  const LoadResult r = parse_config(kTwoEnvironments);
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const QueueSettings defaults;
+  EXPECT_EQ(defaults.order, QueueOrder::Fifo);
+  EXPECT_FALSE(defaults.supersede);
+  EXPECT_EQ(defaults.ticket_ttl, minutes{2});
+  EXPECT_EQ(defaults.max_length, 100u);
+  EXPECT_EQ(r.config->queue, defaults);
+  for (const auto& [name, env] : r.config->environments) EXPECT_EQ(env.queue, defaults) << name;
+}
+
+TEST(LoadConfig, EveryEnvironmentTakesTheTopLevelQueue) {
+  const std::string queue =
+      "queue: { order: newest_first, supersede: true, ticket_ttl: 90s, max_length: 7 }\n";
+  QueueSettings expected;
+  expected.order = QueueOrder::NewestFirst;
+  expected.supersede = true;
+  expected.ticket_ttl = seconds{90};
+  expected.max_length = 7;
+  // The top-level map may come before or after the environments.
+  for (const std::string& yaml : {queue + kTwoEnvironments, kTwoEnvironments + queue}) {
+    const LoadResult r = parse_config(yaml);
+    ASSERT_TRUE(r.ok()) << all_errors(r);
+    EXPECT_EQ(r.config->queue, expected);
+    EXPECT_EQ(r.config->environments.at("staging").queue, expected);
+    EXPECT_EQ(r.config->environments.at("production").queue, expected);
+  }
+}
+
+TEST(LoadConfig, EnvironmentQueueKeysOverrideTheTopLevelOneByOne) {
+  const LoadResult r = parse_config(R"(
+queue: { supersede: true, ticket_ttl: 5m }
+github: { token_env: GITHUB_TOKEN }
+environments:
+  staging:
+    github: { repo: octo/app, workflows: [deploy.yml] }
+    queue: { order: newest_first }
+  production:
+    github: { repo: octo/app, workflows: [deploy.yml] }
+    queue: { supersede: false, max_length: 3 }
+  preview:
+    github: { repo: octo/app, workflows: [deploy.yml] }
+    queue: {}
+)");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const auto& envs = r.config->environments;
+
+  // Written here: order. From the top level: supersede, ticket_ttl. Built in: max_length.
+  const QueueSettings& staging = envs.at("staging").queue;
+  EXPECT_EQ(staging.order, QueueOrder::NewestFirst);
+  EXPECT_TRUE(staging.supersede);
+  EXPECT_EQ(staging.ticket_ttl, minutes{5});
+  EXPECT_EQ(staging.max_length, QueueSettings{}.max_length);
+
+  // `false` overrides a top-level `true`.
+  const QueueSettings& production = envs.at("production").queue;
+  EXPECT_EQ(production.order, QueueOrder::Fifo);
+  EXPECT_FALSE(production.supersede);
+  EXPECT_EQ(production.ticket_ttl, minutes{5});
+  EXPECT_EQ(production.max_length, 3u);
+
+  EXPECT_EQ(envs.at("preview").queue, r.config->queue);
+}
+
+TEST(LoadConfig, QueueBoundsAndBooleanForms) {
+  const LoadResult r = parse_config(std::string(kTwoEnvironments) +
+                                    "queue: { supersede: True, ticket_ttl: 1s, max_length: 1 }\n");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_TRUE(r.config->queue.supersede);
+  EXPECT_EQ(r.config->queue.ticket_ttl, seconds{1});
+  EXPECT_EQ(r.config->queue.max_length, 1u);
+
+  const LoadResult upper = parse_config(std::string(kTwoEnvironments) +
+                                        "queue: { supersede: FALSE, ticket_ttl: 1h, "
+                                        "max_length: 10000 }\n");
+  ASSERT_TRUE(upper.ok()) << all_errors(upper);
+  EXPECT_FALSE(upper.config->queue.supersede);
+  EXPECT_EQ(upper.config->queue.ticket_ttl, hours{1});
+  EXPECT_EQ(upper.config->queue.max_length, 10000u);
 }
 
 }  // namespace

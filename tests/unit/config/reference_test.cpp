@@ -40,6 +40,13 @@ TEST(ConfigReference, EveryKeyIsDocumentedWithItsDefault) {
   EXPECT_NE(md.find("| `poll_interval` | duration (>= 1s) | `30s` |"), std::string::npos);
   EXPECT_NE(md.find("| `repo` | owner/name | **required** |"), std::string::npos);
   EXPECT_NE(md.find("## `environments.<name>.postgres_servers[]`"), std::string::npos);
+  EXPECT_NE(md.find("| `order` | one of `fifo`, `newest_first` | `fifo` |"), std::string::npos);
+  EXPECT_NE(md.find("| `supersede` | boolean | `false` |"), std::string::npos);
+  EXPECT_NE(md.find("| `ticket_ttl` | duration (1s to 1h) | `2m` |"), std::string::npos);
+  EXPECT_NE(md.find("| `max_length` | integer (1 to 10000) | `100` |"), std::string::npos);
+  // An environment's queue keys name the top-level key they default to.
+  EXPECT_NE(md.find("| `ticket_ttl` | duration (1s to 1h) | top-level `queue.ticket_ttl` |"),
+            std::string::npos);
 }
 
 // Catches table mistakes (a slot of the wrong type, an orphan row) without needing a YAML file
@@ -86,8 +93,10 @@ TEST(ConfigSchema, RowsAreConsistent) {
         EXPECT_TRUE(std::holds_alternative<ListenAddress*>(slot) ||
                     std::holds_alternative<std::optional<ListenAddress>*>(slot));
         break;
+      case Kind::Bool: EXPECT_TRUE(std::holds_alternative<bool*>(slot)); break;
       case Kind::Enum:
         EXPECT_FALSE(key.choices.empty());
+        if (std::holds_alternative<QueueOrder*>(slot)) break;
         [[fallthrough]];
       default:
         EXPECT_TRUE(std::holds_alternative<std::string*>(slot) ||
@@ -97,6 +106,34 @@ TEST(ConfigSchema, RowsAreConsistent) {
       // A required key has no default to fall back on; an optional scalar must have one.
       EXPECT_TRUE(key.default_text.empty());
     }
+    if (key.maximum != 0) {
+      EXPECT_TRUE(key.kind == Kind::Duration || key.kind == Kind::Count);
+      EXPECT_GE(key.maximum, key.minimum);
+    }
+    if (!key.inherits.empty()) {
+      // Same value space as the top-level row it defaults to, and a slot of the same type.
+      const schema::Key* from = schema::find(key.inherits);
+      ASSERT_NE(from, nullptr) << key.inherits;
+      EXPECT_EQ(path.rfind("environments.*.", 0), 0u);
+      EXPECT_EQ(from->path.find('*'), std::string_view::npos);
+      EXPECT_EQ(from->kind, key.kind);
+      EXPECT_EQ(from->minimum, key.minimum);
+      EXPECT_EQ(from->maximum, key.maximum);
+      EXPECT_EQ(from->choices, key.choices);
+      EXPECT_FALSE(key.required);
+      EXPECT_EQ(from->slot(sample, schema::Scope{}).index(), slot.index());
+    }
+  }
+}
+
+// Every choice of the queue order names a QueueOrder (to_string), so none is accepted by the
+// schema and then refused by the loader.
+TEST(ConfigSchema, QueueOrderChoicesAreTheQueueOrders) {
+  for (const char* path : {"queue.order", "environments.*.queue.order"}) {
+    const schema::Key* key = schema::find(path);
+    ASSERT_NE(key, nullptr) << path;
+    EXPECT_EQ(key->choices, std::string(to_string(QueueOrder::Fifo)) + "|" +
+                                std::string(to_string(QueueOrder::NewestFirst)));
   }
 }
 

@@ -159,5 +159,20 @@ TEST_F(PolicyQueueTest, LeavingWithTheLeaseGivesItBack) {
   EXPECT_FALSE(policy.leave_queue("a", t0 + 1min));
 }
 
+TEST(EnvironmentRulesFromConfig, CarriesTheQueueSettings) {
+  EnvironmentConfig env;
+  env.name = "staging";
+  env.queue.order = QueueOrder::NewestFirst;
+  env.queue.supersede = true;
+  env.queue.ticket_ttl = 45s;
+  env.queue.max_length = 3;
+  const EnvironmentRules rules = EnvironmentRules::from_config(env);
+  EXPECT_EQ(rules.queue, env.queue);
+
+  // And the policy's queue runs on them.
+  const EnvironmentPolicy policy(rules);
+  EXPECT_EQ(policy.queue().settings(), env.queue);
+}
+
 }  // namespace
 }  // namespace deployguard::testing
