@@ -184,6 +184,43 @@ class BodyReader {
   std::vector<std::string> errors_;
 };
 
+/// The `ttl` of a lease request: 1s .. max (server.max_lease_ttl); `fallback` when absent
+/// (nullopt: required). nullopt after adding the error to `body`.
+std::optional<Duration> lease_ttl(BodyReader& body, std::optional<Duration> fallback, Duration max) {
+  auto text = body.string("ttl", !fallback, 32);
+  if (!text) return fallback && body.ok() ? std::optional<Duration>(std::min(*fallback, max)) : std::nullopt;
+  const auto parsed = parse_duration(*text);
+  if (!parsed) {
+    body.add_error("ttl: not a duration (e.g. \"30m\", \"1h30m\")");
+    return std::nullopt;
+  }
+  if (*parsed < std::chrono::seconds{1} || *parsed > max) {
+    body.add_error("ttl: must be between 1s and " + format_duration(max) + " (server.max_lease_ttl)");
+    return std::nullopt;
+  }
+  return parsed;
+}
+
+/// Default lease TTL of a queue ticket.
+constexpr Duration kDefaultQueueLeaseTtl = std::chrono::minutes{30};
+/// How long a ticket that was superseded or whose run ended answers 409 (then 404), and how
+/// many such are remembered.
+constexpr Duration kEndedTicketMemory = std::chrono::minutes{10};
+constexpr std::size_t kMaxEndedTickets = 1024;
+
+std::string ticket_key(std::string_view environment, std::string_view ticket) {
+  std::string key(environment);
+  key += '/';
+  key += ticket;
+  return key;
+}
+
+Response no_content() {
+  Response res{Status::no_content, 11};
+  res.set(bhttp::field::cache_control, "no-store");
+  return res;
+}
+
 std::optional<std::string> new_lease_id() {
   unsigned char bytes[16];
   if (RAND_bytes(bytes, sizeof bytes) != 1) return std::nullopt;
@@ -279,9 +316,19 @@ Api::Api(service::GuardService& service, ApiOptions options, service::Persistenc
                [this](const std::string& environment, const std::optional<AsRun>& as_run) {
                  return can_deploy_response(environment, as_run);
                },
-               options_.on_waiter_count) {
+               [this](std::size_t) { report_waiter_count(); }),
+      ticket_waiters_(service.executor(), options.max_waiters,
+                      [this](const std::string& key, const std::optional<AsRun>&) {
+                        const auto slash = key.find('/');  // environment names have none
+                        return ticket_response(key.substr(0, slash), key.substr(slash + 1));
+                      },
+                      [this](std::size_t) { report_waiter_count(); }) {
+  // Lease ids come from here, so queue grants take theirs from here too; a grant is on disk
+  // before its ticket's waiter hears of it.
+  service_.serve_queues([] { return new_lease_id(); }, committer());
   // Long-poll waiters wake on the change that makes their environment safe, never by polling.
   service_.add_listener([this](const service::StateChange& change) {
+    if (!change.queue.empty()) on_queue_change(change);
     if (change.decision.safe) return waiters_.wake(change.environment);
     // Not safe for everyone; a run's waiter may still be free to go (only its own run blocked).
     waiters_.wake_runs(change.environment, [&](const AsRun& as_run) {
@@ -368,6 +415,12 @@ void Api::dispatch(const http::Request& request, const RouteMatch& match,
       return reply(mutate(request, name, &Api::acquire_lease, ""));
     case RouteId::lease_release:
       return reply(mutate(request, name, &Api::release_lease, std::string(match.id)));
+    case RouteId::queue_join:
+      return reply(mutate(request, name, &Api::join_queue, ""));
+    case RouteId::queue_ticket:
+      return poll_ticket(request, target, name, std::string(match.id), std::move(reply));
+    case RouteId::queue_leave:
+      return reply(mutate(request, name, &Api::leave_queue, std::string(match.id)));
     case RouteId::freeze_set:
       return reply(mutate(request, name, &Api::set_freeze, ""));
     case RouteId::freeze_clear:
@@ -481,28 +534,14 @@ http::Response Api::acquire_lease(const http::Request& request, const Route& rou
   BodyReader body{request.body()};
   body.only({"holder", "ttl", "run_id", "run_attempt"});
   auto holder = body.string("holder", true, kMaxHolderBytes);
-  auto ttl_text = body.string("ttl", true, 32);
   auto run_id = body.positive_integer("run_id");
   auto run_attempt = body.attempt("run_attempt", run_id.has_value());
-  // A plain Duration + flag: GCC 12 reports optional<Duration> as maybe-uninitialized here.
-  Duration lease_ttl{};
-  bool ttl_ok = false;
-  if (ttl_text) {
-    if (auto parsed = parse_duration(*ttl_text); !parsed) {
-      body.add_error("ttl: not a duration (e.g. \"30m\", \"1h30m\")");
-    } else if (*parsed < std::chrono::seconds{1} || *parsed > options_.max_lease_ttl) {
-      body.add_error("ttl: must be between 1s and " + format_duration(options_.max_lease_ttl) +
-                     " (server.max_lease_ttl)");
-    } else {
-      lease_ttl = *parsed;
-      ttl_ok = true;
-    }
-  }
-  if (!body.ok() || !holder || !ttl_ok) return body.error_response();
+  const auto ttl = lease_ttl(body, std::nullopt, options_.max_lease_ttl);
+  if (!body.ok() || !holder || !ttl) return body.error_response();
 
   auto id = new_lease_id();
   if (!id) return error(Status::internal_server_error, "internal", "no randomness for a lease id");
-  const LeaseRequest lease_request{*id, *holder, lease_ttl, run_id, run_attempt};
+  const LeaseRequest lease_request{*id, *holder, *ttl, run_id, run_attempt};
   std::optional<std::variant<Lease, Decision>> outcome;
   const auto result = service_.transact(
       route.environment,
@@ -521,14 +560,8 @@ http::Response Api::acquire_lease(const http::Request& request, const Route& rou
   }
   const auto& lease = std::get<Lease>(*outcome);
   audit(route, "lease.acquire", nullptr, lease_json(lease),
-        Json{{"holder", lease.holder}, {"ttl", format_duration(lease_ttl)}});
-  Json out;
-  out["lease_id"] = lease.id;
-  out["holder"] = lease.holder;
-  out["run_id"] = lease.run_id ? Json(*lease.run_id) : Json(nullptr);
-  out["run_attempt"] = lease.run_attempt ? Json(*lease.run_attempt) : Json(nullptr);
-  out["expires_at"] = format_timestamp(lease.expires_at);
-  auto res = json_response(Status::created, out);
+        Json{{"holder", lease.holder}, {"ttl", format_duration(*ttl)}});
+  auto res = json_response(Status::created, lease_grant_json(lease));
   res.set(bhttp::field::location, "/v1/environments/" + route.environment + "/lease/" + lease.id);
   return res;
 }
@@ -552,9 +585,165 @@ http::Response Api::release_lease(const http::Request&, const Route& route,
                      "\" (released or expired?)");
   audit(route, "lease.release", lease_json(previous), nullptr,
         Json{{"holder", previous ? previous->holder : std::string{}}});
-  Response res{Status::no_content, 11};
-  res.set(bhttp::field::cache_control, "no-store");
+  return no_content();
+}
+
+// ---- the deploy queue ----------------------------------------------------------------------
+
+http::Response Api::join_queue(const http::Request& request, const Route& route,
+                               const std::string&) {
+  BodyReader body{request.body()};
+  body.only({"holder", "ttl", "run_id", "run_attempt", "sha", "ref"});
+  auto holder = body.string("holder", true, kMaxHolderBytes);
+  auto run_id = body.positive_integer("run_id");
+  auto run_attempt = body.attempt("run_attempt", run_id.has_value());
+  auto sha = body.string("sha", false, 64);
+  auto ref = body.string("ref", false, 256);
+  const auto ttl = lease_ttl(body, kDefaultQueueLeaseTtl, options_.max_lease_ttl);
+  if (!body.ok() || !holder || !ttl) return body.error_response();
+
+  const auto* policy = service_.find(route.environment);
+  if (run_id) {
+    // The same run asking again (a retried POST, a restarted step) keeps its ticket and place.
+    for (const auto& t : policy->queue().tickets())
+      if (t.run_id == run_id && t.run_attempt == run_attempt)
+        return ticket_response(route.environment, t.id);
+    // A run that already ended would wait for nothing.
+    const int attempt = run_attempt.value_or(policy->latest_attempt(*run_id));
+    for (const auto& r : policy->runs())
+      if (r.id == *run_id && r.run_attempt == attempt && r.status == RunStatus::Completed)
+        return error(Status::conflict, "run_ended",
+                     "run " + std::to_string(*run_id) + " attempt " + std::to_string(attempt) +
+                         " has already completed; it cannot join the deploy queue");
+  }
+
+  auto id = new_lease_id();
+  if (!id) return error(Status::internal_server_error, "internal", "no randomness for a ticket id");
+  Ticket ticket{*id, *holder, *ttl, run_id, run_attempt, sha.value_or(""), ref.value_or(""), {}, {}};
+  auto joined = DeployQueue::JoinResult::Full;
+  const auto result = service_.transact(
+      route.environment,
+      [&](EnvironmentPolicy& p, TimePoint now) {
+        ticket.joined_at = now;
+        joined = p.join_queue(ticket, now);
+      },
+      committer());
+  if (result == service::TransactResult::UnknownEnvironment) return unknown_environment(route.environment);
+  if (result == service::TransactResult::CommitFailed) return state_write_failed();
+  if (joined == DeployQueue::JoinResult::Full) {
+    auto res = error(Status::service_unavailable, "queue_full",
+                     "the deploy queue of \"" + route.environment + "\" is full (queue.max_length = " +
+                         std::to_string(policy->queue().settings().max_length) + ")");
+    res.set(bhttp::field::retry_after, "30");
+    return res;
+  }
+  audit(route, "queue.join", nullptr, Json(service::ticket_audit_json(ticket)), nullptr);
+  return ticket_response(route.environment, ticket.id);
+}
+
+http::Response Api::leave_queue(const http::Request&, const Route& route, const std::string& ticket) {
+  std::optional<EndedTicket> left;
+  std::optional<Lease> lease_before;
+  const auto result = service_.transact(
+      route.environment,
+      [&](EnvironmentPolicy& policy, TimePoint now) {
+        lease_before = policy.lease();
+        left = policy.leave_queue(ticket, now);
+      },
+      committer());
+  if (result == service::TransactResult::UnknownEnvironment) return unknown_environment(route.environment);
+  if (result == service::TransactResult::CommitFailed) return state_write_failed();
+  if (!left)
+    return error(Status::not_found, "not_found",
+                 "no ticket \"" + ticket + "\" in the deploy queue of \"" + route.environment +
+                     "\" (left, expired or its lease ended?)");
+  Json detail = Json(service::ticket_audit_json(left->ticket));
+  if (left->ticket.granted()) {
+    detail["lease_released"] = left->ticket.lease_id;
+    audit(route, "lease.release", lease_json(lease_before), nullptr,
+          Json{{"holder", left->ticket.holder}, {"ticket", left->ticket.id}});
+  }
+  audit(route, "queue.leave", Json(service::ticket_audit_json(left->ticket)), nullptr, std::move(detail));
+  ticket_waiters_.wake(ticket_key(route.environment, ticket));  // another poll of it: 404
+  return no_content();
+}
+
+void Api::poll_ticket(const http::Request& request, const RequestTarget& target,
+                      const std::string& environment, const std::string& ticket, Reply reply) {
+  Route route{environment, "anonymous"};
+  if (auto denied = authenticate(request, route)) return reply(std::move(*denied));
+  const auto* policy = service_.find(environment);
+  if (!policy) return reply(unknown_environment(environment));
+  Duration wait{};
+  if (auto text = target.param("wait")) {
+    const auto seconds = integer_param(*text, 0);
+    if (!seconds) return reply(bad_request("wait must be a non-negative integer number of seconds"));
+    // Capped by server.max_wait and by half the ticket_ttl, so the answer (itself a poll)
+    // always comes well before the ticket would expire.
+    const Duration cap = std::min<Duration>(options_.max_wait, policy->queue().settings().ticket_ttl / 2);
+    wait = std::min<Duration>(std::chrono::seconds{*seconds}, cap);
+  }
+  auto now_answer = ticket_response(environment, ticket);
+  // Waiting makes sense only for a ticket that is still waiting.
+  if (!reply.can_wait() || wait < std::chrono::seconds{1} || now_answer.result() != Status::accepted)
+    return reply(std::move(now_answer));
+  if (ticket_waiters_.full()) return reply(std::move(now_answer));  // a plain poll, not an error
+  ticket_waiters_.add(ticket_key(environment, ticket),
+                      std::chrono::duration_cast<std::chrono::milliseconds>(wait), reply.responder());
+}
+
+http::Response Api::ticket_response(const std::string& environment, const std::string& ticket) {
+  const auto* policy = service_.find(environment);
+  if (!policy) return unknown_environment(environment);
+  const Ticket* t = policy->queue().find(ticket);
+  if (!t) {
+    const auto key = ticket_key(environment, ticket);
+    for (const auto& note : ended_tickets_)
+      if (note.key == key) return error(Status::conflict, to_string(note.why), note.message);
+    return error(Status::not_found, "not_found",
+                 "no ticket \"" + ticket + "\" in the deploy queue of \"" + environment +
+                     "\" (left, expired or its lease ended?)");
+  }
+  service_.touch_ticket(environment, ticket);
+  const auto now = service_.now();
+  if (t->granted()) {
+    const auto& lease = policy->lease();
+    if (!lease || lease->id != t->lease_id)  // not expected: the ticket ends with its lease
+      return error(Status::not_found, "not_found", "the lease of ticket \"" + ticket + "\" has ended");
+    auto res = json_response(Status::created, lease_grant_json(*lease));
+    res.set(bhttp::field::location, "/v1/environments/" + environment + "/lease/" + lease->id);
+    return res;
+  }
+  const auto decision = policy->decide_for_ticket(now, ticket);
+  const auto seen = policy->queue().last_seen(ticket).value_or(now);
+  auto res = json_response(Status::accepted,
+                           ticket_json(environment, policy->queue(), *t, *decision,
+                                       seen + policy->queue().settings().ticket_ttl));
+  res.set(bhttp::field::location, "/v1/environments/" + environment + "/queue/" + ticket);
   return res;
+}
+
+void Api::on_queue_change(const service::StateChange& change) {
+  const auto now = change.decision.evaluated_at;
+  while (!ended_tickets_.empty() &&
+         (ended_tickets_.size() >= kMaxEndedTickets || now - ended_tickets_.front().at > kEndedTicketMemory))
+    ended_tickets_.pop_front();
+  for (const auto& ended : change.queue.ended) {
+    const auto key = ticket_key(change.environment, ended.ticket.id);
+    if (ended.why == TicketEnd::Superseded || ended.why == TicketEnd::RunEnded) {
+      std::string message =
+          ended.why == TicketEnd::Superseded
+              ? "ticket " + ended.ticket.id + " was superseded by a newer ticket for ref \"" +
+                    ended.ticket.ref + "\" (queue.supersede)"
+              : "the run of ticket " + ended.ticket.id + " (" +
+                    (ended.ticket.run_id ? std::to_string(*ended.ticket.run_id) : std::string("?")) +
+                    ") ended while it waited";
+      ended_tickets_.push_back({key, ended.why, std::move(message), ended.at});
+      if (ended_tickets_.size() > kMaxEndedTickets) ended_tickets_.pop_front();
+    }
+    ticket_waiters_.wake(key);
+  }
+  if (change.queue.granted) ticket_waiters_.wake(ticket_key(change.environment, change.queue.granted->id));
 }
 
 http::Response Api::set_freeze(const http::Request& request, const Route& route,
@@ -615,9 +804,7 @@ http::Response Api::clear_freeze(const http::Request&, const Route& route, const
     return error(Status::not_found, "not_found",
                  "environment \"" + route.environment + "\" is not frozen");
   audit(route, "freeze.clear", freeze_json(previous), nullptr, nullptr);
-  Response res{Status::no_content, 11};
-  res.set(bhttp::field::cache_control, "no-store");
-  return res;
+  return no_content();
 }
 
 http::Response Api::report_event(const http::Request& request, const Route& route,

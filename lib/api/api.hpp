@@ -11,6 +11,7 @@
 // state_write_failed. Errors: {"error":{"code":"...","message":"..."}}; an unknown path gets
 // 404, a wrong method 405 with Allow.
 #include <cstddef>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -84,12 +85,18 @@ class Api {
   void set_remediation(remediation::RemediationService* remediation) { remediation_ = remediation; }
 
   /// Answers every long-poll waiter with the current decision (graceful shutdown).
-  void answer_waiters() { waiters_.answer_all(); }
+  void answer_waiters() {
+    waiters_.answer_all();
+    ticket_waiters_.answer_all();
+  }
   /// Answers the waiters of one environment now (config reload removed it: they get 404).
-  void wake_waiters(std::string_view environment) { waiters_.wake(environment); }
+  void wake_waiters(std::string_view environment) {
+    waiters_.wake(environment);
+    ticket_waiters_.wake_prefix(std::string(environment) + "/");
+  }
   /// Replaces the bearer tokens (config reload re-reads server.api_token_file).
   void set_auth(TokenAuth auth) { auth_ = std::move(auth); }
-  std::size_t waiter_count() const { return waiters_.size(); }
+  std::size_t waiter_count() const { return waiters_.size() + ticket_waiters_.size(); }
 
  private:
   struct Route;
@@ -144,6 +151,18 @@ class Api {
       const Route& route, const std::string& reason, const std::string& by,
       std::optional<TimePoint> until, nlohmann::ordered_json audit_detail);
   http::Response report_event(const http::Request&, const Route&, const std::string&);
+  http::Response join_queue(const http::Request&, const Route&, const std::string&);
+  http::Response leave_queue(const http::Request&, const Route&, const std::string& ticket);
+  /// GET .../queue/TICKET: authenticates, then answers now or parks a ticket waiter.
+  void poll_ticket(const http::Request& request, const RequestTarget& target,
+                   const std::string& environment, const std::string& ticket, Reply reply);
+  /// The answer for a ticket now (202 waiting, 201 granted, 404, 409); counts as a poll.
+  http::Response ticket_response(const std::string& environment, const std::string& ticket);
+  /// Remembers tickets that ended by themselves (409 for a while) and wakes their waiters.
+  void on_queue_change(const service::StateChange& change);
+  void report_waiter_count() const {
+    if (options_.on_waiter_count) options_.on_waiter_count(waiter_count());
+  }
   /// Bearer-token check shared by every mutating route; sets route.actor. nullopt: allowed.
   std::optional<http::Response> authenticate(const http::Request& request, Route& route) const;
   /// POST /v1/environments/NAME/{stabilize,stop}: answered through the responder, later.
@@ -160,6 +179,15 @@ class Api {
   service::Persistence* persistence_;
   TokenAuth auth_;
   WaiterRegistry waiters_;
+  WaiterRegistry ticket_waiters_;  // keyed "ENV/TICKET": woken only when that ticket changes
+  /// Tickets superseded or whose run ended, answered 409 instead of 404 for a while.
+  struct EndedTicketNote {
+    std::string key;  // "ENV/TICKET"
+    TicketEnd why;
+    std::string message;
+    TimePoint at;
+  };
+  std::deque<EndedTicketNote> ended_tickets_;  // oldest first, bounded
   remediation::RemediationService* remediation_ = nullptr;
   std::map<RouteId, RouteHandler> handlers_;
 };

@@ -9,6 +9,17 @@ Json timestamp_or_null(const std::optional<TimePoint>& t) {
 
 Json string_or_null(const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); }
 
+Json ticket_entry(const Ticket& t) {
+  Json j;
+  j["holder"] = t.holder;
+  j["run_id"] = or_null(t.run_id);
+  j["run_attempt"] = or_null(t.run_attempt);
+  j["ref"] = string_or_null(t.ref);
+  j["sha"] = string_or_null(t.sha);
+  j["since"] = format_timestamp(t.joined_at);
+  return j;
+}
+
 Json run_json(const WorkflowRun& run) {
   Json j;
   j["id"] = run.id;
@@ -84,8 +95,8 @@ Json lease_json(const std::optional<Lease>& lease) {
   Json j;
   j["id"] = lease->id;
   j["holder"] = lease->holder;
-  j["run_id"] = lease->run_id ? Json(*lease->run_id) : Json(nullptr);
-  j["run_attempt"] = lease->run_attempt ? Json(*lease->run_attempt) : Json(nullptr);
+  j["run_id"] = or_null(lease->run_id);
+  j["run_attempt"] = or_null(lease->run_attempt);
   j["acquired_at"] = format_timestamp(lease->acquired_at);
   j["expires_at"] = format_timestamp(lease->expires_at);
   return j;
@@ -113,8 +124,8 @@ Json live_json(const std::optional<LiveRevision>& live) {
   if (!live) return nullptr;
   Json j;
   j["revision"] = live->revision;
-  j["run_id"] = live->run_id ? Json(*live->run_id) : Json(nullptr);
-  j["run_attempt"] = live->run_attempt ? Json(*live->run_attempt) : Json(nullptr);
+  j["run_id"] = or_null(live->run_id);
+  j["run_attempt"] = or_null(live->run_attempt);
   j["sha"] = string_or_null(live->sha);
   j["title"] = string_or_null(live->title);
   j["url"] = string_or_null(live->url);
@@ -196,13 +207,70 @@ std::string decision_text(std::string_view environment, const Decision& decision
   return out;
 }
 
+Json lease_grant_json(const Lease& lease) {
+  Json out;
+  out["lease_id"] = lease.id;
+  out["holder"] = lease.holder;
+  out["run_id"] = or_null(lease.run_id);
+  out["run_attempt"] = or_null(lease.run_attempt);
+  out["expires_at"] = format_timestamp(lease.expires_at);
+  return out;
+}
+
+Json ticket_json(std::string_view environment, const DeployQueue& queue, const Ticket& ticket,
+                 const Decision& decision, TimePoint expires_at) {
+  const auto waiting = queue.waiting();
+  std::size_t position = 0;
+  Json ahead = Json::array();
+  for (const Ticket* t : waiting) {
+    ++position;
+    if (t->id == ticket.id) break;
+    if (ahead.size() < kMaxListedTickets)
+      ahead.push_back(Json{{"holder", t->holder}, {"run_id", or_null(t->run_id)},
+                           {"since", format_timestamp(t->joined_at)}});
+  }
+  const Json d = decision_json(environment, decision);
+  Json j;
+  j["ticket"] = ticket.id;
+  j["environment"] = environment;
+  j["position"] = position;
+  j["ahead"] = std::move(ahead);
+  j["reasons"] = d["reasons"];
+  j["estimate"] = decision.retry_after
+                      ? Json(format_timestamp(decision.evaluated_at + *decision.retry_after))
+                      : Json(nullptr);
+  j["expires_at"] = format_timestamp(expires_at);
+  return j;
+}
+
+Json queue_json(const DeployQueue& queue) {
+  const auto& settings = queue.settings();
+  Json j;
+  j["order"] = to_string(settings.order);
+  j["supersede"] = settings.supersede;
+  j["ticket_ttl_s"] = seconds_rounded_up(settings.ticket_ttl);
+  j["max_length"] = settings.max_length;
+  const auto waiting = queue.waiting();
+  j["waiting"] = waiting.size();
+  Json tickets = Json::array();
+  std::size_t position = 0;
+  for (const Ticket* t : waiting) {
+    if (tickets.size() >= kMaxListedTickets) break;
+    Json entry;
+    entry["position"] = ++position;
+    entry.update(ticket_entry(*t));
+    tickets.push_back(std::move(entry));
+  }
+  j["tickets"] = std::move(tickets);
+  return j;
+}
+
 Json decision_json(std::string_view environment, const Decision& decision,
                    const std::optional<AsRun>& as_run) {
   Json j;
   j["environment"] = environment;
   if (as_run)
-    j["for_run"] = Json{{"run_id", as_run->id},
-                        {"run_attempt", as_run->attempt ? Json(*as_run->attempt) : Json(nullptr)}};
+    j["for_run"] = Json{{"run_id", as_run->id}, {"run_attempt", or_null(as_run->attempt)}};
   j["safe"] = decision.safe;
   Json reasons = Json::array();
   for (const auto& reason : decision.reasons) {
@@ -254,6 +322,7 @@ Json environment_status_json(std::string_view environment, const EnvironmentPoli
   j["databases"] = std::move(databases);
 
   j["lease"] = lease_json(policy.lease());
+  j["queue"] = queue_json(policy.queue());
   j["freeze"] = freeze_json(policy.freeze());
 
   j["busy_backoff"] = busy_json(policy.busy());

@@ -16,6 +16,12 @@ namespace deployguard::api {
 
 using Json = nlohmann::ordered_json;
 
+/// The value, or JSON null when absent.
+template <class T>
+Json or_null(const std::optional<T>& value) {
+  return value ? Json(*value) : Json(nullptr);
+}
+
 /// Whole seconds, rounded up; negative durations give 0. Used for retry_after_s and Retry-After.
 std::int64_t seconds_rounded_up(Duration d);
 
@@ -31,6 +37,24 @@ Json decision_json(std::string_view environment, const Decision& decision,
 /// byte the same text (tested against decision_json for every shape).
 std::string decision_text(std::string_view environment, const Decision& decision,
                           const std::optional<AsRun>& as_run = std::nullopt);
+
+/// The 201 body of a granted lease (POST .../lease, a granted queue ticket):
+/// {"lease_id","holder","run_id","run_attempt","expires_at"}.
+Json lease_grant_json(const Lease& lease);
+
+/// Longest `ahead` list of a ticket and ticket list of a queue in status (the counts are whole).
+inline constexpr std::size_t kMaxListedTickets = 50;
+
+/// The 202 body of a waiting ticket: {"ticket","environment","position","ahead":[{"holder",
+/// "run_id","since"}],"reasons":[...],"estimate","expires_at"}. `decision` is the ticket's own
+/// (EnvironmentPolicy::decide_for_ticket); "estimate" (when every reason has an until) is null
+/// otherwise; "expires_at" is when the ticket leaves the queue unless polled again.
+Json ticket_json(std::string_view environment, const DeployQueue& queue, const Ticket& ticket,
+                 const Decision& decision, TimePoint expires_at);
+
+/// The queue in status: {"order","supersede","ticket_ttl_s","max_length","waiting":N,
+/// "tickets":[{"position","holder","run_id","run_attempt","ref","sha","since"}]}.
+Json queue_json(const DeployQueue& queue);
 
 /// {"id","holder","run_id","run_attempt","acquired_at","expires_at"} or null.
 Json lease_json(const std::optional<Lease>& lease);

@@ -69,6 +69,17 @@ void WaiterRegistry::wake(std::string_view environment) {
   arm();
 }
 
+void WaiterRegistry::wake_prefix(std::string_view prefix) {
+  std::vector<std::uint64_t> ids;
+  for (auto it = by_environment_.lower_bound(prefix);
+       it != by_environment_.end() && std::string_view(it->first).starts_with(prefix); ++it)
+    ids.insert(ids.end(), it->second.begin(), it->second.end());
+  for (auto id : ids) {
+    if (auto waiter = take(id)) answer(std::move(*waiter));
+  }
+  arm();
+}
+
 void WaiterRegistry::wake_runs(std::string_view environment, const RunReady& ready) {
   auto it = runs_by_environment_.find(environment);
   if (it == runs_by_environment_.end()) return;

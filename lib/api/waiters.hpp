@@ -1,5 +1,6 @@
 #pragma once
-// Long-poll waiters of GET /can-deploy?wait=N. A waiter is a held Responder, optionally on
+// Long-poll waiters of GET /can-deploy?wait=N (keyed by environment) and of GET
+// .../queue/TICKET?wait=N (a second registry, keyed "ENV/TICKET"). A waiter is a held Responder, optionally on
 // behalf of a run (run_id=); it is answered
 //   * when its environment becomes safe (wake(), called from a GuardService listener: no polling),
 //     or, for a run's waiter, safe for that run (wake_runs()),
@@ -61,6 +62,9 @@ class WaiterRegistry {
            http::Responder responder, std::optional<AsRun> as_run = std::nullopt);
   /// Answers every waiter of `environment` now.
   void wake(std::string_view environment);
+  /// Answers every waiter whose key starts with `prefix` (the ticket waiters of an environment
+  /// are keyed "ENV/TICKET").
+  void wake_prefix(std::string_view prefix);
   /// Answers the waiters of `environment` that wait on behalf of a run for which `ready` holds
   /// (the environment is not safe for everyone, but may be for the asking run).
   void wake_runs(std::string_view environment, const RunReady& ready);

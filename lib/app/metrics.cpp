@@ -49,8 +49,14 @@ std::string Metrics::render() const {
                          "deploy that created it (run_id, run_attempt, sha; empty when unknown) "
                          "and how it was linked (matched_by)")
                    .Register(registry);
+  auto& queue_length = BuildGauge()
+                           .Name("deployguard_queue_length")
+                           .Help("Pipelines waiting in the environment's deploy queue (a granted "
+                                 "ticket no longer waits)")
+                           .Register(registry);
   for (const auto& [env, policy] : service_.environments()) {
     const Decision d = policy.decide(now);
+    queue_length.Add({{"environment", env}}).Set(static_cast<double>(policy.queue().waiting_count()));
     if (const auto l = live_revision(policy)) {
       live.Add({{"environment", env},
                 {"revision", l->revision},

@@ -442,12 +442,13 @@ bool ticket_of(const Ticket& t, const RunRef& run) {
 }
 }  // namespace
 
-void EnvironmentPolicy::queued_reason(const std::optional<RunRef>& own, Reasons& out) const {
+void EnvironmentPolicy::queued_reason(const std::optional<RunRef>& own, std::string_view own_ticket,
+                                      Reasons& out) const {
   // Everyone in the line blocks a newcomer; a run with a ticket is blocked by those ahead of it.
   std::size_t ahead = 0;
   const Ticket* next = nullptr;
   for (const Ticket* t : queue_.waiting()) {
-    if (own && ticket_of(*t, *own)) break;
+    if ((own && ticket_of(*t, *own)) || (!own_ticket.empty() && t->id == own_ticket)) break;
     ++ahead;
     if (!next) next = t;
   }
@@ -585,14 +586,24 @@ Decision EnvironmentPolicy::decide(TimePoint now, std::optional<AsRun> as_run) c
   return evaluate(now, own, true);
 }
 
+std::optional<Decision> EnvironmentPolicy::decide_for_ticket(TimePoint now,
+                                                            std::string_view ticket_id) const {
+  const Ticket* t = queue_.find(ticket_id);
+  if (!t || t->granted()) return std::nullopt;
+  const std::optional<RunRef> own =
+      t->run_id ? std::optional<RunRef>(RunRef{*t->run_id, t->run_attempt.value_or(latest_attempt(*t->run_id))})
+                : std::nullopt;
+  return evaluate(now, own, true, ticket_id);
+}
+
 Decision EnvironmentPolicy::evaluate(TimePoint now, const std::optional<RunRef>& own,
-                                     bool with_queue) const {
+                                     bool with_queue, std::string_view own_ticket) const {
   Decision d;
   d.evaluated_at = now;
   source_reasons(now, d.reasons);
   freeze_reason(now, d.reasons);
   lease_reason(now, own, d.reasons);
-  if (with_queue) queued_reason(own, d.reasons);
+  if (with_queue) queued_reason(own, own_ticket, d.reasons);
   in_progress_reasons(own, d.reasons);
   cooldown_reason(now, own, d.reasons);
   busy_backoff_reason(now, d.reasons);

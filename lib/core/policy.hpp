@@ -266,6 +266,9 @@ class EnvironmentPolicy {
   /// lease granted, or nullopt. The caller calls it after every change.
   std::optional<Lease> serve_queue(TimePoint now, const std::string& lease_id);
   const DeployQueue& queue() const { return queue_; }
+  /// The verdict for a waiting ticket: on behalf of its run (when it names one), blocked by the
+  /// tickets ahead of it only. nullopt when no such ticket waits.
+  std::optional<Decision> decide_for_ticket(TimePoint now, std::string_view ticket_id) const;
   /// Tickets that ended by themselves since the last call (expired, superseded, their run
   /// ended, their lease ended), for the audit log.
   std::vector<EndedTicket> take_ended_tickets() { return std::exchange(ended_tickets_, {}); }
@@ -321,9 +324,11 @@ class EnvironmentPolicy {
   /// leased: another pipeline holds the environment.
   void lease_reason(TimePoint now, const std::optional<RunRef>& own, Reasons& out) const;
   /// queued: pipelines wait in the deploy queue; nobody may skip the line.
-  void queued_reason(const std::optional<RunRef>& own, Reasons& out) const;
+  /// `own_ticket`: the asker is this ticket (blocked by those ahead of it only).
+  void queued_reason(const std::optional<RunRef>& own, std::string_view own_ticket, Reasons& out) const;
   /// decide() with the queue rule or without it (serving the head).
-  Decision evaluate(TimePoint now, const std::optional<RunRef>& own, bool with_queue) const;
+  Decision evaluate(TimePoint now, const std::optional<RunRef>& own, bool with_queue,
+                    std::string_view own_ticket = {}) const;
   /// Records tickets that ended and mirrors the queue into the durable state.
   void queue_changed(std::vector<EndedTicket> ended);
   /// deploy_in_progress: another deploy run is queued or running (two deploys overlapping).

@@ -61,6 +61,11 @@ std::optional<Decision> GuardService::decide(std::string_view environment,
   return policy->decide(clock_.now(), as_run);
 }
 
+bool GuardService::touch_ticket(std::string_view environment, std::string_view ticket) {
+  auto it = policies_.find(environment);
+  return it != policies_.end() && it->second.touch_ticket(ticket, clock_.now());
+}
+
 bool GuardService::apply(std::string_view environment, const Event& event) {
   return modify(environment,
                 [&event](EnvironmentPolicy& policy, TimePoint now) { policy.apply(event, now); });
@@ -85,6 +90,7 @@ TransactResult GuardService::transact(std::string_view environment, const Mutati
   mutate(it->second, now);
   if (commit && !commit()) {
     it->second.restore(std::move(before));
+    it->second.take_ended_tickets();  // ended by the mutation that did not happen
     return TransactResult::CommitFailed;
   }
   after_change(it->first, it->second, now, Notify::Always);
@@ -105,6 +111,41 @@ std::vector<MissingSource> GuardService::missing_sources() const {
 }
 
 void GuardService::add_listener(Listener listener) { listeners_.push_back(std::move(listener)); }
+
+void GuardService::serve_queues(IdSource new_lease_id, std::function<bool()> commit) {
+  new_lease_id_ = std::move(new_lease_id);
+  grant_commit_ = std::move(commit);
+}
+
+std::optional<Ticket> GuardService::serve_queue(const std::string& environment,
+                                                EnvironmentPolicy& policy, TimePoint now) {
+  if (!running_ || !new_lease_id_ || policy.lease() || policy.queue().waiting_count() == 0)
+    return std::nullopt;
+  policy.expire(now);  // what expires now is real (and persisted by the caller's save)
+  const Ticket* head = policy.queue().head();
+  if (!head) return std::nullopt;
+  const std::string ticket_id = head->id;
+  DurableEnvironmentState before = policy.durable();
+  const auto id = new_lease_id_();
+  if (!id) {
+    log_->error("event=queue_grant_failed env={} ticket={} error=\"no randomness for a lease id\"",
+                environment, ticket_id);
+    return std::nullopt;
+  }
+  const auto lease = policy.serve_queue(now, *id);
+  if (!lease) return std::nullopt;
+  if (grant_commit_ && !grant_commit_()) {
+    // Not on disk: nobody may hear of it. The head stays first and is served at the next change.
+    policy.restore(std::move(before));
+    log_->error("event=queue_grant_failed env={} ticket={} error=\"state write failed\"",
+                environment, ticket_id);
+    return std::nullopt;
+  }
+  const Ticket* granted = policy.queue().find(ticket_id);
+  log_->info("event=queue_granted env={} ticket={} holder={} lease={}", environment, ticket_id,
+             lease->holder, lease->id);
+  return granted ? std::optional<Ticket>(*granted) : std::nullopt;
+}
 
 ReconfigureSummary GuardService::reconfigure(
     const std::map<std::string, EnvironmentConfig>& environments) {
@@ -159,6 +200,10 @@ void GuardService::run_due_deadlines() {
 void GuardService::after_change(const std::string& environment, EnvironmentPolicy& policy,
                                 TimePoint now, Notify notify) {
   auto& entry = entries_.at(environment);
+  QueueChange queue;
+  queue.granted = serve_queue(environment, policy, now);
+  queue.ended = policy.take_ended_tickets();
+  if (!queue.empty()) notify = Notify::Always;
   const Decision decision = policy.decide(now);
   const bool verdict_changed = !entry.last || !entry.last->same_verdict(decision);
   if (verdict_changed) {
@@ -171,7 +216,7 @@ void GuardService::after_change(const std::string& environment, EnvironmentPolic
   entry.last = decision;
   entry.deadline = policy.next_deadline(now);
   if (notify == Notify::Never || (notify == Notify::IfVerdictChanged && !verdict_changed)) return;
-  const StateChange change{environment, decision, verdict_changed};
+  const StateChange change{environment, decision, verdict_changed, queue};
   for (const auto& listener : listeners_) listener(change);
 }
 

@@ -14,7 +14,10 @@
 //   * long-poll waiters and Persistence subscribe with add_listener(): the listener runs after
 //     every change of an environment (event applied, mutation, deadline expiry), with the fresh
 //     decision and whether the verdict changed;
-//   * metrics read decisions(), environments() and missing_sources().
+//   * metrics read decisions(), environments() and missing_sources();
+//   * the deploy queue is served here: after every change of an environment whose queue has a
+//     waiting head and no lease, the head is granted a lease when the environment is safe for
+//     it (serve_queues() enables this). The grant is persisted before any listener hears of it.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -35,11 +38,20 @@
 
 namespace deployguard::service {
 
+/// What the deploy queue of an environment did during one change.
+struct QueueChange {
+  std::vector<EndedTicket> ended;  // expired, superseded, run ended, lease ended (no API leave)
+  std::optional<Ticket> granted;   // the head was granted its lease (ticket.lease_id)
+
+  bool empty() const { return ended.empty() && !granted; }
+};
+
 /// What a listener is told after an environment changed.
 struct StateChange {
   const std::string& environment;
   const Decision& decision;  // decide(now) right after the change
   bool verdict_changed;      // safe flag or reason codes differ from the previous decision
+  const QueueChange& queue;  // what the queue did (granted, tickets ended)
 };
 
 /// A configured source of an environment that has never been refreshed successfully.
@@ -116,11 +128,23 @@ class GuardService {
   std::optional<Decision> decide(std::string_view environment,
                                  std::optional<AsRun> as_run = std::nullopt) const;
 
+  /// A poll of a queue ticket: keeps it alive (not durable, so nobody is told). False when
+  /// the environment or the ticket is unknown.
+  bool touch_ticket(std::string_view environment, std::string_view ticket);
+
   /// True once every configured source of every environment was refreshed at least once.
   bool ready() const { return missing_sources().empty(); }
   std::vector<MissingSource> missing_sources() const;
 
   void add_listener(Listener listener);
+
+  /// Random lease ids for grants (nullopt: no randomness, nothing is granted).
+  using IdSource = std::function<std::optional<std::string>()>;
+  /// Enables serving the deploy queues: after every change (once start() ran) a waiting head is
+  /// granted a lease with an id from `new_lease_id` when no lease is held and the environment is
+  /// safe for it. `commit` persists the grant before it is told to anyone; if it fails, the
+  /// grant is rolled back and tried again at the next change of that environment.
+  void serve_queues(IdSource new_lease_id, std::function<bool()> commit);
 
   /// Config reload: makes the set of environments match `environments`. Unchanged environments
   /// keep everything; see ReconfigureSummary for the others. Every kept or added environment is
@@ -148,6 +172,9 @@ class GuardService {
   void after_change(const std::string& environment, EnvironmentPolicy& policy, TimePoint now,
                     Notify notify);
   void arm_timer();
+  /// Grants the head of the environment's queue if it can be served now (see serve_queues).
+  std::optional<Ticket> serve_queue(const std::string& environment, EnvironmentPolicy& policy,
+                                    TimePoint now);
 
   const Clock& clock_;
   std::map<std::string, EnvironmentConfig> configs_;  // what the policies were built from
@@ -158,6 +185,8 @@ class GuardService {
   std::optional<TimePoint> armed_deadline_;
   bool timer_pending_ = false;  // timer_ armed for armed_deadline_ (or kMaxTimerWait)
   bool running_ = false;
+  IdSource new_lease_id_;
+  std::function<bool()> grant_commit_;
   std::shared_ptr<spdlog::logger> log_;
 };
 

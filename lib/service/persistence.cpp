@@ -19,6 +19,16 @@ nlohmann::json verdict_json(const Decision& decision) {
 
 }  // namespace
 
+nlohmann::json ticket_audit_json(const Ticket& ticket) {
+  nlohmann::json out{{"ticket", ticket.id}, {"holder", ticket.holder}};
+  if (ticket.run_id) out["run_id"] = *ticket.run_id;
+  if (ticket.run_attempt) out["run_attempt"] = *ticket.run_attempt;
+  if (!ticket.ref.empty()) out["ref"] = ticket.ref;
+  if (!ticket.sha.empty()) out["sha"] = ticket.sha;
+  out["joined_at"] = format_timestamp(ticket.joined_at);
+  return out;
+}
+
 Persistence::Persistence(boost::asio::any_io_executor executor, GuardService& service,
                          PersistenceOptions options)
     : service_(service),
@@ -141,6 +151,7 @@ void Persistence::on_change(const StateChange& change) {
     }
     last = std::move(verdict);
   }
+  audit_queue(change);
   // Mutations through transact() were saved before listeners run, so this finds no difference
   // for them; observations from pollers and webhooks, and TTL expiries, are picked up here.
   // A save is already scheduled, and commit() compares every environment with what was saved,
@@ -152,6 +163,30 @@ void Persistence::on_change(const StateChange& change) {
   if (it != saved_.end() && it->second == policy->durable()) return;
   dirty_ = true;
   if (!timer_armed_) arm_debounce(options_.debounce);
+}
+
+void Persistence::audit_queue(const StateChange& change) {
+  if (!audit_.is_open() || change.queue.empty()) return;
+  auto append = [&](std::string action, nlohmann::json new_value, nlohmann::json detail) {
+    state::AuditRecord record{change.decision.evaluated_at, change.environment, "deployguard",
+                              action, nullptr, std::move(new_value), std::move(detail)};
+    if (auto status = audit_.append(record, state::AuditSync::NoFsync); !status.ok())
+      log_->warn("event=audit_write_failed action={} env={} error=\"{}\"", action,
+                 change.environment, status.error);
+  };
+  for (const auto& ended : change.queue.ended) {
+    if (ended.why == TicketEnd::LeaseEnded) continue;  // the lease's own end is the record
+    append("queue." + std::string(to_string(ended.why)), nullptr, ticket_audit_json(ended.ticket));
+  }
+  if (const auto& granted = change.queue.granted) {
+    const auto* policy = service_.find(change.environment);
+    nlohmann::json lease = nullptr;
+    if (policy && policy->lease()) {
+      const auto& l = *policy->lease();
+      lease = {{"id", l.id}, {"holder", l.holder}, {"expires_at", format_timestamp(l.expires_at)}};
+    }
+    append("queue.granted", std::move(lease), ticket_audit_json(*granted));
+  }
 }
 
 void Persistence::arm_debounce(Duration wait) {

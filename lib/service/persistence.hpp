@@ -14,7 +14,8 @@
 //     commit() (deploy starts/ends learned from polls and webhooks, leases expiring at their TTL)
 //     mark the state dirty and arm a debounce timer: the file is written at most `debounce`
 //     later, so a burst of poll results costs one fsync. Verdict changes are appended to the
-//     audit log without fsync.
+//     audit log without fsync, and so is what the deploy queue did by itself (queue.granted,
+//     queue.expired, queue.superseded, queue.run_ended; joins and leaves are the API's).
 //   * stop(): cancels the timer and writes a pending change (graceful shutdown).
 //
 // Cost: save_state() is synchronous on the io thread (temp file, fsync, rename, fsync dir:
@@ -42,6 +43,9 @@
 #include "state/state_store.hpp"
 
 namespace deployguard::service {
+
+/// A deploy-queue ticket as the audit log records it (id, holder, run, ref, sha, joined_at).
+nlohmann::json ticket_audit_json(const Ticket& ticket);
 
 /// The state file could not be used at start-up; what() names the file.
 class StateLoadError : public std::runtime_error {
@@ -102,6 +106,7 @@ class Persistence {
 
  private:
   void on_change(const StateChange& change);
+  void audit_queue(const StateChange& change);
   bool changed_since_save() const;
   void arm_debounce(Duration wait);
 

@@ -281,7 +281,7 @@ TEST_F(ApiTest, EnvironmentStatusShowsRunsSourcesAndDecision) {
   const auto j = body(res);
   EXPECT_EQ(keys(j), (std::vector<std::string>{
                          "environment", "safe", "reasons", "evaluated_at", "runs", "container_app",
-                         "revisions", "traffic", "live", "databases", "lease", "freeze",
+                         "revisions", "traffic", "live", "databases", "lease", "queue", "freeze",
                          "busy_backoff", "deploys", "unclassified", "sources"}));
   EXPECT_EQ(j["safe"], false);
   ASSERT_EQ(j["runs"].size(), 1u);
