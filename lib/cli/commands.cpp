@@ -1,5 +1,7 @@
 #include "cli/commands.hpp"
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -330,6 +332,75 @@ int cmd_status(const Common& c, const std::string& env, bool as_json, bool watch
   }
 }
 
+/// While a pipeline waits in the queue, Ctrl-C or SIGTERM (a cancelled CI job) must give its
+/// place back rather than leave it until ticket_ttl. SIGINT, SIGTERM and SIGUSR1 are blocked in
+/// every thread while this lives; a watcher thread takes them with sigwait: on SIGINT/SIGTERM it
+/// sends DELETE for the current ticket (its own connection, a short deadline) and ends the
+/// process with 128+signal; SIGUSR1 (sent by the destructor) only ends the watcher.
+class LeaveOnSignal {
+ public:
+  LeaveOnSignal(const ApiClient& client, std::string env) : client_(client), env_(std::move(env)) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+    watcher_ = std::thread([this] { watch(); });
+  }
+  ~LeaveOnSignal() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    pthread_kill(watcher_.native_handle(), SIGUSR1);
+    watcher_.join();
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  LeaveOnSignal(const LeaveOnSignal&) = delete;
+  LeaveOnSignal& operator=(const LeaveOnSignal&) = delete;
+
+  void set_ticket(std::string ticket) {
+    std::lock_guard lock(mu_);
+    ticket_ = std::move(ticket);
+  }
+
+ private:
+  void watch() {
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&set_, &sig) != 0) continue;
+      std::unique_lock lock(mu_);
+      if (done_) return;
+      if (sig == SIGUSR1) continue;
+      if (!ticket_.empty()) {
+        std::cerr << "\r\033[K" << env_ << ": interrupted; leaving the deploy queue\n";
+        try {
+          client_.request("DELETE", "/v1/environments/" + url_encode(env_) + "/queue/" + ticket_,
+                          {}, std::chrono::seconds{5});
+        } catch (const ApiError& e) {
+          std::cerr << "could not leave the queue: " << e.message << "\n";
+        }
+      }
+      std::_Exit(128 + sig);
+    }
+  }
+
+  const ApiClient& client_;
+  const std::string env_;
+  sigset_t set_{};
+  sigset_t old_{};
+  std::mutex mu_;
+  std::string ticket_;  // guarded by mu_
+  bool done_ = false;   // guarded by mu_
+  std::thread watcher_;
+};
+
+/// A value of the environment, "" when unset.
+std::string env_or_empty(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
 int cmd_lease_acquire(const Common& c, const std::string& env, const std::string& holder,
                       const std::string& ttl, const AskingRun& run,
                       const std::string& wait_text) {
@@ -337,28 +408,68 @@ int cmd_lease_acquire(const Common& c, const std::string& env, const std::string
   const auto wait = parse_wait(wait_text, "--wait");
   (void)parse_wait(ttl, "--ttl");
   const auto client = make_client(c);
-  const TimePoint deadline = now() + wait;
   json body = {{"holder", holder}, {"ttl", ttl}};
   run.add_to(body);
-  for (;;) {
-    const auto r = client.request("POST", "/v1/environments/" + url_encode(env) + "/lease", body.dump());
-    if (r.status == 201) {
-      const auto j = parse_body(r);
-      std::cout << j.value("lease_id", std::string()) << "\n";
-      return kExitOk;
-    }
+  const std::string env_path = "/v1/environments/" + url_encode(env);
+  auto granted = [](const ApiResponse& r) {
+    std::cout << parse_body(r).value("lease_id", std::string()) << "\n";
+    return kExitOk;
+  };
+  if (wait.count() == 0) {  // no waiting: the lease now, or the reasons why not
+    const auto r = client.request("POST", env_path + "/lease", body.dump());
+    if (r.status == 201) return granted(r);
     if (r.status != 423) throw ApiError{describe_error(r)};
-    const auto remaining = std::chrono::duration_cast<std::chrono::seconds>(deadline - now());
-    const json refused = parse_body(r);
+    print_blocked(env, parse_body(r));
+    return kExitBlocked;
+  }
+
+  // Waiting: a place in the deploy queue, served in order.
+  if (const auto sha = env_or_empty("GITHUB_SHA"); !sha.empty()) body["sha"] = sha;
+  if (const auto ref = env_or_empty("GITHUB_REF_NAME"); !ref.empty()) body["ref"] = ref;
+  const TimePoint deadline = now() + wait;
+  LeaveOnSignal leave_on_signal(client, env);
+  auto r = client.request("POST", env_path + "/queue", body.dump());
+  if (r.status == 201) return granted(r);
+  if (r.status != 202) throw ApiError{describe_error(r)};
+  json ticket = parse_body(r);
+  const std::string id = ticket.value("ticket", std::string());
+  if (id.empty()) throw ApiError{"the daemon answered 202 without a ticket"};
+  leave_on_signal.set_ticket(id);
+  const std::string ticket_path = env_path + "/queue/" + id;
+  const bool tty = is_tty(STDERR_FILENO);
+  ProgressLine line(env, deadline, tty);
+  std::int64_t shown_position = 0;
+  for (;;) {
+    const auto position = ticket.value("position", std::int64_t{0});
+    if (tty) {
+      line.update(ticket);
+    } else if (position != shown_position) {  // CI logs: one line per new place, no redraws
+      std::cerr << env << ": place " << position << " in the deploy queue (ticket " << id << ")\n";
+    }
+    shown_position = position;
+    const auto remaining = std::chrono::ceil<std::chrono::seconds>(deadline - now());
     if (remaining.count() <= 0) {
-      print_blocked(env, refused);
+      line.stop();
+      client.request("DELETE", ticket_path, {}, std::chrono::seconds{5});
+      std::cerr << env << ": not granted within " << wait_text << " (place " << position
+                << "); left the queue\n"
+                << render_reasons(ticket, RenderOptions{false, now()});
       return kExitBlocked;
     }
-    const auto [status, decision] = wait_until_safe(client, env, remaining, run, &refused);
-    if (status != 200) {
-      print_blocked(env, decision);
-      return kExitBlocked;
+    // The daemon caps the wait below the ticket's ttl, so each answer is also the next poll.
+    const auto chunk = std::min(remaining, std::chrono::seconds{30});
+    r = client.request("GET", ticket_path + "?wait=" + std::to_string(chunk.count()), {},
+                       chunk + std::chrono::seconds{15});
+    if (r.status == 201) {
+      line.stop();
+      return granted(r);
     }
+    if (r.status != 202) {
+      line.stop();
+      std::cerr << env << ": " << describe_error(r) << "\n";
+      return r.status == 404 || r.status == 409 ? kExitBlocked : kExitError;
+    }
+    ticket = parse_body(r);
   }
 }
 

@@ -52,6 +52,8 @@ std::string progress_text(const std::string& env, const json& decision, TimePoin
                           TimePoint now) {
   std::string out = "waiting for " + env + " [" + time_left(deadline, now) + " left]";
   std::string reasons;
+  if (decision.is_object() && decision.contains("position") && decision["position"].is_number_integer())
+    out += " place " + std::to_string(decision["position"].get<std::int64_t>()) + " in the queue";
   if (decision.is_object()) {
     for (const auto& r : decision.value("reasons", json::array())) {
       reasons += reasons.empty() ? ": " : ", ";
@@ -139,6 +141,15 @@ std::string render_environment(const json& env, const RenderOptions& opts) {
         out << " attempt " << str(lease, "run_attempt");
     }
     out << " (" << left << " left)\n";
+  }
+  if (const auto& queue = env.value("queue", json()); queue.is_object() && queue.value("waiting", 0) > 0) {
+    out << "  queue     " << queue.value("waiting", 0) << " waiting (" << str(queue, "order") << "):";
+    for (const auto& t : queue.value("tickets", json::array())) {
+      out << "\n    " << pad(str(t, "position"), 4) << str(t, "holder");
+      if (t.contains("run_id") && t["run_id"].is_number_integer()) out << " run " << str(t, "run_id");
+      out << s.dim() << " since " << age(t, "since", opts.now) << s.reset();
+    }
+    out << "\n";
   }
   if (const auto& freeze = env.value("freeze", json()); freeze.is_object()) {
     out << "  freeze    " << s.red() << str(freeze, "reason") << s.reset() << " by " << str(freeze, "by");
