@@ -69,12 +69,15 @@ class LeaseTest : public ::testing::Test {
     ASSERT_TRUE(res && res->result_int() == 200) << (res ? res->body() : fake.last_error());
   }
 
-  /// `server_extra`: more YAML lines under server: (indented by 2).
-  std::string config(const std::vector<std::string>& envs, const std::string& server_extra = "") {
+  /// `server_extra`: more YAML lines under server: (indented by 2). `environments_yaml`, when
+  /// set, replaces the environments built from `envs` with env_yaml().
+  std::string config(const std::vector<std::string>& envs, const std::string& server_extra = "",
+                     const std::string& environments_yaml = "") {
     const std::string api_url =
         fake_ ? "http://127.0.0.1:" + std::to_string(fake_->port()) : "http://127.0.0.1:9";
-    std::string environments;
-    for (const auto& env : envs) environments += env_yaml(env);
+    std::string environments = environments_yaml;
+    if (environments.empty())
+      for (const auto& env : envs) environments += env_yaml(env);
     return daemon_config(dir_, {.server_extra = server_extra,
                                 .github_api_url = api_url,
                                 .github_token = "gh-test-token",
@@ -778,6 +781,161 @@ TEST_F(CliTest, FreezeUntilIsSentAndTheFreezeLapsesByItself) {
   r = cli({"can-deploy", "--env", "staging", "--wait", "25s"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "staging: safe to deploy\n");
+}
+
+// ---- the deploy queue ---------------------------------------------------------------------------
+
+/// staging with a 2 s cooldown and no min_interval, so queued deploys follow each other quickly;
+/// `queue` adds keys under queue:.
+std::string queue_env_yaml(const std::string& queue = "") {
+  return "  staging:\n"
+         "    github: { repo: acme/shop, workflows: [deploy.yml], branch: main }\n"
+         "    min_interval: 0s\n    cooldown: 2s\n    stale_after: 2h\n" +
+         (queue.empty() ? std::string() : "    queue: { " + queue + " }\n");
+}
+
+class QueueTest : public LeaseTest {
+ protected:
+  void SetUp() override {
+    ::unsetenv("GITHUB_RUN_ID");
+    ::unsetenv("GITHUB_RUN_ATTEMPT");
+    ::unsetenv("GITHUB_SHA");
+    ::unsetenv("GITHUB_REF_NAME");
+    start_fake();
+  }
+  void start_queue(const std::string& queue = "") {
+    daemon_ = DaemonProcess::start(kBinary, dir_, config({}, "", queue_env_yaml(queue)));
+    wait_safe("staging");
+  }
+  /// POST .../queue for `holder`: the status and body.
+  std::pair<int, Json> join(const std::string& holder, const std::string& extra = "") {
+    auto res = call("POST", "/v1/environments/staging/queue",
+                    R"({"holder":")" + holder + R"(","ttl":"10m")" + extra + "}");
+    if (!res) return {0, Json()};
+    return {res->result_int(), Json::parse(res->body())};
+  }
+  std::pair<int, Json> poll(const std::string& ticket, int wait_s = 0) {
+    auto res = call("GET", "/v1/environments/staging/queue/" + ticket +
+                               (wait_s ? "?wait=" + std::to_string(wait_s) : ""));
+    if (!res) return {0, Json()};
+    return {res->result_int(), Json::parse(res->body())};
+  }
+};
+
+TEST_F(QueueTest, ThreeWaitingPipelinesAreGrantedInOrderWithTheCooldownBetween) {
+  start_queue();
+  auto [first_status, first] = join("pipeline-0");
+  ASSERT_EQ(first_status, 201) << first.dump();
+  // Two pipelines join 0.1 s apart and long-poll their tickets, each on its own connection.
+  std::vector<std::string> tickets;
+  for (int i = 1; i <= 2; ++i) {
+    auto [status, body] = join("pipeline-" + std::to_string(i));
+    ASSERT_EQ(status, 202) << body.dump();
+    EXPECT_EQ(body["position"], i);
+    tickets.push_back(body["ticket"]);
+  }
+  // A bare lease call (no ticket) is refused while they wait: nobody skips the line.
+  auto bare = call("POST", "/v1/environments/staging/lease", R"({"holder":"sneaky","ttl":"5m"})");
+  ASSERT_TRUE(bare);
+  ASSERT_EQ(bare->result_int(), 423) << bare->body();
+  EXPECT_NE(bare->body().find("\"queued\""), std::string::npos) << bare->body();
+
+  std::string lease = first["lease_id"];
+  for (std::size_t i = 0; i < tickets.size(); ++i) {
+    // Every waiting ticket long-polls; only the head's answer comes before its wait ends.
+    std::vector<TestHttpClient> pollers;
+    for (std::size_t j = i; j < tickets.size(); ++j) {
+      pollers.push_back(client());
+      ASSERT_TRUE(pollers.back().send_request("GET", "/v1/environments/staging/queue/" + tickets[j] + "?wait=30", "", ""));
+    }
+    const auto released = SteadyClock::now();
+    ASSERT_EQ(call("DELETE", "/v1/environments/staging/lease/" + lease)->result_int(), 204);
+    auto granted = pollers.front().read_response(20s);
+    ASSERT_TRUE(granted) << pollers.front().last_error();
+    const auto waited = SteadyClock::now() - released;
+    ASSERT_EQ(granted->result_int(), 201) << granted->body();
+    const auto body = Json::parse(granted->body());
+    EXPECT_EQ(body["holder"], "pipeline-" + std::to_string(i + 1));
+    // The cooldown (2 s after the previous lease ended) lies between two queued deploys; the
+    // daemon's clock counts whole milliseconds, so allow a little below.
+    EXPECT_GE(waited, 1900ms);
+    EXPECT_LT(waited, 10s);
+    lease = body["lease_id"];
+    // The others still wait (their long-polls have not been answered).
+    for (std::size_t j = 1; j < pollers.size(); ++j)
+      EXPECT_FALSE(pollers[j].read_response(100ms)) << "ticket " << j << " was answered early";
+  }
+  auto status = Json::parse(call("GET", "/v1/environments/staging")->body());
+  EXPECT_EQ(status["queue"]["waiting"], 0);
+  EXPECT_EQ(status["lease"]["holder"], "pipeline-2");
+  // The audit log has the whole story.
+  const std::string audit = read_file(dir_.path() / "audit.jsonl");
+  EXPECT_NE(audit.find("\"queue.granted\""), std::string::npos) << audit;
+  EXPECT_NE(audit.find("\"queue.join\""), std::string::npos) << audit;
+}
+
+TEST_F(QueueTest, APipelineThatStopsPollingLosesItsPlace) {
+  start_queue("ticket_ttl: 2s");
+  ASSERT_EQ(join("holder").first, 201);
+  auto [s1, quiet] = join("quiet");
+  auto [s2, polling] = join("polling");
+  ASSERT_EQ(s1, 202);
+  ASSERT_EQ(s2, 202);
+  EXPECT_EQ(polling["position"], 2);
+  // `polling` keeps polling (each long-poll is capped at ticket_ttl / 2 = 1 s); `quiet` does not.
+  // Its ticket leaves the queue 2 s after its join, and `polling` moves up.
+  Json last;
+  for (int i = 0; i < 20; ++i) {
+    auto [status, body] = poll(polling["ticket"], 30);
+    ASSERT_EQ(status, 202) << body.dump();
+    last = body;
+    if (body["position"] == 1) break;
+  }
+  EXPECT_EQ(last["position"], 1) << last.dump();
+  auto [gone, error] = poll(quiet["ticket"]);
+  EXPECT_EQ(gone, 404) << error.dump();
+  const std::string audit = read_file(dir_.path() / "audit.jsonl");
+  EXPECT_NE(audit.find("\"queue.expired\""), std::string::npos) << audit;
+}
+
+TEST_F(QueueTest, ARestartKeepsTheOrder) {
+  start_queue();
+  auto [s0, first] = join("pipeline-0");
+  ASSERT_EQ(s0, 201);
+  std::vector<std::string> tickets;
+  for (int i = 1; i <= 3; ++i) tickets.push_back(join("pipeline-" + std::to_string(i)).second["ticket"]);
+  ASSERT_EQ(daemon_->stop(SIGTERM), 0);
+  daemon_ = DaemonProcess::start(kBinary, dir_, config({}, "", queue_env_yaml()));
+  // Polled again within ticket_ttl after the restart: the same places.
+  for (std::size_t i = 0; i < tickets.size(); ++i) {
+    auto [status, body] = poll(tickets[i]);
+    ASSERT_EQ(status, 202) << body.dump();
+    EXPECT_EQ(body["position"], i + 1);
+  }
+  TestHttpClient head = client();
+  ASSERT_TRUE(head.send_request("GET", "/v1/environments/staging/queue/" + tickets[0] + "?wait=30", "", ""));
+  ASSERT_EQ(call("DELETE", "/v1/environments/staging/lease/" + first["lease_id"].get<std::string>())->result_int(), 204);
+  auto granted = head.read_response(20s);
+  ASSERT_TRUE(granted) << head.last_error();
+  ASSERT_EQ(granted->result_int(), 201) << granted->body();
+  EXPECT_EQ(Json::parse(granted->body())["holder"], "pipeline-1");
+}
+
+TEST_F(QueueTest, TheCliWaitsInTheQueueAndLeavesItOnSigterm) {
+  start_queue();
+  const std::string server = "http://127.0.0.1:" + std::to_string(daemon_->port());
+  ASSERT_EQ(join("holder").first, 201);
+  PtySession acquire({"lease", "acquire", "--env", "staging", "--holder", "cli", "--wait", "60s",
+                      "--server", server});
+  ASSERT_TRUE(acquire.read_until_contains("place 1 in the queue")) << acquire.output();
+  auto status = Json::parse(call("GET", "/v1/environments/staging")->body());
+  ASSERT_EQ(status["queue"]["waiting"], 1) << status.dump();
+  EXPECT_EQ(status["queue"]["tickets"][0]["holder"], "cli");
+  acquire.signal(SIGTERM);
+  EXPECT_EQ(acquire.finish(), 128 + SIGTERM) << acquire.output();
+  EXPECT_NE(acquire.output().find("leaving the deploy queue"), std::string::npos) << acquire.output();
+  status = Json::parse(call("GET", "/v1/environments/staging")->body());
+  EXPECT_EQ(status["queue"]["waiting"], 0) << status.dump();
 }
 
 }  // namespace

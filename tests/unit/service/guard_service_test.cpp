@@ -181,6 +181,60 @@ TEST_F(GuardServiceTest, TransactCommitsBeforeListenersAndRollsBackOnFailure) {
             TransactResult::UnknownEnvironment);
 }
 
+// ---- the deploy queue ----------------------------------------------------------------------
+
+Ticket ticket(std::string id, std::string holder) {
+  return Ticket{std::move(id), std::move(holder), 10min, std::nullopt, std::nullopt, "", "", {}, {}};
+}
+
+TEST_F(GuardServiceTest, TheHeadIsGrantedWhenSafeAndTheGrantIsPersistedBeforeListenersHear) {
+  std::vector<std::string> granted;
+  service_.add_listener([&](const StateChange& change) {
+    if (change.queue.granted) granted.push_back(change.queue.granted->holder);
+  });
+  int ids = 0;
+  bool disk_ok = false;
+  std::vector<std::size_t> heard_at_commit;
+  service_.serve_queues([&] { return std::optional<std::string>("lease-" + std::to_string(++ids)); },
+                        [&] {
+                          heard_at_commit.push_back(granted.size());
+                          return disk_ok;
+                        });
+  service_.start();
+  // Not fresh yet (starting): joining does not grant.
+  service_.modify("staging", [](EnvironmentPolicy& p, TimePoint now) {
+    p.join_queue(ticket("t1", "first"), now);
+    p.join_queue(ticket("t2", "second"), now);
+  });
+  EXPECT_FALSE(service_.find("staging")->lease());
+  EXPECT_TRUE(heard_at_commit.empty()) << "nothing to grant, nothing to commit";
+  // Safe now, but the state file cannot be written: no grant, the head keeps its place.
+  service_.apply("staging", RunsPolled{});
+  EXPECT_FALSE(service_.find("staging")->lease());
+  EXPECT_EQ(heard_at_commit.size(), 1u);
+  EXPECT_EQ(service_.find("staging")->queue().head()->id, "t1");
+  EXPECT_TRUE(granted.empty());
+  // The next change retries; the listeners hear of the grant only after the commit.
+  disk_ok = true;
+  service_.apply("staging", RunsPolled{});
+  ASSERT_TRUE(service_.find("staging")->lease());
+  EXPECT_EQ(service_.find("staging")->lease()->holder, "first");
+  EXPECT_EQ(heard_at_commit.back(), 0u);
+  EXPECT_EQ(granted, (std::vector<std::string>{"first"}));
+  EXPECT_EQ(service_.find("staging")->queue().head()->id, "t2");
+  // One lease at a time: another change grants nothing more.
+  service_.apply("staging", RunsPolled{});
+  EXPECT_EQ(granted.size(), 1u);
+}
+
+TEST_F(GuardServiceTest, AQueueIsNotServedBeforeStartOrWithoutServeQueues) {
+  service_.apply("staging", RunsPolled{});
+  service_.modify("staging", [](EnvironmentPolicy& p, TimePoint now) { p.join_queue(ticket("t1", "a"), now); });
+  service_.start();
+  service_.apply("staging", RunsPolled{});
+  EXPECT_FALSE(service_.find("staging")->lease()) << "serve_queues() was never called";
+}
+
 // ---- config reload -------------------------------------------------------------------------
 
 TEST_F(GuardServiceTest, ReconfigureKeepsUnchangedAddsRemovesAndSortsChanges) {
