@@ -72,6 +72,18 @@ std::string read_file(const std::filesystem::path& path) {
   return ss.str();
 }
 
+std::string generated_block(const std::filesystem::path& path, const std::string& name) {
+  const std::string doc = read_file(path);
+  const std::string begin = "<!-- " + name + ": generated from ";
+  const std::string end = "<!-- " + name + ": end -->";
+  const auto from = doc.find(begin);
+  const auto body = from == std::string::npos ? from : doc.find("-->\n", from);
+  const auto to = doc.find(end);
+  if (body == std::string::npos || to == std::string::npos || to < body)
+    throw std::runtime_error(path.string() + " lacks the markers " + begin + "... --> / " + end);
+  return doc.substr(body + 4, to - body - 4);
+}
+
 void write_file(const std::filesystem::path& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) throw std::runtime_error("cannot write " + path.string());

@@ -44,6 +44,10 @@ class TempFile {
 
 /// The whole file; throws std::runtime_error when it cannot be opened.
 std::string read_file(const std::filesystem::path& path);
+/// The text between the markers "<!-- NAME: generated from ... -->\n" and "<!-- NAME: end -->"
+/// of a document (docs/api.md keeps tables generated from code that way); std::runtime_error
+/// naming the missing marker when there is none.
+std::string generated_block(const std::filesystem::path& path, const std::string& name);
 /// Creates or truncates `path`; throws std::runtime_error when it cannot be written.
 void write_file(const std::filesystem::path& path, const std::string& content);
 /// True if something (even a dangling symlink) is at `path`.

@@ -2,11 +2,11 @@
 // body limits, metrics labels, and docs/api.md's route list, which must be the table's.
 #include "api/routes.hpp"
 
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include <gtest/gtest.h>
+
+#include "common/temp_dir.hpp"
 
 namespace deployguard::api {
 namespace {
@@ -105,18 +105,8 @@ TEST(RoutesTest, RequestTargetDecodesParamsOnEitherPath) {
 }
 
 TEST(RoutesTest, DocsApiListsExactlyTheTable) {
-  std::ifstream in(std::string(DEPLOYGUARD_SOURCE_DIR) + "/docs/api.md");
-  ASSERT_TRUE(in) << "docs/api.md";
-  std::stringstream text;
-  text << in.rdbuf();
-  const auto doc = text.str();
-  const std::string begin = "<!-- routes: generated from lib/api/routes.cpp -->\n";
-  const std::string end = "<!-- routes: end -->";
-  const auto from = doc.find(begin);
-  const auto to = doc.find(end);
-  ASSERT_NE(from, std::string::npos) << "docs/api.md lacks the marker " << begin;
-  ASSERT_NE(to, std::string::npos) << "docs/api.md lacks the marker " << end;
-  EXPECT_EQ(doc.substr(from + begin.size(), to - from - begin.size()), route_list_markdown())
+  EXPECT_EQ(deployguard::testing::generated_block(std::string(DEPLOYGUARD_SOURCE_DIR) + "/docs/api.md", "routes"),
+            route_list_markdown())
       << "replace the route list in docs/api.md with:\n"
       << route_list_markdown();
 }

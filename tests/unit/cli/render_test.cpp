@@ -224,5 +224,32 @@ TEST(ProgressText, ShowsTheWaitLeftAndEachReasonWithItsOwnTimeLeft) {
   EXPECT_EQ(progress_text("production", Json(), deadline, kNow), "waiting for production [19s left]");
 }
 
+TEST(ProgressText, AQueueTicketShowsItsPlace) {
+  const Json ticket = Json::parse(R"({"ticket": "abc", "position": 3, "reasons": [
+      {"code": "leased", "message": "held by run-1", "until": "2025-06-01T12:10:00Z"},
+      {"code": "queued", "message": "2 pipelines wait in the deploy queue; next: run-2"}]})");
+  EXPECT_EQ(progress_text("production", ticket, kNow + std::chrono::minutes{20}, kNow),
+            "waiting for production [20m left] place 3 in the queue: leased 10m, queued");
+}
+
+TEST(RenderEnvironment, TheQueueListsWhoWaitsInOrder) {
+  Json env = incident_status();
+  env["queue"] = Json::parse(R"({"order": "fifo", "supersede": false, "ticket_ttl_s": 120,
+      "max_length": 100, "waiting": 2, "tickets": [
+      {"position": 1, "holder": "github-run-8001", "run_id": 8001, "run_attempt": null,
+       "ref": "main", "sha": null, "since": "2025-06-01T11:55:00Z"},
+      {"position": 2, "holder": "alice hotfix", "run_id": null, "run_attempt": null,
+       "ref": null, "sha": null, "since": "2025-06-01T11:59:00Z"}]})");
+  const std::string out = render_environment(env, RenderOptions{false, kNow});
+  EXPECT_NE(out.find("  queue     2 waiting (fifo):\n"
+                     "    1   github-run-8001 run 8001 since 5m ago\n"
+                     "    2   alice hotfix since 1m ago\n"),
+            std::string::npos)
+      << out;
+  env["queue"]["waiting"] = 0;
+  env["queue"]["tickets"] = Json::array();
+  EXPECT_EQ(render_environment(env, RenderOptions{false, kNow}).find("queue"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace deployguard::cli

@@ -3,11 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <set>
 #include <utility>
+
+#include "common/temp_dir.hpp"
 
 using namespace deployguard;
 
@@ -56,18 +56,8 @@ TEST(UpstreamStates, TableHasOneEntryPerValueAndUsesEachFieldsReason) {
 }
 
 TEST(UpstreamStates, DocsApiListsExactlyTheTable) {
-  std::ifstream in(std::string(DEPLOYGUARD_SOURCE_DIR) + "/docs/api.md");
-  ASSERT_TRUE(in) << "docs/api.md";
-  std::stringstream text;
-  text << in.rdbuf();
-  const auto doc = text.str();
-  const std::string begin = "<!-- states: generated from lib/core/upstream_states.cpp -->\n";
-  const std::string end = "<!-- states: end -->";
-  const auto from = doc.find(begin);
-  const auto to = doc.find(end);
-  ASSERT_NE(from, std::string::npos) << "docs/api.md lacks the marker " << begin;
-  ASSERT_NE(to, std::string::npos) << "docs/api.md lacks the marker " << end;
-  EXPECT_EQ(doc.substr(from + begin.size(), to - from - begin.size()), state_table_markdown())
+  EXPECT_EQ(deployguard::testing::generated_block(std::string(DEPLOYGUARD_SOURCE_DIR) + "/docs/api.md", "states"),
+            state_table_markdown())
       << "replace the state table in docs/api.md with:\n"
       << state_table_markdown();
 }
