@@ -6,15 +6,29 @@ PostgreSQL server on the fake upstream, all healthy, so every environment is saf
 env00 watches octo-org/octo-repo .github/workflows/test.yml on master: the repository and
 workflow of the workflow_run fixtures, so signed fixture deliveries apply to it.
 
-usage: gen_setup.py WORKDIR DAEMON_PORT FAKE_PORT N_ENVS POLL_INTERVAL
+With --queue N every environment also serves a deploy queue of up to N tickets in join order
+(fifo, tickets live an hour) with no cooldown and no min_interval, so nothing but the queue
+itself spaces the grants: the deploy-queue row of bench/run.sh.
+
+usage: gen_setup.py [--queue N] WORKDIR DAEMON_PORT FAKE_PORT N_ENVS POLL_INTERVAL [AZURE_POLL]
 """
 import json
 import os
 import sys
 
-workdir, daemon_port, fake_port, n_envs, poll = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+args = sys.argv[1:]
+queue_length = None
+if "--queue" in args:
+    i = args.index("--queue")
+    queue_length = int(args[i + 1])
+    del args[i:i + 2]
+workdir, daemon_port, fake_port, n_envs, poll = args[0], args[1], args[2], int(args[3]), args[4]
 # Optional 6th argument: a different Azure poll interval (default: the same as GitHub's).
-azure_poll = sys.argv[6] if len(sys.argv) > 6 else poll
+azure_poll = args[5] if len(args) > 5 else poll
+queue_yaml = "" if queue_length is None else f"""    min_interval: 0s
+    cooldown: 0s
+    queue: {{ order: fifo, ticket_ttl: 1h, max_length: {queue_length} }}
+"""
 fake = f"http://127.0.0.1:{fake_port}"
 
 for name, value in [("github-token", "bench-github-token"), ("azure-token", "bench-azure-token"),
@@ -47,7 +61,7 @@ for i in range(n_envs):
     github: {{ repo: {repo}, workflows: [{path}], branch: {branch} }}
     container_app: {{ resource_group: {rg}, name: {app} }}
     postgres_servers: [ {{ resource_group: {rg}, name: {db} }} ]
-""")
+""" + queue_yaml)
 
 state = {
     "github": {"rate_limit": {"limit": 5000, "remaining": 5000, "reset": 4102444800},

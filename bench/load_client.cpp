@@ -13,9 +13,17 @@
 //       Opens COUNT connections, each with GET /can-deploy?env=E&wait=600 (E must be frozen and
 //       otherwise safe), reads the daemon's VmRSS while they wait, lifts the freeze with
 //       DELETE /v1/environments/E/freeze and counts the waiters answered 200.
+//   deployguard_loadclient queue --port P --env E [--pid DAEMON_PID] [--count 1000] [--hold-ms 0]
+//       Takes a plain lease on E (which must be safe, with queue.max_length >= COUNT and no
+//       cooldown or min_interval), then joins COUNT tickets one after another, each over its own
+//       connection, each long-polling its ticket (GET .../queue/T?wait=600, again after a 202)
+//       from its join on. Releases the lease; each client that receives its 201 checks that it is
+//       the next in join order, holds the lease HOLD_MS, then DELETEs its ticket. Reports the
+//       grant latency: from sending the DELETE that ended the lease before (the first: the plain
+//       lease's) to the next client reading its 201.
 //
 // Blocking Beast I/O on threads for the floods (simple, and the daemon is the thing measured);
-// one io_context with async reads for the waiters.
+// one io_context with async reads for the waiters and the queue.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -35,6 +43,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
@@ -291,11 +300,15 @@ struct Waiter {
   bhttp::response<bhttp::string_body> res;
 };
 
-int run_waiters(const Args& a) {
+void raise_open_files_limit() {
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);
   lim.rlim_cur = lim.rlim_max;
   setrlimit(RLIMIT_NOFILE, &lim);
+}
+
+int run_waiters(const Args& a) {
+  raise_open_files_limit();
 
   const long count = a.num("count", 10000);
   const long pid = a.num("pid", 0);
@@ -375,11 +388,274 @@ int run_waiters(const Args& a) {
   return answered_200 == count ? 0 : 1;
 }
 
+// ---- queue: COUNT tickets on one environment, served one after another -----------------------
+
+std::string api_request(const std::string& method, const std::string& target,
+                        const std::string& body = "") {
+  std::string r = method + " " + target + " HTTP/1.1\r\nHost: bench\r\n";
+  if (!body.empty())
+    r += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  r += "\r\n";
+  r += body;
+  return r;
+}
+
+/// One waiting pipeline: its connection, its ticket, and its place in join order.
+struct QueueClient {
+  explicit QueueClient(net::io_context& ioc) : socket(ioc), hold(ioc) {}
+  tcp::socket socket;
+  net::steady_timer hold;
+  boost::beast::flat_buffer buffer;
+  bhttp::response<bhttp::string_body> res;
+  std::size_t index = 0;
+  std::string ticket;
+  std::string poll_request, leave_request;
+};
+
+/// The serving phase, on one io_context thread: every callback below runs on it.
+class QueueRun {
+ public:
+  explicit QueueRun(std::chrono::milliseconds hold) : hold_(hold) {}
+
+  std::vector<std::unique_ptr<QueueClient>> clients;
+  std::vector<double> grant_ms;
+  std::map<std::string, long> statuses;  // "poll 201", "leave 204", "poll error", ...
+  std::string first_error;
+  long out_of_order = 0, overlapping = 0, repolls = 0, finished = 0;
+  Clock::time_point lease_ended{}, last_grant{}, last_leave{};
+
+  void poll(QueueClient& c) {
+    net::async_write(c.socket, net::buffer(c.poll_request),
+                     [this, &c](boost::system::error_code ec, std::size_t) {
+                       if (ec) return fail(c, "poll write", ec);
+                       c.res = {};
+                       bhttp::async_read(c.socket, c.buffer, c.res,
+                                         [this, &c](boost::system::error_code rec, std::size_t) {
+                                           on_poll_answer(c, rec);
+                                         });
+                     });
+  }
+
+  /// The plain lease ends: its release starts the clock for the first grant.
+  void release_blocker(QueueClient& admin, std::string release_request) {
+    admin.leave_request = std::move(release_request);  // lives until the write completes
+    lease_ended = Clock::now();
+    exchange(admin, admin.leave_request, "blocker release");
+  }
+
+ private:
+  void on_poll_answer(QueueClient& c, boost::system::error_code ec) {
+    if (ec) return fail(c, "poll read", ec);
+    const unsigned status = c.res.result_int();
+    ++statuses["poll " + std::to_string(status)];
+    if (status == 202) {  // the wait ran out (or the daemon's waiter table was full): ask again
+      ++repolls;
+      return poll(c);
+    }
+    if (status != 201) return fail(c, "poll answered " + std::to_string(status) + ": " + c.res.body());
+    on_grant(c);
+  }
+
+  void on_grant(QueueClient& c) {
+    const auto now = Clock::now();
+    grant_ms.push_back(std::chrono::duration<double, std::milli>(now - lease_ended).count());
+    last_grant = now;
+    if (c.index != grant_ms.size() - 1) ++out_of_order;
+    if (holding_) ++overlapping;  // a second lease while the previous holder still holds one
+    holding_ = true;
+    if (hold_.count() == 0) return leave(c);
+    c.hold.expires_after(hold_);
+    c.hold.async_wait([this, &c](boost::system::error_code) { leave(c); });
+  }
+
+  void leave(QueueClient& c) {
+    holding_ = false;
+    lease_ended = Clock::now();
+    exchange(c, c.leave_request, "leave");
+  }
+
+  /// Sends one request on the client's connection; its answer finishes the client.
+  void exchange(QueueClient& c, const std::string& request, std::string what) {
+    net::async_write(c.socket, net::buffer(request),
+                     [this, &c, what](boost::system::error_code ec, std::size_t) {
+                       if (ec) return fail(c, what + " write", ec);
+                       c.res = {};
+                       bhttp::async_read(c.socket, c.buffer, c.res,
+                                         [this, &c, what](boost::system::error_code rec, std::size_t) {
+                                           if (rec) return fail(c, what + " read", rec);
+                                           ++statuses[what + " " + std::to_string(c.res.result_int())];
+                                           if (c.res.result_int() != 204)
+                                             note_error(what + " answered " +
+                                                        std::to_string(c.res.result_int()) + ": " +
+                                                        c.res.body());
+                                           last_leave = Clock::now();
+                                           done(c);
+                                         });
+                     });
+  }
+
+  void fail(QueueClient& c, const std::string& what, boost::system::error_code ec) {
+    fail(c, what + ": " + ec.message());
+  }
+  void fail(QueueClient& c, const std::string& what) {
+    ++statuses["error"];
+    note_error(what);
+    done(c);
+  }
+  void note_error(const std::string& what) {
+    if (first_error.empty()) first_error = what;
+  }
+  void done(QueueClient& c) {
+    boost::system::error_code ignored;
+    c.socket.close(ignored);
+    ++finished;
+  }
+
+  std::chrono::milliseconds hold_;
+  bool holding_ = false;
+};
+
+int run_queue(const Args& a) {
+  raise_open_files_limit();
+  const long count = a.num("count", 1000);
+  const long pid = a.num("pid", 0);
+  const auto env = a.get("env");
+  const auto hold = std::chrono::milliseconds{a.num("hold-ms", 0)};
+  const auto settle = std::chrono::milliseconds{a.num("settle-ms", 500)};
+  const std::string queue_path = "/v1/environments/" + env + "/queue";
+
+  net::io_context ioc;
+  const auto ep = endpoint(a);
+  QueueRun run(hold);
+  Json out{{"mode", "queue"}, {"count", count}, {"hold_ms", hold.count()}};
+  auto report = [&](int rc) {
+    std::cout << out.dump() << std::endl;
+    return rc;
+  };
+
+  // A plain lease holds the environment while the tickets join, so all COUNT of them wait.
+  QueueClient admin(ioc);
+  std::string lease_id;
+  {
+    Connection c(ioc, ep);
+    auto res = c.exchange(api_request("POST", "/v1/environments/" + env + "/lease",
+                                      R"({"holder":"bench-queue-blocker","ttl":"30m"})"));
+    const auto body = Json::parse(res.body(), nullptr, false);
+    if (res.result_int() != 201 || !body.is_object() || !body.contains("lease_id")) {
+      out["error"] = "plain lease answered " + std::to_string(res.result_int()) + ": " + res.body();
+      return report(1);
+    }
+    lease_id = body["lease_id"].get<std::string>();
+  }
+
+  // Joins, one after another; each client long-polls from its join on, as a pipeline would.
+  long join_errors = 0, position_mismatch = 0;
+  std::map<std::string, long> join_statuses;
+  const auto start = Clock::now();
+  for (long i = 0; i < count; ++i) {
+    auto c = std::make_unique<QueueClient>(ioc);
+    boost::system::error_code ec;
+    c->socket.connect(ep, ec);
+    if (!ec) c->socket.set_option(tcp::no_delay(true), ec);
+    const std::string join = api_request(
+        "POST", queue_path, R"({"holder":"bench-)" + std::to_string(i) + R"(","ttl":"30m"})");
+    if (!ec) net::write(c->socket, net::buffer(join), ec);
+    if (!ec) bhttp::read(c->socket, c->buffer, c->res, ec);
+    if (ec) {
+      ++join_errors;
+      ++join_statuses["error"];
+      if (run.first_error.empty()) run.first_error = "join: " + ec.message();
+      continue;
+    }
+    ++join_statuses[std::to_string(c->res.result_int())];
+    const auto body = Json::parse(c->res.body(), nullptr, false);
+    if (c->res.result_int() != 202 || !body.is_object() || !body.contains("ticket")) {
+      ++join_errors;
+      if (run.first_error.empty())
+        run.first_error = "join answered " + std::to_string(c->res.result_int()) + ": " + c->res.body();
+      continue;
+    }
+    // Every earlier ticket is still waiting, so this one's place is its join order.
+    if (body.value("position", 0L) != static_cast<long>(run.clients.size()) + 1) ++position_mismatch;
+    c->index = run.clients.size();
+    c->ticket = body["ticket"].get<std::string>();
+    c->poll_request = api_request("GET", queue_path + "/" + c->ticket + "?wait=600");
+    c->leave_request = api_request("DELETE", queue_path + "/" + c->ticket);
+    run.poll(*c);
+    run.clients.push_back(std::move(c));
+    ioc.poll();  // the poll's write completes and its read is armed
+  }
+  const double join_s = std::chrono::duration<double>(Clock::now() - start).count();
+  ioc.run_for(settle);  // every long-poll is registered as a waiter before the clock starts
+  const long rss_waiting = pid ? vmrss_kib(pid) : -1;
+
+  // Serve: the lease ends, then each grant's holder leaves in turn. The admin connection is
+  // opened only now: the daemon closes a connection that sends no request within read_timeout.
+  admin.socket.connect(ep);
+  admin.socket.set_option(tcp::no_delay(true));
+  const auto serve_start = Clock::now();
+  run.release_blocker(admin, api_request("DELETE", "/v1/environments/" + env + "/lease/" + lease_id));
+  const auto waiting = static_cast<long>(run.clients.size()) + 1;  // the clients and the admin
+  // Bounded twice: the whole serving phase, and the time without any client finishing (a lost
+  // grant stops the queue; waiting for the whole timeout would tell nothing more).
+  const auto deadline = Clock::now() + std::chrono::seconds{a.num("timeout-s", 300)};
+  const auto stall = std::chrono::seconds{a.num("stall-s", 10)};
+  auto progress = std::make_pair(run.finished, Clock::now());
+  if (ioc.stopped()) ioc.restart();  // ran out of work if every join or poll failed
+  while (run.finished < waiting && Clock::now() < deadline && !ioc.stopped()) {
+    ioc.run_for(std::chrono::milliseconds{50});
+    if (run.finished != progress.first)
+      progress = {run.finished, Clock::now()};
+    else if (Clock::now() - progress.second > stall)
+      break;
+  }
+  out["stalled"] = run.finished < waiting;
+
+  // A failed round must not leave tickets or the lease behind for the next one.
+  long cleaned_up = 0;
+  if (run.finished < waiting) {
+    try {
+      Connection c(ioc, ep);
+      c.exchange(api_request("DELETE", "/v1/environments/" + env + "/lease/" + lease_id));
+      for (const auto& client : run.clients)
+        if (c.exchange(client->leave_request).result_int() == 204) ++cleaned_up;
+    } catch (const std::exception& e) {
+      if (run.first_error.empty()) run.first_error = std::string("cleanup: ") + e.what();
+    }
+  }
+
+  const auto granted = static_cast<long>(run.grant_ms.size());
+  const auto secs = [](Clock::time_point from, Clock::time_point to) {
+    return to > from ? std::chrono::duration<double>(to - from).count() : 0.0;
+  };
+  out["joined"] = run.clients.size();
+  out["join_errors"] = join_errors;
+  out["position_mismatch"] = position_mismatch;
+  out["granted"] = granted;
+  out["out_of_order"] = run.out_of_order;
+  out["overlapping_grants"] = run.overlapping;
+  out["repolls"] = run.repolls;
+  out["p50_ms"] = percentile(run.grant_ms, 0.50);
+  out["p99_ms"] = percentile(run.grant_ms, 0.99);
+  out["max_ms"] = percentile(run.grant_ms, 1.0);
+  out["join_s"] = join_s;
+  out["serve_s"] = secs(serve_start, run.last_grant);
+  out["seconds"] = secs(start, run.last_leave);
+  out["rss_waiting_kib"] = rss_waiting;
+  out["cleaned_up"] = cleaned_up;
+  out["first_error"] = run.first_error;
+  for (const auto& [s, n] : join_statuses) out["status"]["join " + s] = n;
+  for (const auto& [s, n] : run.statuses) out["status"][s] = n;
+  const bool ok = granted == count && run.out_of_order == 0 && position_mismatch == 0 &&
+                  run.overlapping == 0 && run.first_error.empty();
+  return report(ok ? 0 : 1);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: deployguard_loadclient webhooks|reflect|waiters --key value ...\n";
+    std::cerr << "usage: deployguard_loadclient webhooks|reflect|waiters|queue --key value ...\n";
     return 2;
   }
   Args a;
@@ -393,6 +669,7 @@ int main(int argc, char** argv) {
     if (a.mode == "webhooks") return run_webhooks(a);
     if (a.mode == "reflect") return run_reflect(a);
     if (a.mode == "waiters") return run_waiters(a);
+    if (a.mode == "queue") return run_queue(a);
   } catch (const std::exception& e) {
     std::cerr << "deployguard_loadclient: " << e.what() << "\n";
     return 2;

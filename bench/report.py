@@ -21,10 +21,17 @@ def med(values):
 
 
 table = []  # figure, target, measured, verdict
+# BENCH_ONLY=queue runs one row; the others are then left out rather than "not measured".
+only = by.get("machine", [{}])[0].get("only") or None
 
 
 def add(figure, target, measured, ok):
     table.append((figure, target, measured, "n/a" if ok is None else ("PASS" if ok else "FAIL")))
+
+
+def missing(figure, target, kind):
+    if only in (None, kind):
+        add(figure, target, "not measured", False)
 
 
 # /can-deploy vs nginx. Judged: one wrk thread (the server has a core of its own). Information:
@@ -37,7 +44,7 @@ def wrk_rows(threads, judged):
     dg = [r for r in wrk if r["server"] == "deployguard" and r.get("threads", 2) == threads]
     if not (nginx and dg):
         if judged:
-            add("/can-deploy throughput vs nginx", ">= 0.6x nginx", "not measured", False)
+            missing("/can-deploy throughput vs nginx", ">= 0.6x nginx", "wrk")
         return
     ratios = [d["rps"] / n["rps"] for n, d in zip(nginx, dg)]
     ratio = med(ratios)
@@ -67,7 +74,7 @@ if hooks:
         ("" if all_ok else f"; NOT all applied: {[r.get('status') for r in hooks]}") + ")",
         rate >= 5000 and all_ok)
 else:
-    add("signed workflow_run webhooks ingested", ">= 5,000/s", "not measured", False)
+    missing("signed workflow_run webhooks ingested", ">= 5,000/s", "webhooks")
 
 reflect = [r for r in by.get("reflect", []) if "p99_ms" in r]
 if reflect:
@@ -78,14 +85,14 @@ if reflect:
         f"{max(r['max_ms'] for r in reflect):.2f} ms" + (f", {missed} never reflected" if missed else "") + ")",
         p99 < 5.0 and missed == 0)
 else:
-    add("webhook -> /can-deploy reflects it", "p99 < 5 ms", "not measured", False)
+    missing("webhook -> /can-deploy reflects it", "p99 < 5 ms", "reflect")
 
 idle = by.get("idle", [])
 if idle:
     rss = med([r["rss_kib"] for r in idle]) / 1024
     add("RSS, 50 environments, idle (polling)", "< 30 MiB", f"{rss:.1f} MiB", rss < 30)
 else:
-    add("RSS, 50 environments, idle", "< 30 MiB", "not measured", False)
+    missing("RSS, 50 environments, idle", "< 30 MiB", "idle")
 
 waiters = [r for r in by.get("waiters", []) if "rss_waiting_kib" in r]
 if waiters:
@@ -96,7 +103,7 @@ if waiters:
         f"{waiters[0]['count']}; last answer {med([r['all_answered_ms'] for r in waiters]):.0f} ms "
         f"after the unfreeze", rss < 150 and complete)
 else:
-    add("10,000 concurrent waiters", "< 150 MiB RSS, all answered", "not measured", False)
+    missing("10,000 concurrent waiters", "< 150 MiB RSS, all answered", "waiters")
 
 def cpu_seconds(r):  # schedstat nanoseconds when recorded, else 10 ms ticks
     return r["cpu_ns"] / 1e9 if "cpu_ns" in r else r["cpu_ticks"] / r["hz"]
@@ -110,7 +117,7 @@ if prod:
         f"{pct:.2f}%  ({reqs:.1f} upstream requests/s over {med([r['seconds'] for r in prod]):.0f} s)",
         pct < 1.0)
 else:
-    add("idle CPU, 50 envs polling at the default intervals", "< 1% of one core", "not measured", False)
+    missing("idle CPU, 50 envs polling at the default intervals", "< 1% of one core", "idle_prod")
 if idle:
     pct = med([100.0 * cpu_seconds(r) / r["seconds"] for r in idle])
     polls = med([r["upstream_requests"] / r["seconds"] for r in idle])
@@ -124,6 +131,37 @@ if idle:
     add("GitHub requests counting against rate limit, nothing changes", "0 (all 304)",
         f"{not304} non-304 of {med([r['github_requests'] for r in idle]):.0f} GitHub requests per 10 s; "
         f"rate-limit bucket used {used}", not304 == 0 and used == 0)
+
+# The deploy queue: N tickets joined on one environment, each granted when the one before leaves.
+queue = [r for r in by.get("queue", []) if "granted" in r]
+queue_rss = by.get("queue_rss", [])
+if queue:
+    n = queue[0]["count"]
+    complete = all(r["granted"] == r["count"] and r["out_of_order"] == 0 and
+                   r.get("position_mismatch", 0) == 0 and r.get("overlapping_grants", 0) == 0 and
+                   not r.get("first_error") for r in queue)
+    errors = "; ".join(r["first_error"] for r in queue if r.get("first_error"))
+    add(f"{n:,} queued tickets served in order", "all granted, 0 out of order",
+        f"granted {', '.join(str(r['granted']) for r in queue)} of {n:,}; out of order "
+        f"{sum(r['out_of_order'] for r in queue)}; join {med([r['join_s'] for r in queue]):.1f} s, "
+        f"served in {med([r['serve_s'] for r in queue]):.1f} s" + (f"; errors: {errors}" if errors else ""),
+        complete)
+    p99 = med([r["p99_ms"] for r in queue])
+    add("queue grant p99 (holder's DELETE sent -> next client's 201)", "< 50 ms",
+        f"{p99:.2f} ms  (p50 {med([r['p50_ms'] for r in queue]):.2f} ms, max "
+        f"{max(r['max_ms'] for r in queue):.2f} ms; {len(queue)} round(s))", p99 < 50 and complete)
+else:
+    missing("1,000 queued tickets served in order", "all granted, 0 out of order", "queue")
+    missing("queue grant p99", "< 50 ms", "queue")
+if queue_rss:
+    hwm = queue_rss[0]["hwm_kib"] / 1024
+    waiting = med([r["rss_waiting_kib"] for r in queue if r.get("rss_waiting_kib", -1) >= 0])
+    add("queue daemon RSS (peak, VmHWM, 1 environment)", "< 60 MiB",
+        f"{hwm:.1f} MiB over {queue_rss[0]['rounds']} round(s)" +
+        (f"; {waiting / 1024:.1f} MiB with all {queue[0]['count']:,} waiting" if waiting and queue else ""),
+        hwm < 60)
+else:
+    missing("queue daemon RSS", "< 60 MiB", "queue")
 
 for m in by.get("micro", []):
     for b in m["benchmarks"]:

@@ -5,6 +5,8 @@
 #   bench/run.sh                 # build (Release, build-bench/), install wrk/nginx, run, print
 #   BENCH_RUNS=5 bench/run.sh    # more repetitions per figure (default 3; the median is judged)
 #   BENCH_SKIP_BUILD=1 ...       # reuse build-bench as it is
+#   BENCH_ONLY=queue bench/run.sh   # only the deploy-queue row (build, fake upstream, one daemon)
+#   BENCH_JOBS=1 ...             # build parallelism (default: nproc)
 #
 # Needs root or sudo for apt-get (wrk, nginx-light, libbenchmark-dev) and a hard open-files limit
 # of at least ~10,500 (10,000 waiters).
@@ -17,6 +19,12 @@ WRK_SECONDS=${BENCH_WRK_SECONDS:-8}
 POLL=${BENCH_POLL_INTERVAL:-5s}
 N_ENVS=50
 N_WAITERS=${BENCH_WAITERS:-10000}
+N_QUEUE=${BENCH_QUEUE_TICKETS:-1000}
+ONLY=${BENCH_ONLY:-}
+case "$ONLY" in
+  "" | queue) ;;
+  *) echo "bench: BENCH_ONLY=$ONLY: the only row that runs alone is 'queue'" >&2; exit 2 ;;
+esac
 FIXTURES=${DEPLOYGUARD_FIXTURES:-$ROOT/tests/fixtures/github}
 
 # ---- packages (bench only; scripts/setup.sh stays as the build needs it) ---------------------
@@ -39,8 +47,9 @@ if [ -z "${BENCH_SKIP_BUILD:-}" ]; then
   # Tests stay configured (fake_upstream lives under tests/); only the targets below are built.
   cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DDEPLOYGUARD_BUILD_TESTS=ON \
     -DDEPLOYGUARD_BUILD_BENCH=ON >/dev/null
-  cmake --build "$BUILD" -j"$(nproc)" --target deployguard fake_upstream deployguard_microbench \
-    deployguard_loadclient
+  targets=(deployguard fake_upstream deployguard_loadclient)
+  [ -z "$ONLY" ] && targets+=(deployguard_microbench)
+  cmake --build "$BUILD" -j"${BENCH_JOBS:-$(nproc)}" --target "${targets[@]}"
 fi
 DAEMON=$BUILD/daemon/deployguard
 FAKE=$BUILD/tests/fake_upstream/fake_upstream
@@ -48,8 +57,10 @@ MICRO=$BUILD/bench/deployguard_microbench
 LOAD=$BUILD/bench/deployguard_loadclient
 
 ulimit -n "$(ulimit -Hn)"
-if [ "$(ulimit -n)" -lt $((N_WAITERS + 200)) ]; then
-  echo "bench: open-files limit $(ulimit -n) is too low for $N_WAITERS waiters" >&2
+N_CONNECTIONS=$N_WAITERS
+if [ "$ONLY" = queue ] || [ "$N_QUEUE" -gt "$N_WAITERS" ]; then N_CONNECTIONS=$N_QUEUE; fi
+if [ "$(ulimit -n)" -lt $((N_CONNECTIONS + 200)) ]; then
+  echo "bench: open-files limit $(ulimit -n) is too low for $N_CONNECTIONS connections" >&2
   exit 1
 fi
 
@@ -72,6 +83,7 @@ record() { echo "$1" >>"$RESULTS"; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }  # peak RSS over the process's life
 wait_http() {  # url expected_status timeout_s
   for _ in $(seq 1 $(($3 * 10))); do
     [ "$(curl -s -o /dev/null -w '%{http_code}' "$1" || true)" = "$2" ] && return 0
@@ -81,9 +93,55 @@ wait_http() {  # url expected_status timeout_s
   return 1
 }
 
-record "$(printf '{"kind":"machine","poll":"%s","nproc":%s,"load_start":"%s","cpu":"%s","kernel":"%s","date":"%s"}' \
+record "$(printf '{"kind":"machine","poll":"%s","nproc":%s,"load_start":"%s","cpu":"%s","kernel":"%s","date":"%s","only":"%s"}' \
   "$POLL" "$(nproc)" "$(loadavg)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" \
-  "$(uname -r)" "$(date -u +%FT%TZ)")"
+  "$(uname -r)" "$(date -u +%FT%TZ)" "$ONLY")"
+finish() {
+  record "$(printf '{"kind":"machine_end","load_end":"%s"}' "$(loadavg)")"
+  cp "$RESULTS" "$ROOT/$BUILD/bench-results.jsonl"
+  python3 bench/report.py "$RESULTS"
+}
+
+# ---- the deploy queue: 1,000 tickets on one environment, served in order ----------------------
+# A daemon of its own (one environment, env00 of the fake's state, default poll intervals, no
+# cooldown or min_interval, queue.max_length = N_QUEUE), so its peak RSS (VmHWM, read after the
+# rounds) is the queue's alone. Each round: a plain lease holds env00 while N_QUEUE tickets join
+# and long-poll, then the lease is released and each holder leaves as soon as it is granted; the
+# load client measures send-DELETE -> next 201. The rounds share the daemon, so VmHWM is the peak
+# over all of them.
+queue_row() {
+  local dir=$WORK/queue qport qpid
+  mkdir -p "$dir"
+  qport=$(free_port)
+  python3 bench/gen_setup.py --queue "$N_QUEUE" "$dir" "$qport" "$FPORT" 1 30s 60s
+  "$DAEMON" serve --config "$dir/deployguard.yaml" 2>"$dir/daemon.log" &
+  qpid=$!
+  pids+=("$qpid")
+  wait_http "http://127.0.0.1:$qport/readyz" 200 30
+  wait_http "http://127.0.0.1:$qport/can-deploy?env=env00" 200 10
+  for r in $(seq 1 "$RUNS"); do
+    record "$("$LOAD" queue --port "$qport" --env env00 --pid "$qpid" --count "$N_QUEUE" || true)"
+  done
+  record "$(printf '{"kind":"queue_rss","hwm_kib":%s,"rss_kib":%s,"rounds":%s,"load":"%s"}' \
+    "$(hwm_kib "$qpid")" "$(rss_kib "$qpid")" "$RUNS" "$(loadavg)")"
+  kill "$qpid" 2>/dev/null || true
+  wait "$qpid" 2>/dev/null || true
+  echo "bench: deploy queue done (load $(loadavg))"
+}
+
+# ---- the fake upstream (every daemon below polls it) ------------------------------------------
+python3 bench/gen_setup.py "$WORK" "$DPORT" "$FPORT" "$N_ENVS" "$POLL"
+"$FAKE" --listen "127.0.0.1:$FPORT" --log-level warn 2>"$WORK/fake.log" &
+pids+=($!)
+wait_http "$FK/_fake/state" 200 10
+curl -sf -X PUT "$FK/_fake/state" -H 'Content-Type: application/json' \
+  --data-binary "@$WORK/fake-state.json" >/dev/null
+
+if [ "$ONLY" = queue ]; then
+  queue_row
+  finish
+  exit 0
+fi
 
 # ---- 1. pure parts (Google Benchmark) ---------------------------------------------------------
 echo "bench: micro benchmarks (load $(loadavg))"
@@ -93,13 +151,7 @@ DEPLOYGUARD_FIXTURES=$FIXTURES "$MICRO" --benchmark_repetitions="$RUNS" \
 record "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]));
 print(json.dumps({"kind":"micro","benchmarks":[{"name":b["run_name"],"ns":b["real_time"] if b["time_unit"]=="ns" else b["real_time"]*1000} for b in d["benchmarks"] if b.get("aggregate_name", "median")=="median"]}))' "$WORK/micro.json")"
 
-# ---- start the fake upstream and the daemon (50 environments) ---------------------------------
-python3 bench/gen_setup.py "$WORK" "$DPORT" "$FPORT" "$N_ENVS" "$POLL"
-"$FAKE" --listen "127.0.0.1:$FPORT" --log-level warn 2>"$WORK/fake.log" &
-pids+=($!)
-wait_http "$FK/_fake/state" 200 10
-curl -sf -X PUT "$FK/_fake/state" -H 'Content-Type: application/json' \
-  --data-binary "@$WORK/fake-state.json" >/dev/null
+# ---- start the daemon (50 environments) --------------------------------------------------------
 "$DAEMON" serve --config "$WORK/deployguard.yaml" 2>"$WORK/daemon.log" &
 DPID=$!
 pids+=("$DPID")
@@ -239,7 +291,9 @@ print(json.dumps({"kind":"idle_prod","cpu_ns":int(sys.argv[2]),"seconds":float(s
   "$WORK/requests-prod.json" "$((c1 - c0))" "$(awk -v a="$s0" -v b="$s1" 'BEGIN{print b-a}')" \
   "$(rss_kib "$PPID_PROD")" "$(loadavg)")"
 echo "bench: idle at default intervals done (load $(loadavg))"
-record "$(printf '{"kind":"machine_end","load_end":"%s"}' "$(loadavg)")"
+kill "$PPID_PROD" 2>/dev/null || true
+wait "$PPID_PROD" 2>/dev/null || true
 
-cp "$RESULTS" "$ROOT/$BUILD/bench-results.jsonl"
-python3 bench/report.py "$RESULTS"
+# ---- 7. the deploy queue (see queue_row above) --------------------------------------------------
+queue_row
+finish
