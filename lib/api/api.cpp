@@ -65,6 +65,12 @@ Response unknown_environment(std::string_view name) {
   return error(Status::not_found, "not_found", "unknown environment \"" + std::string(name) + "\"");
 }
 
+Response unknown_ticket(std::string_view environment, std::string_view ticket) {
+  return error(Status::not_found, "not_found",
+               "no ticket \"" + std::string(ticket) + "\" in the deploy queue of \"" +
+                   std::string(environment) + "\" (left, expired or its lease ended?)");
+}
+
 Response state_write_failed() {
   return error(Status::internal_server_error, "state_write_failed",
                "the change could not be written to the state file and was not applied; see "
@@ -654,9 +660,7 @@ http::Response Api::leave_queue(const http::Request&, const Route& route, const 
   if (result == service::TransactResult::UnknownEnvironment) return unknown_environment(route.environment);
   if (result == service::TransactResult::CommitFailed) return state_write_failed();
   if (!left)
-    return error(Status::not_found, "not_found",
-                 "no ticket \"" + ticket + "\" in the deploy queue of \"" + route.environment +
-                     "\" (left, expired or its lease ended?)");
+    return unknown_ticket(route.environment, ticket);
   Json detail = Json(service::ticket_audit_json(left->ticket));
   if (left->ticket.granted()) {
     detail["lease_released"] = left->ticket.lease_id;
@@ -700,9 +704,7 @@ http::Response Api::ticket_response(const std::string& environment, const std::s
     const auto key = ticket_key(environment, ticket);
     for (const auto& note : ended_tickets_)
       if (note.key == key) return error(Status::conflict, to_string(note.why), note.message);
-    return error(Status::not_found, "not_found",
-                 "no ticket \"" + ticket + "\" in the deploy queue of \"" + environment +
-                     "\" (left, expired or its lease ended?)");
+    return unknown_ticket(environment, ticket);
   }
   service_.touch_ticket(environment, ticket);
   const auto now = service_.now();

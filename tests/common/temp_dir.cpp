@@ -84,6 +84,13 @@ std::string generated_block(const std::filesystem::path& path, const std::string
   return doc.substr(body + 4, to - body - 4);
 }
 
+std::vector<nlohmann::json> read_json_lines(const std::filesystem::path& path) {
+  std::istringstream in(read_file(path));
+  std::vector<nlohmann::json> out;
+  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
 void write_file(const std::filesystem::path& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) throw std::runtime_error("cannot write " + path.string());

@@ -3,6 +3,9 @@
 // destruction, plus small file helpers.
 #include <filesystem>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace deployguard::testing {
 
@@ -48,6 +51,9 @@ std::string read_file(const std::filesystem::path& path);
 /// of a document (docs/api.md keeps tables generated from code that way); std::runtime_error
 /// naming the missing marker when there is none.
 std::string generated_block(const std::filesystem::path& path, const std::string& name);
+/// Each line of a JSON-lines file (the audit log) parsed; throws when it cannot be read or a
+/// line is not JSON.
+std::vector<nlohmann::json> read_json_lines(const std::filesystem::path& path);
 /// Creates or truncates `path`; throws std::runtime_error when it cannot be written.
 void write_file(const std::filesystem::path& path, const std::string& content);
 /// True if something (even a dangling symlink) is at `path`.

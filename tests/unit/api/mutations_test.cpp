@@ -4,7 +4,6 @@
 // and stop routes (their answer goes through an http::Responder, which only a real
 // http::Server can create); time is a ManualClock.
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include <boost/asio/io_context.hpp>
@@ -33,13 +32,6 @@ EnvironmentConfig github_env(std::string name) {
   env.name = std::move(name);
   env.github = GitHubTarget{"example/app", {"deploy.yml"}, std::nullopt};
   return env;
-}
-
-std::vector<nlohmann::json> audit_lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<nlohmann::json> out;
-  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
-  return out;
 }
 
 class MutationsTest : public ::testing::Test {
@@ -437,7 +429,7 @@ TEST_F(AuthMutationsTest, MutatingRoutesNeedABearerTokenWhenConfigured) {
   EXPECT_EQ(text.find("first-token"), std::string::npos);
   EXPECT_EQ(text.find("second-token"), std::string::npos);
   std::vector<std::string> actors;
-  for (const auto& line : audit_lines(persistence_->audit_log_path()))
+  for (const auto& line : deployguard::testing::read_json_lines(persistence_->audit_log_path()))
     if (line["actor"] != "deployguard") actors.push_back(line["actor"]);
   EXPECT_EQ(actors, (std::vector<std::string>{"token#2", "token#1", "token#1", "token#1",
                                               "token#2"}));
@@ -516,7 +508,7 @@ TEST_F(AuthRemediationTest, StabilizeAndStopNeedABearerTokenWhenConfigured) {
   }
   // Nothing changed: stop freezes first, so a freeze would show a denied stop got through.
   EXPECT_FALSE(service_.find("staging")->freeze());
-  for (const auto& line : audit_lines(persistence_->audit_log_path()))
+  for (const auto& line : deployguard::testing::read_json_lines(persistence_->audit_log_path()))
     EXPECT_EQ(line["action"], "decision.change") << line.dump();
 
   // The right token passes authentication; without a RemediationService the routes then say so.
@@ -534,7 +526,7 @@ TEST_F(AuthRemediationTest, StabilizeAndStopNeedABearerTokenWhenConfigured) {
   EXPECT_EQ(service_.find("staging")->freeze()->by, "alice");
   // The freeze is audited as one set by the stop route.
   int freezes = 0;
-  for (const auto& line : audit_lines(persistence_->audit_log_path())) {
+  for (const auto& line : deployguard::testing::read_json_lines(persistence_->audit_log_path())) {
     if (line["action"] != "freeze.set") continue;
     ++freezes;
     EXPECT_EQ(line["detail"]["via"], "stop") << line.dump();
@@ -572,7 +564,7 @@ TEST_F(MutationsTest, MutationsAreOnDiskAndAuditedWhenAcknowledged) {
   EXPECT_EQ(saved_states()["staging"].busy.consecutive_failures, 1);
 
   std::vector<std::string> actions;
-  for (const auto& line : audit_lines(persistence_->audit_log_path())) {
+  for (const auto& line : deployguard::testing::read_json_lines(persistence_->audit_log_path())) {
     if (line["action"] == "decision.change") continue;
     actions.push_back(line["action"]);
     EXPECT_EQ(line["actor"], "anonymous");
@@ -580,7 +572,7 @@ TEST_F(MutationsTest, MutationsAreOnDiskAndAuditedWhenAcknowledged) {
   }
   EXPECT_EQ(actions, (std::vector<std::string>{"lease.acquire", "freeze.set", "lease.release",
                                                "freeze.clear", "busy.report"}));
-  const auto lines = audit_lines(persistence_->audit_log_path());
+  const auto lines = deployguard::testing::read_json_lines(persistence_->audit_log_path());
   const auto acquire = std::find_if(lines.begin(), lines.end(),
                                     [](const auto& l) { return l["action"] == "lease.acquire"; });
   ASSERT_NE(acquire, lines.end());

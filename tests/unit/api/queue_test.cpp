@@ -3,7 +3,6 @@
 // while queued, expiry without polls, max_length, auth, and the audit log. No sockets (the
 // long-poll of a ticket is in the integration tests); time is a ManualClock and deadlines run
 // through GuardService::run_due_deadlines().
-#include <fstream>
 
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
@@ -48,13 +47,6 @@ WorkflowRun run(std::int64_t id, RunStatus status, TimePoint created, int attemp
   r.run_started_at = created;
   r.updated_at = created + 1min;
   return r;
-}
-
-std::vector<nlohmann::json> audit_lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<nlohmann::json> out;
-  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
-  return out;
 }
 
 class QueueApiTest : public ::testing::Test {
@@ -103,7 +95,7 @@ class QueueApiTest : public ::testing::Test {
   }
   std::vector<std::string> audit_actions() {
     std::vector<std::string> out;
-    for (const auto& line : audit_lines(audit_path()))
+    for (const auto& line : deployguard::testing::read_json_lines(audit_path()))
       if (line["action"] != "decision.change") out.push_back(line["action"]);
     return out;
   }
