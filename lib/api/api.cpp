@@ -1,5 +1,6 @@
 #include "api/api.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <initializer_list>
 #include <limits>
@@ -51,6 +52,23 @@ Response unauthorized(std::string_view message) {
   auto res = error(Status::unauthorized, "unauthorized", message);
   res.set(bhttp::field::www_authenticate, "Bearer realm=\"deployguard\"");
   return res;
+}
+
+Response auth_refused(const AuthResult& auth) {
+  switch (auth.outcome) {
+    case AuthOutcome::unauthorized: return unauthorized(auth.message);
+    case AuthOutcome::not_configured:
+      return error(Status::forbidden, "auth_not_configured", auth.message);
+    case AuthOutcome::forbidden:
+    case AuthOutcome::allowed: break;
+  }
+  return error(Status::forbidden, "forbidden", auth.message);
+}
+
+std::optional<std::string_view> authorization_of(const http::Request& request) {
+  const auto header = request.find(bhttp::field::authorization);
+  if (header == request.end()) return std::nullopt;
+  return std::string_view(header->value().data(), header->value().size());
 }
 
 Response malformed_target() {
@@ -263,7 +281,7 @@ std::optional<std::int64_t> integer_param(std::string_view text, std::int64_t mi
 /// Everything a mutating route needs once it matched: the environment and who asks.
 struct Api::Route {
   std::string environment;
-  std::string actor;  // "token#N" or "anonymous" (auth disabled)
+  std::string actor;  // the token's name ("ci", "token#N") or "anonymous"
 };
 
 namespace {
@@ -322,13 +340,13 @@ Api::Api(service::GuardService& service, ApiOptions options, service::Persistenc
                [this](const std::string& environment, const std::optional<AsRun>& as_run) {
                  return can_deploy_response(environment, as_run);
                },
-               [this](std::size_t) { report_waiter_count(); }),
+               [this](std::size_t) { report_waiter_count(); }, &client_waiters_),
       ticket_waiters_(service.executor(), options.max_waiters,
                       [this](const std::string& key, const std::optional<AsRun>&) {
                         const auto slash = key.find('/');  // environment names have none
                         return ticket_response(key.substr(0, slash), key.substr(slash + 1));
                       },
-                      [this](std::size_t) { report_waiter_count(); }) {
+                      [this](std::size_t) { report_waiter_count(); }, &client_waiters_) {
   // Lease ids come from here, so queue grants take theirs from here too; a grant is on disk
   // before its ticket's waiter hears of it.
   service_.serve_queues([] { return new_lease_id(); }, committer());
@@ -360,27 +378,79 @@ http::Response Api::can_deploy_response(std::string_view environment, const Deci
 }
 
 void Api::operator()(http::Request&& request, http::Responder responder) {
-  serve(Listener::api, request, Reply{std::move(responder)});
+  const auto peer = responder.peer();
+  serve(Listener::api, request, Reply{std::move(responder)}, peer);
 }
 
 http::Handler Api::webhook_listener_handler() {
   return [this](http::Request&& request, http::Responder responder) {
-    serve(Listener::webhook, request, Reply{std::move(responder)});
+    const auto peer = responder.peer();
+    serve(Listener::webhook, request, Reply{std::move(responder)}, peer);
   };
 }
 
-void Api::serve(Listener listener, const http::Request& request, Reply reply) {
+void Api::serve(Listener listener, const http::Request& request, Reply reply,
+                const std::optional<boost::asio::ip::address>& peer) {
   const RequestTarget target(request.target());
   if (!target.ok()) return reply(malformed_target());
   const auto match = match_route(request.method(), target.segments(), listener);
   if (!match.route) return reply(no_route(listener, match, target));
-  dispatch(request, match, target, std::move(reply));
+  dispatch(request, match, target, std::move(reply), client_of(request, peer));
 }
 
 http::Response Api::handle(const http::Request& request) {
   http::Response out;
-  serve(Listener::api, request, Reply{&out});
+  serve(Listener::api, request, Reply{&out}, std::nullopt);
   return out;
+}
+
+bool Api::trusted_proxy(std::string_view address) const {
+  for (const auto& cidr : options_.trusted_proxies)
+    if (cidr.contains(address)) return true;
+  return false;
+}
+
+std::string Api::client_of(const http::Request& request,
+                           const std::optional<boost::asio::ip::address>& peer) const {
+  if (!peer) return {};
+  std::string client = canonical_ip(peer->to_string()).value_or(peer->to_string());
+  if (options_.trusted_proxies.empty() || !trusted_proxy(client)) return client;
+  // Every X-Forwarded-For line, in order, as one list; walked from the right (the hop closest to
+  // us), skipping trusted proxies: the first other address is the client. An entry that is not
+  // an IP address ends the walk (whatever is left of it was written by the client itself).
+  std::vector<std::string_view> hops;
+  const auto [first, last] = request.equal_range("X-Forwarded-For");
+  for (auto field = first; field != last; ++field) {
+    std::string_view value(field->value().data(), field->value().size());
+    while (!value.empty()) {
+      const auto comma = value.find(',');
+      auto hop = value.substr(0, comma);
+      while (!hop.empty() && (hop.front() == ' ' || hop.front() == '\t')) hop.remove_prefix(1);
+      while (!hop.empty() && (hop.back() == ' ' || hop.back() == '\t')) hop.remove_suffix(1);
+      if (!hop.empty()) hops.push_back(hop);
+      if (comma == std::string_view::npos) break;
+      value.remove_prefix(comma + 1);
+    }
+  }
+  for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
+    const auto address = canonical_ip(*it);
+    if (!address) break;
+    client = *address;
+    if (!trusted_proxy(*address)) break;
+  }
+  return client;
+}
+
+std::optional<http::Response> Api::over_client_waiters(const std::string& client) const {
+  if (client.empty() || client_waiters_.count(client) < options_.max_waiters_per_client)
+    return std::nullopt;
+  auto res = error(Status::service_unavailable, "too_many_waiters",
+                   "too many long-poll requests from " + client +
+                       " are waiting (server.max_waiters_per_client = " +
+                       std::to_string(options_.max_waiters_per_client) +
+                       "); retry without wait or later");
+  res.set(bhttp::field::retry_after, "5");
+  return res;
 }
 
 http::Response Api::no_route(Listener listener, const RouteMatch& match,
@@ -398,8 +468,18 @@ http::Response Api::no_route(Listener listener, const RouteMatch& match,
 }
 
 void Api::dispatch(const http::Request& request, const RouteMatch& match,
-                   const RequestTarget& target, Reply reply) {
+                   const RequestTarget& target, Reply reply, const std::string& client) {
   const std::string name(match.name);
+  // Who may call this route, before anything else is looked at: a refused caller learns
+  // nothing about environments, tickets or leases.
+  const auto auth = auth_.authorize(
+      authorization_of(request), match.route->scope,
+      match.route->id == RouteId::can_deploy ? target.param("env").value_or("") : name);
+  if (options_.on_auth && match.route->scope != Scope::none &&
+      match.route->scope != Scope::webhook_signature)
+    options_.on_auth(match.route->id, auth);
+  if (auth.outcome != AuthOutcome::allowed) return reply(auth_refused(auth));
+  const std::string& actor = auth.actor;
   switch (match.route->id) {
     case RouteId::can_deploy: {
       auto query = parse_can_deploy(target, service_, options_.max_wait);
@@ -407,39 +487,39 @@ void Api::dispatch(const http::Request& request, const RouteMatch& match,
       const auto& q = std::get<CanDeployQuery>(query);
       // Without a responder to hold (handle()), wait= is answered at once.
       if (!reply.can_wait()) return reply(can_deploy_response(q.environment, q.as_run));
-      return answer_can_deploy(q.environment, q.wait, q.as_run, reply.responder());
+      return answer_can_deploy(q.environment, q.wait, q.as_run, reply.responder(), client);
     }
     case RouteId::healthz:
       return reply(json_response(Status::ok, Json{{"status", "ok"}}));
     case RouteId::readyz:
       return reply(readiness());
     case RouteId::status:
-      return reply(status());
+      return reply(status(auth_.visible(authorization_of(request))));
     case RouteId::environment:
       return reply(environment_status(name));
     case RouteId::lease_acquire:
-      return reply(mutate(request, name, &Api::acquire_lease, ""));
+      return reply(mutate(request, name, actor, &Api::acquire_lease, ""));
     case RouteId::lease_release:
-      return reply(mutate(request, name, &Api::release_lease, std::string(match.id)));
+      return reply(mutate(request, name, actor, &Api::release_lease, std::string(match.id)));
     case RouteId::queue_join:
-      return reply(mutate(request, name, &Api::join_queue, ""));
+      return reply(mutate(request, name, actor, &Api::join_queue, ""));
     case RouteId::queue_ticket:
-      return poll_ticket(request, target, name, std::string(match.id), std::move(reply));
+      return poll_ticket(target, name, std::string(match.id), std::move(reply), client);
     case RouteId::queue_leave:
-      return reply(mutate(request, name, &Api::leave_queue, std::string(match.id)));
+      return reply(mutate(request, name, actor, &Api::leave_queue, std::string(match.id)));
     case RouteId::freeze_set:
-      return reply(mutate(request, name, &Api::set_freeze, ""));
+      return reply(mutate(request, name, actor, &Api::set_freeze, ""));
     case RouteId::freeze_clear:
-      return reply(mutate(request, name, &Api::clear_freeze, ""));
+      return reply(mutate(request, name, actor, &Api::clear_freeze, ""));
     case RouteId::events:
-      return reply(mutate(request, name, &Api::report_event, ""));
+      return reply(mutate(request, name, actor, &Api::report_event, ""));
     case RouteId::stabilize:
     case RouteId::stop:
       if (!reply.can_wait()) {
         return reply(error(Status::internal_server_error, "internal",
                            "POST " + target.path() + " is served asynchronously only"));
       }
-      return remediate(request, reply.responder(), name,
+      return remediate(request, reply.responder(), Route{name, actor},
                        match.route->id == RouteId::stabilize ? "stabilize" : "stop");
     case RouteId::metrics:
     case RouteId::webhook: {
@@ -462,11 +542,15 @@ Response Api::readiness() const {
   return json_response(Status::service_unavailable, body);
 }
 
-Response Api::status() const {
+Response Api::status(const TokenAuth::Visible& visible) const {
   const auto now = service_.now();
   Json environments = Json::object();
-  for (const auto& [name, policy] : service_.environments())
+  for (const auto& [name, policy] : service_.environments()) {
+    if (!visible.all && std::find(visible.environments.begin(), visible.environments.end(),
+                                  name) == visible.environments.end())
+      continue;
     environments[name] = environment_status_json(name, policy, policy.decide(now), now);
+  }
   Json body;
   body["evaluated_at"] = format_timestamp(now);
   body["environments"] = std::move(environments);
@@ -481,19 +565,22 @@ Response Api::environment_status(const std::string& name) const {
 }
 
 void Api::answer_can_deploy(const std::string& environment, Duration wait,
-                            const std::optional<AsRun>& as_run, http::Responder responder) {
+                            const std::optional<AsRun>& as_run, http::Responder responder,
+                            const std::string& client) {
   // Decided once: the same evaluation chooses between answering and waiting and is the answer.
   const auto decision = service_.decide(environment, as_run);
   if (!decision) return responder(unknown_environment(environment));
   if (wait <= Duration::zero() || decision->safe)
     return responder(can_deploy_response(environment, *decision, as_run));
   if (waiters_.full()) {
-    return responder(error(Status::service_unavailable, "too_many_waiters",
-                           "too many long-poll requests are waiting (server.max_waiters = " +
-                               std::to_string(options_.max_waiters) +
-                               "); retry without wait or later"));
+    auto res = error(Status::service_unavailable, "too_many_waiters",
+                     "too many long-poll requests are waiting (server.max_waiters = " +
+                         std::to_string(options_.max_waiters) + "); retry without wait or later");
+    res.set(bhttp::field::retry_after, "5");
+    return responder(std::move(res));
   }
-  waiters_.add(environment, wait, std::move(responder), as_run);
+  if (auto refused = over_client_waiters(client)) return responder(std::move(*refused));
+  waiters_.add(environment, wait, std::move(responder), as_run, client);
 }
 
 std::size_t Api::body_limit_for(const http::RequestHeader& header) const {
@@ -505,22 +592,9 @@ std::size_t Api::body_limit_for(const http::RequestHeader& header) const {
 // ---- mutating routes -----------------------------------------------------------------------
 
 http::Response Api::mutate(const http::Request& request, const std::string& environment,
-                           Mutator mutator, const std::string& argument) {
-  Route route{environment, "anonymous"};
-  if (auto denied = authenticate(request, route)) return std::move(*denied);
+                           const std::string& actor, Mutator mutator, const std::string& argument) {
   if (!service_.find(environment)) return unknown_environment(environment);
-  return (this->*mutator)(request, route, argument);
-}
-
-std::optional<http::Response> Api::authenticate(const http::Request& request, Route& route) const {
-  if (!auth_.enabled()) return std::nullopt;
-  auto header = request.find(bhttp::field::authorization);
-  if (header == request.end())
-    return unauthorized("this route requires Authorization: Bearer TOKEN");
-  auto index = auth_.check(header->value());
-  if (!index) return unauthorized("invalid bearer token");
-  route.actor = "token#" + std::to_string(*index);
-  return std::nullopt;
+  return (this->*mutator)(request, Route{environment, actor}, argument);
 }
 
 std::function<bool()> Api::committer() {
@@ -672,10 +746,8 @@ http::Response Api::leave_queue(const http::Request&, const Route& route, const 
   return no_content();
 }
 
-void Api::poll_ticket(const http::Request& request, const RequestTarget& target,
-                      const std::string& environment, const std::string& ticket, Reply reply) {
-  Route route{environment, "anonymous"};
-  if (auto denied = authenticate(request, route)) return reply(std::move(*denied));
+void Api::poll_ticket(const RequestTarget& target, const std::string& environment,
+                      const std::string& ticket, Reply reply, const std::string& client) {
   const auto* policy = service_.find(environment);
   if (!policy) return reply(unknown_environment(environment));
   Duration wait{};
@@ -691,9 +763,11 @@ void Api::poll_ticket(const http::Request& request, const RequestTarget& target,
   // Waiting makes sense only for a ticket that is still waiting.
   if (!reply.can_wait() || wait < std::chrono::seconds{1} || now_answer.result() != Status::accepted)
     return reply(std::move(now_answer));
-  if (ticket_waiters_.full()) return reply(std::move(now_answer));  // a plain poll, not an error
+  // Full (or this client holds its share): a plain poll, not an error.
+  if (ticket_waiters_.full() || over_client_waiters(client)) return reply(std::move(now_answer));
   ticket_waiters_.add(ticket_key(environment, ticket),
-                      std::chrono::duration_cast<std::chrono::milliseconds>(wait), reply.responder());
+                      std::chrono::duration_cast<std::chrono::milliseconds>(wait), reply.responder(),
+                      std::nullopt, client);
 }
 
 http::Response Api::ticket_response(const std::string& environment, const std::string& ticket) {
@@ -874,21 +948,24 @@ Response report_response(Status status, Json body, std::string_view code, std::s
 
 }  // namespace
 
-void Api::remediate(const http::Request& request, http::Responder responder,
-                    const std::string& environment, const std::string& action) {
-  Route route{environment, "anonymous"};
-  if (auto denied = authenticate(request, route)) return responder(std::move(*denied));
-  if (!service_.find(environment)) return responder(unknown_environment(environment));
+void Api::remediate(const http::Request& request, http::Responder responder, const Route& route,
+                    const std::string& action) {
+  if (!service_.find(route.environment)) return responder(unknown_environment(route.environment));
   if (action == "stabilize") return stabilize(request, std::move(responder), route);
   stop(request, std::move(responder), route);
 }
 
 void Api::stabilize(const http::Request& request, http::Responder responder, const Route& route) {
-  // An empty body means the defaults: propose a revision, and act (dry_run false).
+  // A plan unless the caller names the revision and says "dry_run": false: moving live traffic
+  // is never the default, and never to a revision the caller did not name.
   BodyReader body{request.body().empty() ? std::string("{}") : request.body()};
   body.only({"revision", "dry_run"});
   auto revision = body.string("revision", false, kMaxHolderBytes);
-  const bool dry_run = body.boolean("dry_run").value_or(false);
+  const bool dry_run = body.boolean("dry_run").value_or(true);
+  if (body.ok() && !dry_run && !revision)
+    body.add_error("revision: required with \"dry_run\": false (stabilize applies only the "
+                   "revision you name; without dry_run false the answer is the plan, which "
+                   "proposes one)");
   if (!body.ok()) return responder(body.error_response());
   if (!remediation_) return responder(remediation_unavailable());
 

@@ -5,8 +5,9 @@
 // is the long-poll waiters' (waiters.hpp), so every route and status code is unit-tested without
 // a network. The server calls operator() on the io thread. Reference: docs/api.md.
 //
-// Mutating routes need `Authorization: Bearer TOKEN` when server.api_token_file is set (401
-// otherwise). A mutation is answered only after the state file was written
+// Every route has a scope (routes.hpp); auth.hpp decides who may call it (401 without a valid
+// token, 403 outside the token's scopes or environments, 403 auth_not_configured for a mutation
+// when no token is configured at all). A mutation is answered only after the state file was written
 // (Persistence::commit); if that fails the change is rolled back and the answer is 500
 // state_write_failed. Errors: {"error":{"code":"...","message":"..."}}; an unknown path gets
 // 404, a wrong method 405 with Allow.
@@ -27,6 +28,7 @@
 #include "api/waiters.hpp"
 #include "service/guard_service.hpp"
 #include "service/persistence.hpp"
+#include "core/cidr.hpp"
 #include "core/config.hpp"
 #include "http/server/server.hpp"
 #include "remediation/remediation.hpp"
@@ -39,12 +41,25 @@ struct ApiOptions {
   Duration max_wait = ServerConfig{}.max_wait;
   std::size_t max_waiters = ServerConfig{}.max_waiters;
   Duration max_lease_ttl = ServerConfig{}.max_lease_ttl;
+  std::size_t max_waiters_per_client = ServerConfig{}.max_waiters_per_client;
+  /// Peers whose X-Forwarded-For names the client (server.trusted_proxies).
+  std::vector<Cidr> trusted_proxies;
   /// Told the number of long-poll waiters whenever it changes (metrics, tests). Io thread.
   std::function<void(std::size_t)> on_waiter_count;
+  /// Told the outcome of every authorization of a route that has a scope (metrics).
+  std::function<void(RouteId, const AuthResult&)> on_auth;
 
   static ApiOptions from_config(const ServerConfig& server) {
-    return {server.max_body_bytes, server.max_webhook_body_bytes, server.max_wait,
-            server.max_waiters, server.max_lease_ttl, {}};
+    ApiOptions out;
+    out.max_body_bytes = server.max_body_bytes;
+    out.max_webhook_body_bytes = server.max_webhook_body_bytes;
+    out.max_wait = server.max_wait;
+    out.max_waiters = server.max_waiters;
+    out.max_lease_ttl = server.max_lease_ttl;
+    out.max_waiters_per_client = server.max_waiters_per_client;
+    for (const auto& text : server.trusted_proxies)
+      if (auto cidr = Cidr::parse(text)) out.trusted_proxies.push_back(*cidr);  // validated
+    return out;
   }
 };
 
@@ -56,7 +71,7 @@ class Api {
  public:
   /// `service` and `persistence` must outlive the Api. `persistence` null: mutations are
   /// applied without a state file or audit log (tests). `auth` without tokens: mutating routes
-  /// are open. Registers a GuardService listener (long-poll wake-ups). Io thread only.
+  /// answer 403 auth_not_configured unless its settings allow anonymous mutations. Registers a GuardService listener (long-poll wake-ups). Io thread only.
   Api(service::GuardService& service, ApiOptions options = {}, service::Persistence* persistence = nullptr,
       TokenAuth auth = {});
   Api(const Api&) = delete;
@@ -94,8 +109,9 @@ class Api {
     waiters_.wake(environment);
     ticket_waiters_.wake_prefix(std::string(environment) + "/");
   }
-  /// Replaces the bearer tokens (config reload re-reads server.api_token_file).
+  /// Replaces the tokens and settings (config reload re-reads the token files).
   void set_auth(TokenAuth auth) { auth_ = std::move(auth); }
+  const TokenAuth& auth() const { return auth_; }
   std::size_t waiter_count() const { return waiters_.size() + ticket_waiters_.size(); }
 
  private:
@@ -121,13 +137,22 @@ class Api {
     http::Response* out_ = nullptr;
   };
   /// Splits the target, matches the route table and dispatches: the one entry of every request.
-  void serve(Listener listener, const http::Request& request, Reply reply);
+  /// `peer`: the connection's peer address (nullopt from handle()).
+  void serve(Listener listener, const http::Request& request, Reply reply,
+             const std::optional<boost::asio::ip::address>& peer);
   void dispatch(const http::Request& request, const RouteMatch& match,
-                const RequestTarget& target, Reply reply);
+                const RequestTarget& target, Reply reply, const std::string& client);
+  /// The client a request is from: the peer, or behind a trusted proxy the right-most
+  /// X-Forwarded-For entry that is not a trusted proxy. "" when unknown (handle()).
+  std::string client_of(const http::Request& request,
+                        const std::optional<boost::asio::ip::address>& peer) const;
+  bool trusted_proxy(std::string_view address) const;
+  /// 503 too_many_waiters when `client` already has max_waiters_per_client waiting.
+  std::optional<http::Response> over_client_waiters(const std::string& client) const;
   http::Response no_route(Listener listener, const RouteMatch& match,
                           const RequestTarget& target) const;
   http::Response readiness() const;
-  http::Response status() const;
+  http::Response status(const TokenAuth::Visible& visible) const;
   http::Response environment_status(const std::string& name) const;
   using Mutator = http::Response (Api::*)(const http::Request&, const Route&,
                                           const std::string& argument);
@@ -135,12 +160,13 @@ class Api {
                                      const std::optional<AsRun>& as_run) const;
   /// GET /can-deploy once its query is valid: answers now, or parks a long-poll waiter.
   void answer_can_deploy(const std::string& environment, Duration wait,
-                         const std::optional<AsRun>& as_run, http::Responder responder);
+                         const std::optional<AsRun>& as_run, http::Responder responder,
+                         const std::string& client);
   static http::Response can_deploy_response(std::string_view environment, const Decision& decision,
                                             const std::optional<AsRun>& as_run);
   /// Authenticates, checks the environment, then runs the mutator.
   http::Response mutate(const http::Request& request, const std::string& environment,
-                        Mutator mutator, const std::string& argument);
+                        const std::string& actor, Mutator mutator, const std::string& argument);
   http::Response acquire_lease(const http::Request&, const Route&, const std::string&);
   http::Response release_lease(const http::Request&, const Route&, const std::string& lease_id);
   http::Response set_freeze(const http::Request&, const Route&, const std::string&);
@@ -154,8 +180,8 @@ class Api {
   http::Response join_queue(const http::Request&, const Route&, const std::string&);
   http::Response leave_queue(const http::Request&, const Route&, const std::string& ticket);
   /// GET .../queue/TICKET: authenticates, then answers now or parks a ticket waiter.
-  void poll_ticket(const http::Request& request, const RequestTarget& target,
-                   const std::string& environment, const std::string& ticket, Reply reply);
+  void poll_ticket(const RequestTarget& target, const std::string& environment,
+                   const std::string& ticket, Reply reply, const std::string& client);
   /// The answer for a ticket now (202 waiting, 201 granted, 404, 409); counts as a poll.
   http::Response ticket_response(const std::string& environment, const std::string& ticket);
   /// Remembers tickets that ended by themselves (409 for a while) and wakes their waiters.
@@ -163,11 +189,9 @@ class Api {
   void report_waiter_count() const {
     if (options_.on_waiter_count) options_.on_waiter_count(waiter_count());
   }
-  /// Bearer-token check shared by every mutating route; sets route.actor. nullopt: allowed.
-  std::optional<http::Response> authenticate(const http::Request& request, Route& route) const;
   /// POST /v1/environments/NAME/{stabilize,stop}: answered through the responder, later.
-  void remediate(const http::Request& request, http::Responder responder,
-                 const std::string& environment, const std::string& action);
+  void remediate(const http::Request& request, http::Responder responder, const Route& route,
+                 const std::string& action);
   void stabilize(const http::Request& request, http::Responder responder, const Route& route);
   void stop(const http::Request& request, http::Responder responder, const Route& route);
   std::function<bool()> committer();
@@ -178,6 +202,7 @@ class Api {
   ApiOptions options_;
   service::Persistence* persistence_;
   TokenAuth auth_;
+  ClientCounts client_waiters_;  // before the registries, which count into it
   WaiterRegistry waiters_;
   WaiterRegistry ticket_waiters_;  // keyed "ENV/TICKET": woken only when that ticket changes
   /// Tickets superseded or whose run ended, answered 409 instead of 404 for a while.

@@ -9,12 +9,12 @@ using boost::beast::http::verb;
 
 constexpr std::array kRoutes = {
     Route{RouteId::can_deploy, verb::get, "/can-deploy", Dispatch::async, BodyLimit::api,
-          Scope::none, false,
+          Scope::read, false,
           "200 safe / 423 blocked with the reasons; `wait=S` holds the request until safe"},
-    Route{RouteId::status, verb::get, "/v1/status", Dispatch::sync, BodyLimit::api, Scope::none,
+    Route{RouteId::status, verb::get, "/v1/status", Dispatch::sync, BodyLimit::api, Scope::read,
           false, "every environment's verdict, reasons, lease, freeze and observations"},
     Route{RouteId::environment, verb::get, "/v1/environments/{name}", Dispatch::sync,
-          BodyLimit::api, Scope::none, false, "the same object for one environment"},
+          BodyLimit::api, Scope::read, false, "the same object for one environment"},
     Route{RouteId::healthz, verb::get, "/healthz", Dispatch::sync, BodyLimit::api, Scope::none,
           false, "200 while serving"},
     Route{RouteId::readyz, verb::get, "/readyz", Dispatch::sync, BodyLimit::api, Scope::none,
@@ -44,7 +44,7 @@ constexpr std::array kRoutes = {
           "100% traffic to one revision, the others deactivated (or the plan)"},
     Route{RouteId::stop, verb::post, "/v1/environments/{name}/stop", Dispatch::async,
           BodyLimit::api, Scope::operate, false, "freeze, then cancel the active runs"},
-    Route{RouteId::metrics, verb::get, "/metrics", Dispatch::sync, BodyLimit::api, Scope::none,
+    Route{RouteId::metrics, verb::get, "/metrics", Dispatch::sync, BodyLimit::api, Scope::read,
           false, "Prometheus text format"},
     Route{RouteId::webhook, verb::post, "/webhooks/github", Dispatch::sync, BodyLimit::webhook,
           Scope::webhook_signature, true, "GitHub webhook deliveries"},
@@ -217,6 +217,7 @@ std::string route_list_markdown() {
     out += " | ";
     switch (route.scope) {
       case Scope::none: out += "none"; break;
+      case Scope::read: out += "none; scope `read` with `protect_reads`"; break;
       case Scope::deploy: out += "token, scope `deploy`"; break;
       case Scope::operate: out += "token, scope `operate`"; break;
       case Scope::webhook_signature: out += "HMAC signature"; break;

@@ -15,6 +15,7 @@
 #include <boost/beast/http/verb.hpp>
 #include <boost/url/url_view.hpp>
 
+#include "api/auth.hpp"
 #include "api/target.hpp"
 
 namespace deployguard::api {
@@ -47,13 +48,6 @@ enum class Dispatch {
 enum class BodyLimit {
   api,      // server.max_body_bytes
   webhook,  // server.max_webhook_body_bytes
-};
-
-enum class Scope {
-  none,               // anyone who reaches the listener
-  deploy,             // a bearer token (server.api_token_file) when one is configured
-  operate,            // a bearer token (server.api_token_file) when one is configured
-  webhook_signature,  // the X-Hub-Signature-256 HMAC of github.webhook_secret_file
 };
 
 struct Route {

@@ -5,10 +5,11 @@
 namespace deployguard::api {
 
 WaiterRegistry::WaiterRegistry(boost::asio::any_io_executor executor, std::size_t max_waiters,
-                               Answer answer, CountObserver observer)
+                               Answer answer, CountObserver observer, ClientCounts* clients)
     : max_waiters_(max_waiters),
       answer_(std::move(answer)),
       observer_(std::move(observer)),
+      clients_(clients),
       timer_(std::move(executor)) {}
 
 WaiterRegistry::~WaiterRegistry() {
@@ -23,7 +24,8 @@ std::size_t WaiterRegistry::size(std::string_view environment) const {
 }
 
 void WaiterRegistry::add(const std::string& environment, std::chrono::milliseconds wait,
-                         http::Responder responder, std::optional<AsRun> as_run) {
+                         http::Responder responder, std::optional<AsRun> as_run,
+                         std::string client) {
   const auto id = next_id_++;
   const auto deadline = SteadyClock::now() + wait;
   responder.on_disconnect([this, alive = std::weak_ptr<int>(alive_), id] {
@@ -32,7 +34,9 @@ void WaiterRegistry::add(const std::string& environment, std::chrono::millisecon
     arm();
   });
   if (as_run) runs_by_environment_[environment].insert(id);
-  waiters_.emplace(id, Waiter{environment, deadline, std::move(responder), std::move(as_run)});
+  if (clients_ && !client.empty()) clients_->add(client);
+  waiters_.emplace(id, Waiter{environment, deadline, std::move(responder), std::move(as_run),
+                              clients_ ? std::move(client) : std::string{}});
   by_environment_[environment].insert(id);
   deadlines_.emplace(deadline, id);
   arm();
@@ -45,6 +49,7 @@ std::optional<WaiterRegistry::Waiter> WaiterRegistry::take(std::uint64_t id) {
   Waiter waiter = std::move(it->second);
   waiters_.erase(it);
   deadlines_.erase({waiter.deadline, id});
+  if (clients_ && !waiter.client.empty()) clients_->remove(waiter.client);
   for (auto* index : {&by_environment_, &runs_by_environment_}) {
     if (auto env = index->find(waiter.environment); env != index->end()) {
       env->second.erase(id);

@@ -34,6 +34,23 @@
 
 namespace deployguard::api {
 
+/// Waiters per client address, shared by the registries of one Api (server.max_waiters_per_client).
+class ClientCounts {
+ public:
+  std::size_t count(const std::string& client) const {
+    auto it = counts_.find(client);
+    return it == counts_.end() ? 0 : it->second;
+  }
+  void add(const std::string& client) { ++counts_[client]; }
+  void remove(const std::string& client) {
+    auto it = counts_.find(client);
+    if (it != counts_.end() && --it->second == 0) counts_.erase(it);
+  }
+
+ private:
+  std::map<std::string, std::size_t> counts_;
+};
+
 class WaiterRegistry {
  public:
   using SteadyClock = std::chrono::steady_clock;
@@ -47,8 +64,9 @@ class WaiterRegistry {
   /// Told the number of waiters after every change of it (metrics, tests). May be empty.
   using CountObserver = std::function<void(std::size_t waiting)>;
 
+  /// `clients` (optional, must outlive the registry) counts each waiter's client while it waits.
   WaiterRegistry(boost::asio::any_io_executor executor, std::size_t max_waiters, Answer answer,
-                 CountObserver observer = {});
+                 CountObserver observer = {}, ClientCounts* clients = nullptr);
   ~WaiterRegistry();
   WaiterRegistry(const WaiterRegistry&) = delete;
   WaiterRegistry& operator=(const WaiterRegistry&) = delete;
@@ -59,7 +77,8 @@ class WaiterRegistry {
 
   /// Holds `responder` for at most `wait`. Precondition: !full().
   void add(const std::string& environment, std::chrono::milliseconds wait,
-           http::Responder responder, std::optional<AsRun> as_run = std::nullopt);
+           http::Responder responder, std::optional<AsRun> as_run = std::nullopt,
+           std::string client = {});
   /// Answers every waiter of `environment` now.
   void wake(std::string_view environment);
   /// Answers every waiter whose key starts with `prefix` (the ticket waiters of an environment
@@ -77,6 +96,7 @@ class WaiterRegistry {
     SteadyClock::time_point deadline;
     http::Responder responder;
     std::optional<AsRun> as_run;
+    std::string client;  // counted in clients_ while waiting ("" when not counted)
   };
 
   /// Removes the waiter and returns it (nullopt if already gone).
@@ -88,6 +108,7 @@ class WaiterRegistry {
   std::size_t max_waiters_;
   Answer answer_;
   CountObserver observer_;
+  ClientCounts* clients_;
   std::uint64_t next_id_ = 1;
   std::unordered_map<std::uint64_t, Waiter> waiters_;
   std::map<std::string, std::set<std::uint64_t>, std::less<>> by_environment_;

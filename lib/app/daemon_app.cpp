@@ -34,14 +34,62 @@ std::vector<std::string> webhook_secrets(const Config& config) {
   return secrets;
 }
 
-// leases: API bearer tokens (server.api_token_file, one per line). Missing or empty file: a
-// startup error, not an API that silently accepts or refuses every mutation.
+// API tokens: server.api_token_file (one per line, every scope) and server.api_tokens (named,
+// scoped). A missing or empty file is a startup (or reload) error, not an API that silently
+// accepts or refuses every mutation.
+constexpr std::size_t kMinNamedTokenBytes = 16;
+
 api::TokenAuth api_auth(const ServerConfig& server) {
-  if (!server.api_token_file) return {};
-  std::string error;
-  auto tokens = config::read_secret_lines(*server.api_token_file, error);
-  if (!error.empty()) throw std::runtime_error("server.api_token_file: " + error);
-  return api::TokenAuth{tokens};
+  const api::AuthSettings settings{server.allow_anonymous_mutations, server.protect_reads};
+  std::vector<api::NamedToken> tokens;
+  if (server.api_token_file) {
+    std::string error;
+    auto lines = config::read_secret_lines(*server.api_token_file, error);
+    if (!error.empty()) throw std::runtime_error("server.api_token_file: " + error);
+    for (std::size_t i = 0; i < lines.size(); ++i)
+      tokens.push_back({"token#" + std::to_string(i + 1), std::move(lines[i]),
+                        {api::Scope::read, api::Scope::deploy, api::Scope::operate},
+                        {}});
+  }
+  for (std::size_t i = 0; i < server.api_tokens.size(); ++i) {
+    const auto& named = server.api_tokens[i];
+    const std::string where = "server.api_tokens[" + std::to_string(i) + "].file";
+    std::string error;
+    auto lines = config::read_secret_lines(named.file, error);
+    if (!error.empty()) throw std::runtime_error(where + ": " + error);
+    if (lines.size() != 1)
+      throw std::runtime_error(where + ": expected one token, found " +
+                               std::to_string(lines.size()) + " lines");
+    if (lines.front().size() < kMinNamedTokenBytes)
+      throw std::runtime_error(where + ": the token is shorter than " +
+                               std::to_string(kMinNamedTokenBytes) +
+                               " characters; generate one with `openssl rand -hex 32`");
+    api::NamedToken token{named.name, std::move(lines.front()), {}, named.environments};
+    for (const auto& scope : named.scopes)
+      if (auto parsed = api::parse_scope(scope)) token.scopes.push_back(*parsed);
+    tokens.push_back(std::move(token));
+  }
+  return api::TokenAuth{std::move(tokens), settings};
+}
+
+// Said at start and on each reload, so an open API is never a surprise in the logs.
+void warn_if_open(const ServerConfig& server, const api::TokenAuth& auth,
+                  const std::shared_ptr<spdlog::logger>& log) {
+  if (auth.enabled()) return;
+  if (server.allow_anonymous_mutations) {
+    log->warn("event=api_open detail=\"server.allow_anonymous_mutations is true and no API token "
+              "is configured: anyone who reaches the listener can lease, freeze, stop and "
+              "stabilize\"");
+  } else {
+    log->warn("event=api_mutations_refused detail=\"no API token is configured "
+              "(server.api_tokens, server.api_token_file): every mutating route answers 403 "
+              "auth_not_configured\"");
+  }
+}
+
+/// TLS files of a listener, relative names looked up in $CREDENTIALS_DIRECTORY first.
+http::TlsFiles tls_files(const std::string& cert_file, const std::string& key_file) {
+  return http::TlsFiles{config::resolve_secret_path(cert_file), config::resolve_secret_path(key_file)};
 }
 
 // Both listeners: the API's per-route body limits, and every answer counted in the metrics
@@ -53,6 +101,26 @@ http::ServerOptions with_request_hooks(http::ServerOptions options, const api::A
   };
   options.on_response = [&metrics](std::string_view target, unsigned status) {
     if (metrics) metrics->record_http(target, status);
+  };
+  return options;
+}
+
+// The API's limits, and every authorization counted in the metrics (built after the API).
+api::ApiOptions api_options(const ServerConfig& server, const std::unique_ptr<Metrics>& metrics) {
+  auto options = api::ApiOptions::from_config(server);
+  options.on_auth = [&metrics](api::RouteId id, const api::AuthResult& auth) {
+    if (!metrics) return;
+    std::string_view pattern;
+    for (const auto& route : api::routes())
+      if (route.id == id) pattern = route.pattern;
+    const char* outcome = "allowed";
+    switch (auth.outcome) {
+      case api::AuthOutcome::allowed: break;
+      case api::AuthOutcome::unauthorized: outcome = "unauthorized"; break;
+      case api::AuthOutcome::forbidden: outcome = "forbidden"; break;
+      case api::AuthOutcome::not_configured: outcome = "not_configured"; break;
+    }
+    metrics->record_auth(pattern, auth.actor, outcome);
   };
   return options;
 }
@@ -73,6 +141,20 @@ http::ServerOptions server_options(const ServerConfig& config) {
   options.max_body_bytes = config.max_body_bytes;
   options.read_timeout = config.read_timeout;
   options.idle_timeout = config.idle_timeout;
+  options.max_connections_per_client = config.max_connections_per_client;
+  std::vector<Cidr> proxies;
+  for (const auto& text : config.trusted_proxies)
+    if (auto cidr = Cidr::parse(text)) proxies.push_back(*cidr);  // validated by the loader
+  if (!proxies.empty()) {
+    options.exempt_from_client_limit = [proxies](const boost::asio::ip::address& peer) {
+      const auto text = peer.to_string();
+      for (const auto& cidr : proxies)
+        if (cidr.contains(text)) return true;
+      return false;
+    };
+  }
+  // Throws std::runtime_error (file + OpenSSL reason) when the certificate cannot be loaded.
+  if (config.tls) options.tls = tls_files(config.tls->cert_file, config.tls->key_file);
   return options;
 }
 
@@ -82,7 +164,7 @@ DaemonApp::DaemonApp(Config config, DaemonOptions options)
       log_(init_logging(config_, options_)),
       clock_(take_clock(options_)),
       service_(io_.get_executor(), *clock_, config_.environments),
-      api_(service_, api::ApiOptions::from_config(config_.server), &persistence_,  // leases
+      api_(service_, api_options(config_.server, metrics_), &persistence_,  // leases
            api_auth(config_.server)),
       server_(io_.get_executor(),
               with_request_hooks(server_options(config_.server), api_, metrics_),
@@ -119,9 +201,9 @@ DaemonApp::DaemonApp(Config config, DaemonOptions options)
     opts.port = config_.server.webhook_listen->port;
     // Relative names are looked up in $CREDENTIALS_DIRECTORY first, like every secret file
     // (systemd LoadCredential= hands the key to the service without making it world-readable).
+    // Without its own certificate the webhook listener uses the API listener's (server.tls).
     if (config_.server.cert_file && config_.server.key_file)
-      opts.tls = http::TlsFiles{config::resolve_secret_path(*config_.server.cert_file),
-                                config::resolve_secret_path(*config_.server.key_file)};
+      opts.tls = tls_files(*config_.server.cert_file, *config_.server.key_file);
     // Throws std::runtime_error (file + OpenSSL reason) when the certificate cannot be loaded.
     webhook_server_ = std::make_unique<http::Server>(io_.get_executor(), std::move(opts),
                                                      api_.webhook_listener_handler());
@@ -134,8 +216,9 @@ void DaemonApp::start() {
   // A corrupt/unreadable state file stops start-up before anything binds
   persistence_.restore(options_.move_corrupt_state);
   server_.start();
-  log_->info("event=listening address={} environments={}", format_endpoint(listen_endpoint()),
-             config_.environments.size());
+  log_->info("event=listening address={} environments={} tls={}", format_endpoint(listen_endpoint()),
+             config_.environments.size(), server_.tls());
+  warn_if_open(config_.server, api_.auth(), log_);
   if (webhook_server_) {
     webhook_server_->start();
     log_->info("event=listening_webhook address={} tls={}",
@@ -228,15 +311,24 @@ ReloadResult DaemonApp::reload(Config next) {
     limits.webhook_listen = now_server.webhook_listen;
     limits.cert_file = now_server.cert_file;
     limits.key_file = now_server.key_file;
-    limits.api_token_file = now_server.api_token_file;  // reloaded
+    // Reloaded: who may call what.
+    limits.api_token_file = now_server.api_token_file;
+    limits.api_tokens = now_server.api_tokens;
+    limits.allow_anonymous_mutations = now_server.allow_anonymous_mutations;
+    limits.protect_reads = now_server.protect_reads;
+    note(limits.tls != now_server.tls, "server.tls");
+    limits.tls = now_server.tls;
     note(limits != now_server, "server limits");
   }
   note(config_.state != next.state, "state");
   note(config_.http_client != next.http_client, "http_client");
   {
-    auto api_token_file = next.server.api_token_file;
-    next.server = config_.server;
-    next.server.api_token_file = std::move(api_token_file);
+    ServerConfig reloaded = config_.server;
+    reloaded.api_token_file = next.server.api_token_file;
+    reloaded.api_tokens = next.server.api_tokens;
+    reloaded.allow_anonymous_mutations = next.server.allow_anonymous_mutations;
+    reloaded.protect_reads = next.server.protect_reads;
+    next.server = std::move(reloaded);
     next.state = config_.state;
     next.http_client = config_.http_client;
   }
@@ -280,6 +372,7 @@ ReloadResult DaemonApp::reload(Config next) {
   // 2. Apply. Nothing below throws on a valid config.
   result.environments = service_.reconfigure(next.environments);
   for (const auto& name : result.environments.removed) api_.wake_waiters(name);  // -> 404
+  warn_if_open(next.server, auth, log_);
   api_.set_auth(std::move(auth));
   // Reconfigured, not rebuilt: a delivery GitHub redelivers after the reload stays a duplicate.
   webhook_->reconfigure(next.environments, std::move(secrets));
@@ -341,15 +434,21 @@ std::optional<boost::asio::ip::tcp::endpoint> DaemonApp::webhook_endpoint() cons
 }
 
 bool DaemonApp::reload_tls() {
-  if (!webhook_server_ || !webhook_server_->tls()) return true;
-  if (auto error = webhook_server_->reload_tls()) {
-    log_->error("event=tls_reload_failed error=\"{}\" detail=\"the previous certificate stays "
-                "in use\"",
-                *error);
-    return false;
-  }
-  log_->info("event=tls_reloaded");
-  return true;
+  bool ok = true;
+  const auto reload_one = [&](http::Server& server, std::string_view listener) {
+    if (!server.tls()) return;
+    if (auto error = server.reload_tls()) {
+      log_->error("event=tls_reload_failed listener={} error=\"{}\" detail=\"the previous "
+                  "certificate stays in use\"",
+                  listener, *error);
+      ok = false;
+      return;
+    }
+    log_->info("event=tls_reloaded listener={}", listener);
+  };
+  reload_one(server_, "listen");
+  if (webhook_server_) reload_one(*webhook_server_, "webhook_listen");
+  return ok;
 }
 
 std::string format_endpoint(const boost::asio::ip::tcp::endpoint& endpoint) {

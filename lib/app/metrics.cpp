@@ -21,6 +21,11 @@ void Metrics::record_http(std::string_view target, unsigned status) {
   ++http_requests_[{api::route_label(target), status}];
 }
 
+void Metrics::record_auth(std::string_view route, std::string_view token,
+                          std::string_view outcome) {
+  ++auth_[{std::string(route), std::string(token), std::string(outcome)}];
+}
+
 std::string Metrics::render() const {
   using namespace prometheus;
   Registry registry;
@@ -133,6 +138,16 @@ std::string Metrics::render() const {
                           .Register(registry);
   for (const auto& [key, count] : http_requests_)
     http_family.Add({{"route", key.first}, {"status", std::to_string(key.second)}})
+        .Increment(static_cast<double>(count));
+
+  auto& auth_family = BuildCounter()
+                          .Name("deployguard_api_auth_total")
+                          .Help("Authorizations of scoped API routes by route, token name and "
+                                "outcome")
+                          .Register(registry);
+  for (const auto& [key, count] : auth_)
+    auth_family
+        .Add({{"route", std::get<0>(key)}, {"token", std::get<1>(key)}, {"outcome", std::get<2>(key)}})
         .Increment(static_cast<double>(count));
 
   return TextSerializer{}.Serialize(registry.Collect());

@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 
 #include "service/guard_service.hpp"
@@ -35,6 +36,9 @@ class Metrics {
 
   /// Counts one HTTP response (server on_response hook).
   void record_http(std::string_view target, unsigned status);
+  /// Counts one authorization of a scoped route (Api on_auth hook): the route's pattern, the
+  /// token's name (never its value; "anonymous" without one) and the outcome.
+  void record_auth(std::string_view route, std::string_view token, std::string_view outcome);
 
   /// The whole exposition, text format 0.0.4.
   std::string render() const;
@@ -47,6 +51,7 @@ class Metrics {
   const WebhookReceiver* webhooks_;
   const std::map<std::string, std::uint64_t>* reload_counts_ = nullptr;
   std::map<std::pair<std::string, unsigned>, std::uint64_t> http_requests_;
+  std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> auth_;
 };
 
 }  // namespace deployguard::app

@@ -18,6 +18,7 @@
 #include <variant>
 
 #include "config/schema.hpp"
+#include "core/cidr.hpp"
 #include "config/values.hpp"
 
 namespace deployguard::config {
@@ -621,6 +622,14 @@ class Loader {
       add_at("server.webhook_listen",
              "requires github.webhook_secret_file to verify webhook deliveries");
 
+    check_api_tokens(c.server);
+    for (std::size_t i = 0; i < c.server.trusted_proxies.size(); ++i) {
+      std::string why;
+      if (!Cidr::parse(c.server.trusted_proxies[i], &why))
+        add_at("server.trusted_proxies",
+               "item " + std::to_string(i) + " (" + quote(c.server.trusted_proxies[i]) +
+                   "): expected a CIDR such as 10.0.0.0/8 or ::1/128; " + why);
+    }
     if (written("github")) {
       const int sources = int{written("github.token_file")} + int{written("github.token_env")};
       if (sources == 0) add_at("github", "one of token_file or token_env is required");
@@ -649,6 +658,34 @@ class Loader {
                "busy_backoff.initial (" + format_duration(env.busy_backoff.initial) +
                    ") must not exceed busy_backoff.max (" +
                    format_duration(env.busy_backoff.max) + ")");
+    }
+  }
+
+  void check_api_tokens(const ServerConfig& server) {
+    static const std::set<std::string> kScopes = {"deploy", "operate", "read"};
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < server.api_tokens.size(); ++i) {
+      const auto& token = server.api_tokens[i];
+      const std::string path = "server.api_tokens[" + std::to_string(i) + "]";
+      if (!token.name.empty() && !names.insert(token.name).second)
+        add_at(path + ".name", "duplicate token name " + quote(token.name));
+      for (std::size_t j = 0; j < token.scopes.size(); ++j)
+        if (kScopes.count(token.scopes[j]) == 0)
+          add_at(path + ".scopes", "item " + std::to_string(j) + ": expected one of deploy, "
+                                   "operate, read, got " + quote(token.scopes[j]));
+      for (const auto& environment : token.environments)
+        if (config_.environments.count(environment) == 0)
+          add_at(path + ".environments", "no environment named " + quote(environment));
+    }
+    const bool any_token = written("server.api_token_file") || !server.api_tokens.empty();
+    if (server.protect_reads && !any_token)
+      add_at("server.protect_reads", "needs server.api_tokens or server.api_token_file");
+    if (server.protect_reads) {
+      bool reader = written("server.api_token_file");
+      for (const auto& token : server.api_tokens)
+        for (const auto& scope : token.scopes) reader = reader || scope == "read";
+      if (any_token && !reader)
+        add_at("server.protect_reads", "no token has scope read, so nobody could read status");
     }
   }
 

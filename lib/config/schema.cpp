@@ -41,6 +41,68 @@ const Key kKeys[] = {
                     "lines ignored). A relative path is looked up in `$CREDENTIALS_DIRECTORY` "
                     "first (systemd `LoadCredential=`).",
      .slot = DG_SLOT(c.server.api_token_file)},
+    {.path = "server.api_tokens",
+     .kind = Kind::SectionList,
+     .description = "Named API tokens, each allowed only some scopes and environments. A "
+                    "token outside its scopes or environments gets `403`. The audit log and "
+                    "metrics name the token, never its value. Re-read on SIGHUP.",
+     .enter = DG_ENTER(if (c.server.api_tokens.size() <= s.index) c.server.api_tokens.resize(
+                           s.index + 1))},
+    {.path = "server.api_tokens[].name",
+     .kind = Kind::Identifier,
+     .description = "Name of the token in the audit log, metrics and logs. Unique.",
+     .required = true,
+     .slot = DG_SLOT(c.server.api_tokens.at(s.index).name)},
+    {.path = "server.api_tokens[].file",
+     .kind = Kind::Path,
+     .description = "File holding the token (its first non-blank line, at least 16 characters). "
+                    "A relative path is looked up in `$CREDENTIALS_DIRECTORY` first.",
+     .required = true,
+     .slot = DG_SLOT(c.server.api_tokens.at(s.index).file)},
+    {.path = "server.api_tokens[].scopes",
+     .kind = Kind::StringList,
+     .description = "What the token may do: `deploy` (lease, queue, busy reports), `operate` "
+                    "(freeze, unfreeze, stop, stabilize), `read` (status, can-deploy, metrics; "
+                    "needed only with `protect_reads`).",
+     .required = true,
+     .minimum = 1,
+     .slot = DG_SLOT(c.server.api_tokens.at(s.index).scopes)},
+    {.path = "server.api_tokens[].environments",
+     .kind = Kind::StringList,
+     .description = "The environments the token may act on.",
+     .default_text = "every environment",
+     .slot = DG_SLOT(c.server.api_tokens.at(s.index).environments)},
+    {.path = "server.allow_anonymous_mutations",
+     .kind = Kind::Bool,
+     .description = "Without any API token configured, mutating routes answer `403` "
+                    "`auth_not_configured`; `true` opens them to anyone who reaches the "
+                    "listener (logged as a warning at start and on each reload). Ignored when "
+                    "a token is configured.",
+     .slot = DG_SLOT(c.server.allow_anonymous_mutations)},
+    {.path = "server.protect_reads",
+     .kind = Kind::Bool,
+     .description = "Reads (`/can-deploy`, `/v1/status`, `/v1/environments/NAME`, `/metrics`) "
+                    "need a token with scope `read` too; `/healthz` and `/readyz` stay open. "
+                    "Needs a token.",
+     .slot = DG_SLOT(c.server.protect_reads)},
+    {.path = "server.tls",
+     .kind = Kind::OptionalSection,
+     .description = "Serve the API listener over TLS 1.2+. Re-read on SIGHUP; if the new files "
+                    "do not load, the old certificate stays in use. `webhook_listen` uses it "
+                    "too unless `cert_file`/`key_file` are set.",
+     .enter = DG_ENTER(c.server.tls.emplace())},
+    {.path = "server.tls.cert_file",
+     .kind = Kind::Path,
+     .description = "PEM certificate chain, leaf first. A relative path is looked up in "
+                    "`$CREDENTIALS_DIRECTORY` first.",
+     .required = true,
+     .slot = DG_SLOT(c.server.tls.value().cert_file)},
+    {.path = "server.tls.key_file",
+     .kind = Kind::Path,
+     .description = "PEM private key (unencrypted) for `cert_file`. A relative path is looked "
+                    "up in `$CREDENTIALS_DIRECTORY` first.",
+     .required = true,
+     .slot = DG_SLOT(c.server.tls.value().key_file)},
     {.path = "server.webhook_listen",
      .kind = Kind::Listen,
      .description = "Optional second listener that serves only the GitHub webhook route "
@@ -51,7 +113,8 @@ const Key kKeys[] = {
      .slot = DG_SLOT(c.server.webhook_listen)},
     {.path = "server.cert_file",
      .kind = Kind::Path,
-     .description = "PEM certificate chain (leaf first) for TLS 1.2+ on `webhook_listen`. Set "
+     .description = "PEM certificate chain (leaf first) for TLS 1.2+ on `webhook_listen` "
+                    "(without it, `webhook_listen` uses `tls`). Set "
                     "together with `key_file`. A relative path is looked up in "
                     "`$CREDENTIALS_DIRECTORY` first (systemd `LoadCredential=`). Re-read with the "
                     "key on SIGHUP; if the new files do not load, the old certificate stays in "
@@ -68,6 +131,26 @@ const Key kKeys[] = {
                     "well above `max_waiters` so other clients still get in while they wait.",
      .minimum = 1,
      .slot = DG_SLOT(c.server.max_connections)},
+    {.path = "server.max_connections_per_client",
+     .kind = Kind::Count,
+     .description = "Most connections one client address may hold open; beyond it the "
+                    "connection is answered `503` with `Retry-After` and closed. Trusted "
+                    "proxies are exempt (only the global limit applies to them).",
+     .minimum = 1,
+     .slot = DG_SLOT(c.server.max_connections_per_client)},
+    {.path = "server.max_waiters_per_client",
+     .kind = Kind::Count,
+     .description = "Most long-poll requests (`wait=`) one client address may have waiting; "
+                    "beyond it `503` `too_many_waiters` with `Retry-After`.",
+     .minimum = 1,
+     .slot = DG_SLOT(c.server.max_waiters_per_client)},
+    {.path = "server.trusted_proxies",
+     .kind = Kind::StringList,
+     .description = "CIDRs (`10.0.0.0/8`, `::1/128`) of reverse proxies: for a connection from "
+                    "one of them the client address is the right-most `X-Forwarded-For` entry "
+                    "that is not itself a trusted proxy.",
+     .default_text = "none",
+     .slot = DG_SLOT(c.server.trusted_proxies)},
     {.path = "server.max_header_bytes",
      .kind = Kind::Size,
      .description = "Largest request header block.",

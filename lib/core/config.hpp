@@ -21,12 +21,40 @@ struct ListenAddress {
   bool operator==(const ListenAddress&) const = default;
 };
 
+/// One named API token (server.api_tokens[]): what its holder may do, and where.
+struct ApiTokenConfig {
+  std::string name;                       // in the audit log and metrics, never the token
+  std::string file;                       // the token itself (first non-blank line)
+  std::vector<std::string> scopes;        // deploy, operate, read
+  std::vector<std::string> environments;  // empty: every environment
+
+  bool operator==(const ApiTokenConfig&) const = default;
+};
+
+/// PEM files for a TLS listener.
+struct TlsConfig {
+  std::string cert_file;
+  std::string key_file;
+
+  bool operator==(const TlsConfig&) const = default;
+};
+
 struct ServerConfig {
   ListenAddress listen;
-  std::optional<std::string> api_token_file;
+  std::optional<std::string> api_token_file;  // tokens with every scope, one per line
+  std::vector<ApiTokenConfig> api_tokens;
+  // Without any token, mutating routes answer 403 auth_not_configured unless this is set.
+  bool allow_anonymous_mutations = false;
+  bool protect_reads = false;  // reads need a token with scope `read` too
+  std::optional<TlsConfig> tls;                 // TLS for the API listener
   std::optional<ListenAddress> webhook_listen;  // second listener serving only the webhook route
-  std::optional<std::string> cert_file;          // TLS for the webhook listener
+  std::optional<std::string> cert_file;          // TLS for the webhook listener (else `tls`)
   std::optional<std::string> key_file;
+  // Per client address (the peer, or X-Forwarded-For's client behind a trusted proxy): well
+  // below the global limits so one client cannot take every slot.
+  std::size_t max_connections_per_client = 1000;
+  std::size_t max_waiters_per_client = 500;
+  std::vector<std::string> trusted_proxies;  // CIDRs whose X-Forwarded-For names the client
   // Every long-poll waiter holds a connection: max_waiters of them plus 10,000 for everyone else
   // (tests/unit/config: DefaultLimitsHoldTenThousandWaitersAndRoomForOtherClients).
   std::size_t max_connections = 30000;

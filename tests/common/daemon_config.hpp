@@ -15,6 +15,9 @@ struct DaemonConfig {
   std::string listen = "127.0.0.1:0";
   /// More lines under `server:`, indented by 2.
   std::string server_extra{};
+  /// Writes `allow_anonymous_mutations: true`: most tests are not about who may mutate and use
+  /// no token; the tests of authorization set it false (the daemon's default).
+  bool anonymous_mutations = true;
   /// Port 9 (discard) by default: nothing answers, and these tests must not reach out.
   std::string github_api_url = "http://127.0.0.1:9";
   /// Written to dir/github-token (with a newline) and named by github.token_file.

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
@@ -48,6 +49,18 @@ constexpr std::string_view kOverloadedResponse =
     "\r\n"
     "{\"error\":{\"code\":\"overloaded\",\"message\":\"too many open connections\"}}\n";
 static_assert(kOverloadedResponse.size() - kOverloadedResponse.find("\r\n\r\n") - 4 == 70);
+
+// The same for a client address over max_connections_per_client.
+constexpr std::string_view kPerClientResponse =
+    "HTTP/1.1 503 Service Unavailable\r\n"
+    "Content-Type: application/json\r\n"
+    "Connection: close\r\n"
+    "Retry-After: 5\r\n"
+    "Content-Length: 98\r\n"
+    "\r\n"
+    "{\"error\":{\"code\":\"too_many_connections\",\"message\":\"too many open connections from "
+    "this address\"}}\n";
+static_assert(kPerClientResponse.size() - kPerClientResponse.find("\r\n\r\n") - 4 == 98);
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // After an error response, unread request bytes are drained (bounded) before closing: closing a
@@ -151,6 +164,13 @@ struct Server::State {
   // Sessions holding a connection slot. Raw pointers: a session erases itself when it gives up
   // its slot (always before its destructor finishes).
   std::unordered_set<detail::Session*> sessions;
+  // Open connections per peer address (max_connections_per_client), exempt peers not counted.
+  std::map<net::ip::address, std::size_t> per_client;
+  void release_client(const net::ip::address& address) {
+    auto it = per_client.find(address);
+    if (it == per_client.end()) return;
+    if (--it->second == 0) per_client.erase(it);
+  }
   bool stopping = false;
   std::function<void()> on_stopped;
   net::steady_timer grace_timer;
@@ -173,6 +193,7 @@ class Session : public std::enable_shared_from_this<Session> {
   virtual bool pending(std::uint64_t request_id) const = 0;
   virtual void set_on_disconnect(std::uint64_t request_id, std::function<void()> callback) = 0;
   virtual void respond(std::uint64_t request_id, Response response) = 0;
+  virtual std::optional<net::ip::address> peer() const = 0;
 };
 
 /// One connection. Stream is PlainStream or TlsStream; the HTTP logic is the same for both,
@@ -182,22 +203,31 @@ class BasicSession final : public Session {
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
  public:
-  BasicSession(tcp::socket socket, std::shared_ptr<Server::State> server)
+  BasicSession(tcp::socket socket, std::shared_ptr<Server::State> server,
+               std::optional<net::ip::address> counted_peer)
     requires(!kTls)
       : stream_(std::move(socket)), deadline_timer_(stream_.get_executor()),
-        server_(std::move(server)) {}
+        server_(std::move(server)), counted_peer_(std::move(counted_peer)) {}
 
   BasicSession(tcp::socket socket, std::shared_ptr<Server::State> server,
-               std::shared_ptr<ssl::context> context)
+               std::shared_ptr<ssl::context> context, std::optional<net::ip::address> counted_peer)
     requires kTls
       : tls_context_(std::move(context)), stream_(std::move(socket), *tls_context_),
-        deadline_timer_(stream_.get_executor()), server_(std::move(server)) {}
+        deadline_timer_(stream_.get_executor()), server_(std::move(server)),
+        counted_peer_(std::move(counted_peer)) {}
 
-  ~BasicSession() override { server_->sessions.erase(this); }
+  ~BasicSession() override {
+    server_->sessions.erase(this);
+    release_client();
+  }
+
+  std::optional<net::ip::address> peer() const override { return peer_; }
 
   void start() {
     server_->sessions.insert(this);
     remote_ = remote_text();  // kept: a timed-out stream has no peer address any more
+    error_code peer_error;
+    if (auto ep = socket().remote_endpoint(peer_error); !peer_error) peer_ = ep.address();
     // The first request (after the TLS handshake, if any) must arrive completely within
     // read_timeout of the accept.
     expires_after(server_->options.read_timeout);
@@ -555,6 +585,7 @@ class BasicSession final : public Session {
     const bool was_pending = phase_ == Phase::Handling;
     phase_ = Phase::Closed;
     server_->sessions.erase(this);
+    release_client();
     if (was_pending && on_disconnect_) {
       auto callback = std::move(on_disconnect_);
       on_disconnect_ = nullptr;
@@ -605,6 +636,11 @@ class BasicSession final : public Session {
 
   const std::string& remote() const { return remote_; }
 
+  void release_client() {
+    if (counted_peer_) server_->release_client(*counted_peer_);
+    counted_peer_.reset();
+  }
+
   std::string remote_text() const {
     error_code ec;
     auto ep = socket().remote_endpoint(ec);
@@ -643,6 +679,8 @@ class BasicSession final : public Session {
   std::size_t drained_ = 0;
   std::function<void()> on_disconnect_;
   std::string remote_;  // "address:port" of the peer, for logs
+  std::optional<net::ip::address> peer_;
+  std::optional<net::ip::address> counted_peer_;  // holds a per_client count until released
 };
 
 }  // namespace detail
@@ -683,6 +721,12 @@ bool Responder::connected() const {
   return session && session->pending(request_id_);
 }
 
+std::optional<net::ip::address> Responder::peer() const {
+  auto session = session_.lock();
+  if (!session) return std::nullopt;
+  return session->peer();
+}
+
 void Responder::on_disconnect(std::function<void()> callback) {
   if (auto session = session_.lock()) session->set_on_disconnect(request_id_, std::move(callback));
 }
@@ -693,11 +737,11 @@ namespace {
 
 void accept_next(const std::shared_ptr<Server::State>& state);
 
-void reject_overloaded(tcp::socket socket) {
+void reject_overloaded(tcp::socket socket, std::string_view answer = kOverloadedResponse) {
   // Best effort and non-blocking: the canned answer fits in any socket send buffer.
   error_code ec;
   socket.non_blocking(true, ec);
-  socket.write_some(net::buffer(kOverloadedResponse.data(), kOverloadedResponse.size()), ec);
+  socket.write_some(net::buffer(answer.data(), answer.size()), ec);
   socket.shutdown(tcp::socket::shutdown_both, ec);
   socket.close(ec);
 }
@@ -711,21 +755,50 @@ void on_accept(const std::shared_ptr<Server::State>& state, error_code ec, tcp::
     timer->async_wait([state, timer](error_code) { accept_next(state); });
     return;
   }
-  if (state->sessions.size() >= state->options.max_connections) {
-    state->log->warn("event=connection_rejected reason=max_connections limit={}",
-                     state->options.max_connections);
+  // Per client address, unless the peer is exempt (a trusted reverse proxy carries many).
+  std::optional<net::ip::address> counted;
+  bool over_client_limit = false;
+  if (const auto limit = state->options.max_connections_per_client; limit > 0) {
+    error_code peer_ec;
+    const auto peer = socket.remote_endpoint(peer_ec);
+    const bool exempt = !peer_ec && state->options.exempt_from_client_limit &&
+                        state->options.exempt_from_client_limit(peer.address());
+    if (!peer_ec && !exempt) {
+      auto& open = state->per_client[peer.address()];
+      if (open >= limit) {
+        over_client_limit = true;
+        state->log->warn("event=connection_rejected reason=max_connections_per_client limit={} "
+                         "client={}",
+                         limit, peer.address().to_string());
+      } else {
+        ++open;
+        counted = peer.address();
+      }
+    }
+  }
+  const auto refuse = [&](std::string_view answer) {
     if (state->tls_context) {
       error_code ignored;
       socket.close(ignored);
     } else {
-      reject_overloaded(std::move(socket));
+      reject_overloaded(std::move(socket), answer);
     }
+  };
+  if (over_client_limit) {
+    refuse(kPerClientResponse);
+  } else if (state->sessions.size() >= state->options.max_connections) {
+    state->log->warn("event=connection_rejected reason=max_connections limit={}",
+                     state->options.max_connections);
+    if (counted) state->release_client(*counted);
+    refuse(kOverloadedResponse);
   } else if (state->tls_context) {
     std::make_shared<detail::BasicSession<TlsStream>>(std::move(socket), state,
-                                                      state->tls_context)
+                                                      state->tls_context, std::move(counted))
         ->start();
   } else {
-    std::make_shared<detail::BasicSession<PlainStream>>(std::move(socket), state)->start();
+    std::make_shared<detail::BasicSession<PlainStream>>(std::move(socket), state,
+                                                        std::move(counted))
+        ->start();
   }
   accept_next(state);
 }

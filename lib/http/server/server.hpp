@@ -13,7 +13,8 @@
 //     The deadline is absolute, so a client that trickles bytes is cut off.
 //   * headers larger than max_header_bytes -> 431, bodies larger than the route's body limit
 //     (body_limit_for, default max_body_bytes) -> 413, unparseable HTTP -> 400; all then close.
-//   * at most max_connections connections are served; extra ones are answered 503 and closed.
+//   * at most max_connections connections are served, and at most max_connections_per_client
+//     from one peer address; extra ones are answered 503 (with Retry-After) and closed.
 //   * writes are bounded by write_timeout.
 // HEAD: the handler answers HEAD like GET; the server strips the body and keeps its length.
 //
@@ -61,6 +62,11 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;  // 0: the OS picks; read it back with Server::local_endpoint()
   std::size_t max_connections = 30000;  // as the config default (server.max_connections)
+  /// Most connections from one peer address (0: no per-client limit); beyond it the connection
+  /// gets a canned 503 with Retry-After (a TLS one is closed). Peers for which
+  /// exempt_from_client_limit holds (trusted reverse proxies) count only against max_connections.
+  std::size_t max_connections_per_client = 0;
+  std::function<bool(const net::ip::address&)> exempt_from_client_limit;
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 1024 * 1024;
   /// Body limit per request, decided from its header (e.g. a larger limit for the webhook
@@ -99,6 +105,8 @@ class Responder {
   void operator()(Response response);
   /// True while the request's connection is open and this responder has not been used.
   bool connected() const;
+  /// The peer address of the request's connection (nullopt once it is gone, or unknown).
+  std::optional<net::ip::address> peer() const;
   /// Called once if the client disconnects (or the server force-closes the connection) before
   /// the response is sent; for long-poll waiters to free their slot. Replaces any earlier one.
   void on_disconnect(std::function<void()> callback);

@@ -36,10 +36,12 @@ EnvironmentConfig github_env(std::string name) {
 
 class LongPollTest : public ::testing::Test {
  protected:
-  explicit LongPollTest(std::size_t max_waiters = 3, Duration max_wait = 1s) {
+  explicit LongPollTest(std::size_t max_waiters = 3, Duration max_wait = 1s,
+                        std::function<void(ApiOptions&)> more = {}) {
     ApiOptions options;
     options.max_waiters = max_waiters;
     options.max_wait = max_wait;
+    if (more) more(options);
     options.on_waiter_count = [this](std::size_t n) {
       {
         std::lock_guard lock(mutex_);
@@ -47,7 +49,7 @@ class LongPollTest : public ::testing::Test {
       }
       changed_.notify_all();
     };
-    api_ = std::make_unique<Api>(service_, options);
+    api_ = std::make_unique<Api>(service_, options, nullptr, TokenAuth::anonymous());
     server_ = std::make_unique<http::Server>(
         io_.get_executor(), http::ServerOptions{},
         [this](http::Request&& request, http::Responder responder) {
@@ -238,6 +240,67 @@ TEST_F(LongPollTest, InvalidWaitIs400) {
   auto unknown = c.request("GET", "/can-deploy?env=qa&wait=5");
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->result_int(), 404);
+}
+
+// ---- per client address ------------------------------------------------------------------------
+
+class PerClientTest : public LongPollTest {
+ protected:
+  explicit PerClientTest(std::string trusted = "127.0.0.0/8")
+      : LongPollTest(10, 60s, [trusted](ApiOptions& options) {
+          options.max_waiters_per_client = 2;
+          options.trusted_proxies = {Cidr::parse(trusted).value()};
+        }) {}
+
+  /// A long-poll from `forwarded` (X-Forwarded-For) through the "proxy" 127.0.0.1.
+  TestHttpClient waiter(const std::string& forwarded) {
+    auto c = client();
+    EXPECT_TRUE(c.send_request("GET", "/can-deploy?env=staging&wait=60",
+                               "X-Forwarded-For: " + forwarded + "\r\n"));
+    return c;
+  }
+};
+
+TEST_F(PerClientTest, OneClientGetsAtMostItsShareOfWaiters) {
+  // Never polled: stale, so every waiter parks.
+  auto a1 = waiter("203.0.113.7");
+  auto a2 = waiter("203.0.113.7");
+  ASSERT_TRUE(wait_for_waiters(2));
+  auto a3 = waiter("203.0.113.7");
+  auto refused = a3.read_response(5s);
+  ASSERT_TRUE(refused) << a3.last_error();
+  EXPECT_EQ(refused->result_int(), 503);
+  EXPECT_EQ((*refused)["Retry-After"], "5");
+  EXPECT_NE(refused->body().find("too many long-poll requests from 203.0.113.7"), std::string::npos)
+      << refused->body();
+  // Another client behind the same proxy still gets in: the limit is per client, not per proxy.
+  // The right-most untrusted hop is the client ("evil" prefixes written by the client are not).
+  auto b = waiter("198.51.100.1, 203.0.113.9, 127.0.0.2");
+  ASSERT_TRUE(wait_for_waiters(3));
+  // A client's slot comes back when its waiter leaves.
+  a1.close();
+  ASSERT_TRUE(wait_for_waiters(2));
+  auto a4 = waiter("203.0.113.7");
+  ASSERT_TRUE(wait_for_waiters(3));
+  EXPECT_FALSE(a4.readable_within(0ms));
+}
+
+class UntrustedPeerTest : public PerClientTest {
+ protected:
+  UntrustedPeerTest() : PerClientTest("::1/128") {}
+};
+
+TEST_F(UntrustedPeerTest, ForwardedForIsIgnoredFromAnUntrustedPeer) {
+  // 127.0.0.1 is no trusted proxy here: its X-Forwarded-For is the client's own claim, so these
+  // are one client (the peer), not three.
+  auto a = waiter("203.0.113.1");
+  auto b = waiter("203.0.113.2");
+  ASSERT_TRUE(wait_for_waiters(2));
+  auto c = waiter("203.0.113.3");
+  auto refused = c.read_response(5s);
+  ASSERT_TRUE(refused) << c.last_error();
+  EXPECT_EQ(refused->result_int(), 503);
+  EXPECT_NE(refused->body().find("from 127.0.0.1 "), std::string::npos) << refused->body();
 }
 
 }  // namespace

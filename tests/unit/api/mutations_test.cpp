@@ -51,7 +51,10 @@ class MutationsTest : public ::testing::Test {
     persistence_->start();
     ApiOptions options;
     options.max_lease_ttl = 2h;
-    api_ = std::make_unique<Api>(service_, options, persistence_.get(), TokenAuth{tokens});
+    // Without tokens: open mutations, as most tests here are not about who may mutate (the
+    // default, refusing them, is tested with AuthorizationTest in auth_test.cpp).
+    api_ = std::make_unique<Api>(service_, options, persistence_.get(),
+                                 tokens.empty() ? TokenAuth::anonymous() : TokenAuth{tokens});
   }
   std::string audit_path() const { return (dir_.path() / "audit.jsonl").string(); }
 
@@ -440,15 +443,15 @@ TEST(TokenAuthTest, ChecksSchemeAndEveryToken) {
   EXPECT_FALSE(none.enabled());
   TokenAuth auth{{"alpha", "beta"}};
   EXPECT_TRUE(auth.enabled());
-  EXPECT_EQ(auth.check("Bearer alpha"), 1u);
-  EXPECT_EQ(auth.check("Bearer beta"), 2u);
-  EXPECT_EQ(auth.check("BEARER   beta "), 2u);
-  EXPECT_FALSE(auth.check("Bearer gamma"));
-  EXPECT_FALSE(auth.check("Bearer alph"));
-  EXPECT_FALSE(auth.check("Bearer"));
-  EXPECT_FALSE(auth.check("Bearerbeta"));
-  EXPECT_FALSE(auth.check("Token beta"));
-  EXPECT_FALSE(auth.check(""));
+  const auto actor = [&](std::string_view header) {
+    const auto result = auth.authorize(header, Scope::deploy, "staging");
+    return result.outcome == AuthOutcome::allowed ? result.actor : "refused";
+  };
+  EXPECT_EQ(actor("Bearer alpha"), "token#1");
+  EXPECT_EQ(actor("Bearer beta"), "token#2");
+  EXPECT_EQ(actor("BEARER   beta "), "token#2");
+  for (const char* bad : {"Bearer gamma", "Bearer alph", "Bearer", "Bearerbeta", "Token beta", ""})
+    EXPECT_EQ(actor(bad), "refused") << bad;
 }
 
 // stabilize and stop are answered through Api::operator() (a Responder), not handle(), so they

@@ -59,7 +59,8 @@ class QueueApiTest : public ::testing::Test {
     persistence_->restore(false);
     service_.start();
     persistence_->start();
-    api_ = std::make_unique<Api>(service_, ApiOptions{}, persistence_.get(), TokenAuth{tokens});
+    api_ = std::make_unique<Api>(service_, ApiOptions{}, persistence_.get(),
+                                 tokens.empty() ? TokenAuth::anonymous() : TokenAuth{tokens});
     EXPECT_TRUE(service_.apply("staging", RunsPolled{{}}));  // fresh: safe
   }
   std::string state_path() const { return (dir_.path() / "state.json").string(); }

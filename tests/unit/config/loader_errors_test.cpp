@@ -398,5 +398,50 @@ TEST(ConfigErrors, FileErrorsKeepTheirPaths) {
   EXPECT_EQ(r.errors[0].message, "expected a duration like 14m, got \"soon\"");
 }
 
+TEST(ConfigErrors, ApiTokensNeedKnownScopesEnvironmentsAndUniqueNames) {
+  EXPECT_EQ(errors_of("server:\n  api_tokens:\n"
+                      "    - { name: ci, file: /t/ci, scopes: [deploy, admin], environments: [prod] }\n"
+                      "    - { name: ci, file: /t/ci2, scopes: [read] }\n" +
+                      kValid),
+            (Errors{"server.api_tokens[0].scopes: item 1: expected one of deploy, operate, read, "
+                    "got \"admin\"",
+                    "server.api_tokens[0].environments: no environment named \"prod\"",
+                    "server.api_tokens[1].name: duplicate token name \"ci\""}));
+  EXPECT_EQ(errors_of("server:\n  api_tokens:\n    - { name: ci, scopes: [deploy] }\n" + kValid),
+            Errors{"server.api_tokens[0].file: required key is missing"});
+  EXPECT_EQ(errors_of("server:\n  api_tokens:\n    - { name: ci, file: /t, scopes: [] }\n" + kValid),
+            Errors{"server.api_tokens[0].scopes: must list at least 1 item"});
+  EXPECT_EQ(errors_of("server:\n  api_tokens:\n    - { name: ci, file: /t, scopes: [deploy], "
+                      "token: abc }\n" + kValid).size(),
+            1u);
+}
+
+TEST(ConfigErrors, ProtectReadsNeedsATokenThatCanRead) {
+  EXPECT_EQ(errors_of("server: { protect_reads: true }\n" + kValid),
+            Errors{"server.protect_reads: needs server.api_tokens or server.api_token_file"});
+  EXPECT_EQ(errors_of("server:\n  protect_reads: true\n  api_tokens:\n"
+                      "    - { name: ci, file: /t, scopes: [deploy] }\n" + kValid),
+            Errors{"server.protect_reads: no token has scope read, so nobody could read status"});
+  EXPECT_EQ(errors_of("server:\n  protect_reads: true\n  api_tokens:\n"
+                      "    - { name: ci, file: /t, scopes: [deploy, read] }\n" + kValid),
+            Errors{});
+}
+
+TEST(ConfigErrors, TrustedProxiesMustBeCidrs) {
+  EXPECT_EQ(errors_of("server: { trusted_proxies: [10.0.0.0/8, \"::1/128\", 192.168.1.0/33, "
+                      "10.0.0.1/8, proxy.local] }\n" + kValid),
+            (Errors{"server.trusted_proxies: item 2 (\"192.168.1.0/33\"): expected a CIDR such as "
+                    "10.0.0.0/8 or ::1/128; an IPv4 prefix is at most 32",
+                    "server.trusted_proxies: item 3 (\"10.0.0.1/8\"): expected a CIDR such as "
+                    "10.0.0.0/8 or ::1/128; host bits are set after the prefix",
+                    "server.trusted_proxies: item 4 (\"proxy.local\"): expected a CIDR such as "
+                    "10.0.0.0/8 or ::1/128; not an IP address"}));
+}
+
+TEST(ConfigErrors, ApiTlsNeedsBothFiles) {
+  EXPECT_EQ(errors_of("server: { tls: { cert_file: /c.pem } }\n" + kValid),
+            Errors{"server.tls.key_file: required key is missing"});
+}
+
 }  // namespace
 }  // namespace deployguard::config
