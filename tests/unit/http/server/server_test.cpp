@@ -356,6 +356,48 @@ TEST_F(ServerTest, ConnectionsOverTheLimitGet503) {
   EXPECT_EQ(res->result_int(), 200);
 }
 
+TEST_F(ServerTest, ConnectionsOverThePerClientLimitGet503WithRetryAfter) {
+  ServerOptions options;
+  options.max_connections_per_client = 2;
+  start(options);
+  auto a = connect();
+  auto b = connect();
+  ASSERT_TRUE(a.request("GET", "/a"));
+  ASSERT_TRUE(b.request("GET", "/b"));
+  auto c = connect();
+  auto rejected = c.read_response();
+  ASSERT_TRUE(rejected) << c.last_error();
+  EXPECT_EQ(rejected->result_int(), 503);
+  EXPECT_EQ((*rejected)["Retry-After"], "5");
+  EXPECT_NE(rejected->body().find("\"code\":\"too_many_connections\""), std::string::npos);
+  EXPECT_TRUE(c.wait_closed());
+  // The client's slot comes back when one of its connections closes.
+  ASSERT_TRUE(a.request("GET", "/bye", "Connection: close\r\n"));
+  ASSERT_TRUE(a.wait_closed());
+  auto d = connect();
+  auto res = d.request("GET", "/d");
+  ASSERT_TRUE(res) << d.last_error();
+  EXPECT_EQ(res->result_int(), 200);
+}
+
+TEST_F(ServerTest, ExemptPeersCountOnlyAgainstTheGlobalLimit) {
+  ServerOptions options;
+  options.max_connections_per_client = 1;
+  options.max_connections = 3;
+  options.exempt_from_client_limit = [](const net::ip::address& peer) { return peer.is_loopback(); };
+  start(options);
+  auto a = connect();
+  auto b = connect();
+  auto c = connect();
+  ASSERT_TRUE(a.request("GET", "/a"));
+  ASSERT_TRUE(b.request("GET", "/b"));
+  ASSERT_TRUE(c.request("GET", "/c"));
+  auto d = connect();
+  auto rejected = d.read_response();
+  ASSERT_TRUE(rejected) << d.last_error();
+  EXPECT_NE(rejected->body().find("\"code\":\"overloaded\""), std::string::npos);
+}
+
 TEST_F(ServerTest, HeadReturnsHeadersWithGetLengthAndNoBody) {
   start({});
   auto client = connect();
