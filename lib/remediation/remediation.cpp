@@ -191,6 +191,11 @@ void RemediationService::read_revisions(std::shared_ptr<upstream::ArmApi> arm,
                    acc->error = "revisions: more than " + std::to_string(options_.max_revision_pages) + " pages";
                    return done(std::move(*acc));
                  }
+                 if (auto refused = upstream::refuse_foreign_origin(
+                         "ARM nextLink", *parsed->next_link, arm->arm_url(), "the ARM token")) {
+                   acc->error = "revisions: " + *refused;
+                   return done(std::move(*acc));
+                 }
                  return read_revisions(arm, acc, *parsed->next_link, page + 1, std::move(done));
                }
                acc->ok = true;
@@ -336,6 +341,11 @@ void RemediationService::shift_traffic(std::shared_ptr<StabilizeRun> run) {
                                                   "); traffic unchanged, nothing deactivated");
                  if (operation->url.empty() || s.status == 200)
                    return verify_traffic(run);  // completed synchronously
+                 if (auto refused = upstream::refuse_foreign_origin(
+                         operation->async_header ? "ARM Azure-AsyncOperation URL" : "ARM Location URL",
+                         operation->url, run->up.arm->arm_url(), "the ARM token"))
+                   return fail_stabilize(run, "the traffic change was accepted but cannot be followed: " +
+                                                  *refused + "; nothing deactivated (check the app)");
                  run->lro_deadline = std::chrono::steady_clock::now() + options_.lro_timeout;
                  const auto first_wait =
                      operation->retry_after ? std::min(*operation->retry_after, options_.lro_max_poll_interval)
@@ -535,6 +545,13 @@ void RemediationService::list_runs(std::shared_ptr<StopRun> run, std::size_t sta
                  for (auto& w : parsed->runs) run->listed.push_back(std::move(w));
                  if (auto link = r.response->header("link")) {
                    if (auto next = upstream::link_next(*link)) {
+                     if (auto refused = upstream::refuse_foreign_origin(
+                             "GitHub Link rel=next", *next, run->up.github->api_url(), "the GitHub token")) {
+                       run->report.listing_errors.push_back(
+                           make_step("list_runs", filter, false, page, r.response->status,
+                                     *refused + "; the rest not listed"));
+                       return next_status();
+                     }
                      if (page < options_.max_run_pages) return list_runs(run, status_index, *next, page + 1);
                      run->report.listing_errors.push_back(make_step(
                          "list_runs", filter, false, page, r.response->status,

@@ -2,8 +2,11 @@
 
 #include <utility>
 
+#include <boost/asio/post.hpp>
+
 #include "parse/azure.hpp"
 #include "parse/headers.hpp"
+#include "upstream/url.hpp"
 
 namespace deployguard::upstream {
 
@@ -31,8 +34,9 @@ std::string arm_error_code(const http::HttpResponse& response) {
   return err->code;
 }
 
-ArmApi::ArmApi(http::HttpClient& client, TokenProvider& tokens, const Clock& wall_clock)
-    : client_(client), tokens_(tokens), clock_(wall_clock) {}
+ArmApi::ArmApi(boost::asio::io_context& ioc, http::HttpClient& client, TokenProvider& tokens,
+               const Clock& wall_clock, std::string arm_url)
+    : ioc_(ioc), client_(client), tokens_(tokens), clock_(wall_clock), arm_url_(std::move(arm_url)) {}
 
 void ArmApi::get(std::string url, std::shared_ptr<RequestStats> stats, Callback done) {
   send(Outgoing{"GET", std::move(url), {}, std::nullopt}, std::move(stats), std::move(done), false);
@@ -47,6 +51,14 @@ void ArmApi::send(std::string method, std::string url, std::string json_body,
 
 void ArmApi::send(Outgoing out, std::shared_ptr<RequestStats> stats, Callback done,
                   bool retried) {
+  // Callers check the links they follow and say which; this is the backstop for any other URL.
+  if (auto refused = refuse_foreign_origin("ARM request URL", out.url, arm_url_, "the ARM token")) {
+    return boost::asio::post(ioc_, [alive = guard_.watch(), done = std::move(done),
+                                     refused = std::move(*refused)] {
+      if (alive.expired()) return;
+      done({PollStatus::failure(refused, FailureKind::permanent), std::nullopt});
+    });
+  }
   tokens_.get_token([this, alive = guard_.watch(), out = std::move(out), stats = std::move(stats),
                      done = std::move(done), retried](TokenResult token) mutable {
     if (alive.expired()) return;

@@ -1,13 +1,17 @@
 #pragma once
 // Azure Resource Manager GETs shared by every Azure source: bearer token from the TokenProvider
 // (a 401 drops the cached token and retries once with a fresh one), 429 + Retry-After as a rate
-// limit, ARM error envelopes turned into "ARM 404 ResourceNotFound: <message>".
+// limit, ARM error envelopes turned into "ARM 404 ResourceNotFound: <message>". The token is
+// only ever sent to the origin of the configured arm_url: a request to any other URL fails
+// (permanent) without being sent.
 //
 // Threading: single event loop; callbacks run on the io_context, never inside get().
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+
+#include <boost/asio/io_context.hpp>
 
 #include "core/time.hpp"
 #include "http/client/http_client.hpp"
@@ -26,8 +30,13 @@ struct ArmResult {
 class ArmApi {
  public:
   using Callback = std::function<void(ArmResult)>;
-  /// `tokens` must outlive the ArmApi. `wall_clock` dates Retry-After HTTP-dates.
-  ArmApi(http::HttpClient& client, TokenProvider& tokens, const Clock& wall_clock);
+  /// `tokens` must outlive the ArmApi. `wall_clock` dates Retry-After HTTP-dates. `arm_url`
+  /// (azure.arm_url) is the origin the token is for.
+  ArmApi(boost::asio::io_context& ioc, http::HttpClient& client, TokenProvider& tokens,
+         const Clock& wall_clock, std::string arm_url);
+
+  /// The configured ARM endpoint; links to follow are checked against its origin.
+  const std::string& arm_url() const { return arm_url_; }
 
   void get(std::string url, std::shared_ptr<RequestStats> stats, Callback done);
   /// Any method with an optional JSON body (PATCH of a container app, POST .../deactivate).
@@ -46,9 +55,11 @@ class ArmApi {
   };
   void send(Outgoing out, std::shared_ptr<RequestStats> stats, Callback done, bool retried);
 
+  boost::asio::io_context& ioc_;
   http::HttpClient& client_;
   TokenProvider& tokens_;
   const Clock& clock_;
+  std::string arm_url_;
   LifetimeGuard guard_;
 };
 

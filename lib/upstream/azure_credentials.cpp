@@ -148,6 +148,9 @@ void AadTokenFetcher::fetch(Callback done) {
                  {"Accept", "application/json"}};
   req.body = "grant_type=client_credentials&client_id=" + encode_query_value(client_id_) +
              "&scope=" + encode_query_value(scope_) + "&" + *credential;
+  // The body is the credential (client secret or assertion): it goes to the token endpoint and
+  // nowhere else, so a redirect is an answer, never followed.
+  req.follow_redirects = false;
   client_.send(std::move(req), [this, alive = guard_.watch(),
                                 done = std::move(done)](http::HttpResult result) {
     if (alive.expired()) return;

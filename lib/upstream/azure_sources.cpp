@@ -64,6 +64,10 @@ void ContainerAppSource::fetch_revisions(std::shared_ptr<PollRun> run, std::stri
       if (page >= max_pages_)
         return run->done(PollStatus::failure("revisions: more than " +
                                              std::to_string(max_pages_) + " pages"));
+      // Permanent: the environment closes now rather than serve old data until it is stale.
+      if (auto refused = refuse_foreign_origin("ARM nextLink", *parsed->next_link, arm_->arm_url(),
+                                               "the ARM token"))
+        return run->done(PollStatus::failure("revisions: " + *refused, FailureKind::permanent));
       return fetch_revisions(run, *parsed->next_link, page + 1);
     }
     sink_.apply(env_, ContainerAppPolled{std::move(run->app), std::move(run->revisions)});

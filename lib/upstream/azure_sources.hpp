@@ -15,7 +15,8 @@
 namespace deployguard::upstream {
 
 /// GET the container app, then its revisions, following nextLink verbatim until it is absent,
-/// null or "" (at most max_revision_pages pages); emits one ContainerAppPolled.
+/// null or "" (at most max_revision_pages pages); emits one ContainerAppPolled. A nextLink on
+/// another origin than arm_url's is not followed: the poll fails (permanent) naming it.
 class ContainerAppSource final : public PolledSource {
  public:
   ContainerAppSource(std::shared_ptr<ArmApi> arm, const AzureConfig& config,

@@ -105,6 +105,11 @@ void GitHubApi::post(std::string path_or_url, std::string json_body,
 }
 
 void GitHubApi::start(Outgoing out, std::shared_ptr<RequestStats> stats, Callback done) {
+  // Callers check the links they follow and say which; this is the backstop for any other URL.
+  if (auto refused = refuse_foreign_origin("GitHub request URL", out.url, api_url_,
+                                           "the GitHub token"))
+    return post_result(std::move(done),
+                       {PollStatus::failure(std::move(*refused), FailureKind::permanent), std::nullopt});
   if (auto wait = gate_wait()) {
     if (stats) ++stats->skipped_rate_limited;
     return post_result(std::move(done),

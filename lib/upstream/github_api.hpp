@@ -1,7 +1,9 @@
 #pragma once
 // GitHub REST access shared by every GitHub source of one daemon (one token, hence one rate-limit
 // budget): common headers, bearer token from the configured file or variable (re-read once on a
-// 401), the rate-limit gate and the mapping of responses to PollStatus.
+// 401), the rate-limit gate and the mapping of responses to PollStatus. Requests go to the
+// origin of github.api_url only: any other URL fails (permanent) without being sent, so the
+// token never leaves it (the HTTP client drops it on a redirect elsewhere).
 //
 // Threading: single event loop; call only on the thread running the io_context. Callbacks run
 // there too, never from inside get().
@@ -45,9 +47,10 @@ class GitHubApi {
             const Clock& wall_clock, TokenSource tokens = {});
 
   /// `path` starting with "/" is appended to api_url; anything else is used as an absolute URL
-  /// (Link header targets). `extra` headers are added to the standard ones. `stats` (optional)
-  /// records each request actually sent. While the rate-limit gate is closed the request is not
-  /// sent: it fails with kind rate_limited and the remaining wait.
+  /// (Link header targets), which must be on api_url's origin. `extra` headers are added to the
+  /// standard ones. `stats` (optional) records each request actually sent. While the rate-limit
+  /// gate is closed the request is not sent: it fails with kind rate_limited and the remaining
+  /// wait.
   void get(std::string path_or_url, http::Headers extra, std::shared_ptr<RequestStats> stats,
            Callback done, std::optional<std::size_t> max_response_bytes = std::nullopt);
 
@@ -57,6 +60,8 @@ class GitHubApi {
             Callback done);
 
   std::string url(std::string_view path) const { return api_url_ + std::string(path); }
+  /// github.api_url without trailing slashes; links to follow are checked against its origin.
+  const std::string& api_url() const { return api_url_; }
 
   /// x-ratelimit-remaining of the last response that carried it.
   std::optional<std::int64_t> rate_limit_remaining() const { return remaining_; }

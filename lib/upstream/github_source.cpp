@@ -77,8 +77,13 @@ void GitHubSource::resolve(std::shared_ptr<PollRun> run, std::string url, int pa
               for (auto& w : parsed->workflows) run->workflows.push_back(std::move(w));
               auto link = r.response->header("link");
               auto next = link ? link_next(*link) : std::nullopt;
-              if (next && page < options_.max_workflow_pages)
+              if (next && page < options_.max_workflow_pages) {
+                if (auto refused = refuse_foreign_origin("GitHub Link rel=next", *next,
+                                                         api_->api_url(), "the GitHub token"))
+                  return finish(run, PollStatus::failure("GitHub workflows list: " + *refused,
+                                                         FailureKind::permanent));
                 return resolve(run, std::move(*next), page + 1);
+              }
               finish_resolution(run);
             });
 }

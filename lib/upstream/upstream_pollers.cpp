@@ -60,7 +60,8 @@ UpstreamPollers::UpstreamPollers(boost::asio::io_context& ioc, const Config& con
                             ? options.azure_tokens
                             : std::shared_ptr<TokenProvider>(make_token_provider(
                                   ioc, client, *config.azure, wall_clock, options.credentials));
-        arm_api_ = std::make_shared<ArmApi>(client, *azure_tokens_, wall_clock);
+        arm_api_ = std::make_shared<ArmApi>(ioc, client, *azure_tokens_, wall_clock,
+                                            config.azure->arm_url);
       }
       if (env.container_app)
         add(name,

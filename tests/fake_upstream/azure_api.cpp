@@ -224,9 +224,10 @@ Response FakeUpstream::handle_arm(const Request& req, const Ctx& ctx) {
     operations_[op_id] = Operation{polls, key, seven_digit_time(ctx.now)};
     if (polls > 0) app["provisioningState"] = "InProgress";
     Response r{http::status::accepted, 11};
-    r.set("Azure-AsyncOperation", ctx.base_url + "/_ops/" + op_id + "?api-version=" + api_version +
+    const std::string links = link_base_or(azure_, ctx.base_url);
+    r.set("Azure-AsyncOperation", links + "/_ops/" + op_id + "?api-version=" + api_version +
                                       "&azureAsyncOperation=true");
-    r.set(http::field::location, ctx.base_url + "/_ops/" + op_id + "/result?api-version=" + api_version);
+    r.set(http::field::location, links + "/_ops/" + op_id + "/result?api-version=" + api_version);
     return finish(std::move(r));
   }
 
@@ -247,8 +248,8 @@ Response FakeUpstream::handle_arm(const Request& req, const Ctx& ctx) {
         value.push_back(render_revision(sub, rg, name, app, revs[i]));
       Json body{{"value", value}};
       if (skip + page_size < revs.size())
-        body["nextLink"] = ctx.base_url + ctx.t.path + "?api-version=" + percent_encode(api_version) +
-                           "&%24skiptoken=" + std::to_string(skip + page_size);
+        body["nextLink"] = link_base_or(azure_, ctx.base_url) + ctx.t.path + "?api-version=" +
+                           percent_encode(api_version) + "&%24skiptoken=" + std::to_string(skip + page_size);
       return finish(make_json(http::status::ok, body));
     }
     if (s.size() < 10)
@@ -291,7 +292,7 @@ Response FakeUpstream::handle_ops(const Request& req, const Ctx& ctx) {
     azure_["container_apps"][op.app_key]["provisioningState"] = "Succeeded";
   if (s.size() == 3) {
     Response r{done ? http::status::no_content : http::status::accepted, 11};
-    if (!done) r.set(http::field::location, ctx.base_url + std::string(req.target()));
+    if (!done) r.set(http::field::location, link_base_or(azure_, ctx.base_url) + std::string(req.target()));
     return r;
   }
   return make_json(http::status::ok,

@@ -24,9 +24,11 @@ Json default_state() {
       {"github",
        {{"rate_limit", {{"limit", 5000}, {"remaining", 5000}, {"reset", nullptr}}},
         {"log_redirect_base", nullptr},
+        {"link_base", nullptr},
         {"repos", Json::object()}}},
       {"azure",
        {{"revisions_page_size", 100},
+        {"link_base", nullptr},
         {"lro_polls", 1},
         {"container_apps", Json::object()},
         {"postgres", Json::object()}}}};
@@ -258,9 +260,10 @@ void FakeUpstream::validate_state(const Json& s, std::vector<std::string>& error
   }
   if (s.contains("github")) {
     const Json& g = s["github"];
-    check_keys(g, "$.github", {"rate_limit", "log_redirect_base", "repos"}, errors);
+    check_keys(g, "$.github", {"rate_limit", "log_redirect_base", "link_base", "repos"}, errors);
     if (g.is_object()) {
       check_string_or_null(g, "log_redirect_base", "$.github", errors);
+      check_string_or_null(g, "link_base", "$.github", errors);
       if (g.contains("rate_limit")) {
         check_keys(g["rate_limit"], "$.github.rate_limit", {"limit", "remaining", "reset"}, errors);
         if (g["rate_limit"].is_object())
@@ -300,8 +303,10 @@ void FakeUpstream::validate_state(const Json& s, std::vector<std::string>& error
   }
   if (s.contains("azure")) {
     const Json& a = s["azure"];
-    check_keys(a, "$.azure", {"revisions_page_size", "lro_polls", "container_apps", "postgres"}, errors);
+    check_keys(a, "$.azure", {"revisions_page_size", "lro_polls", "link_base", "container_apps", "postgres"},
+               errors);
     if (a.is_object()) {
+      check_string_or_null(a, "link_base", "$.azure", errors);
       if (a.contains("revisions_page_size") &&
           (!a["revisions_page_size"].is_number_integer() || a["revisions_page_size"].get<long>() < 1))
         errors.push_back("$.azure.revisions_page_size: expected an integer >= 1");

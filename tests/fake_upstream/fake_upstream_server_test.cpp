@@ -238,6 +238,19 @@ TEST_F(FakeServerTest, RevisionListIsPagedWithAbsoluteNextLinks) {
   EXPECT_EQ(weights["api--r1"], 0);
 }
 
+TEST_F(FakeServerTest, LinkBasePointsPagingLinksAtAnotherServer) {
+  const std::string other = "http://localhost:9";
+  ASSERT_EQ(call(verb::patch, "/_fake/state",
+                 Json{{"azure", {{"link_base", other}}}, {"github", {{"link_base", other}}}}.dump())
+                .status,
+            200u);
+  const std::string next = get(kApp + "/revisions" + kV, kArm).json()["nextLink"].get<std::string>();
+  EXPECT_EQ(next.rfind(other + "/subscriptions/", 0), 0u) << next;
+  const std::string link = get(kRepo + "/workflows/deploy.yml/runs?per_page=1", kGh).header("link");
+  EXPECT_EQ(link.rfind("<" + other + "/repos/", 0), 0u) << link;
+  EXPECT_EQ(call(verb::patch, "/_fake/state", R"({"azure":{"link_base":7}})").status, 400u);
+}
+
 TEST_F(FakeServerTest, TrafficPatchIsALongRunningOperation) {
   const Json patch = {{"properties", {{"configuration", {{"ingress", {{"traffic", Json::array({
       {{"revisionName", "api--r5"}, {"weight", 100}}})}}}}}}}};

@@ -309,7 +309,7 @@ Response FakeUpstream::github_route(const Request& req, const Ctx& ctx) {
         auto query = q;
         query["page"] = std::to_string(p);
         query["per_page"] = std::to_string(per_page);
-        std::string url = ctx.base_url + ctx.t.path + "?";
+        std::string url = link_base_or(github_, ctx.base_url) + ctx.t.path + "?";
         for (const auto& [k, v] : query) url += percent_encode(k) + "=" + percent_encode(v) + "&";
         url.pop_back();
         return "<" + url + ">";

@@ -21,6 +21,13 @@ inline const Json& member_or_null(const Json& obj, const char* key) {
   return it == obj.end() ? null_value : *it;
 }
 
+/// Where absolute links in `section` ("github" or "azure" state) point: its `link_base` when set,
+/// else `own` (this server, by the request's Host).
+inline std::string link_base_or(const Json& section, const std::string& own) {
+  const Json& base = member_or_null(section, "link_base");
+  return base.is_string() ? base.get<std::string>() : own;
+}
+
 Response make_json(http::status status, const Json& body);
 Response make_text(http::status status, std::string body, const char* content_type = "text/plain; charset=utf-8");
 Response github_error(http::status status, const std::string& message, const std::string& doc_url);

@@ -224,6 +224,48 @@ TEST_F(UpstreamTest, PollsEverySourceAndAnswersSafe) {
   EXPECT_NE(requests.dump().find("Bearer gh-test-token"), std::string::npos) << requests.dump();
 }
 
+// The ARM token is for arm_url's origin only. A revisions page whose nextLink names another
+// server (here a second fake that records every request) is refused, and the environment is
+// closed with a source_error saying so.
+TEST_F(UpstreamTest, ANextLinkToAnotherOriginIsRefusedAndTheTokenNeverGoesThere) {
+  const auto elsewhere = DaemonProcess::spawn_ready(kFakeUpstream, dir_, {"--listen", "127.0.0.1:0"},
+                                                    "elsewhere");
+  const std::string other = "http://127.0.0.1:" + std::to_string(elsewhere->port());
+  script("azure/containerapps/rg/shop-api",
+         {{"revisions", {{{"name", "shop-api--r0"}, {"active", false}, {"createdTime", "now-3h"}}}}});
+  TestHttpClient fake(fake_->host(), fake_->port());
+  const auto patched = fake.request("PATCH", "/_fake/state", "Content-Type: application/json\r\n",
+                                    Json{{"azure", {{"revisions_page_size", 1}, {"link_base", other}}}}.dump());
+  ASSERT_TRUE(patched && patched->result_int() == 200) << (patched ? patched->body() : fake.last_error());
+
+  start_daemon();
+  const std::string refusal = "ARM nextLink points to " + other + ", not http://127.0.0.1:" +
+                              std::to_string(fake_->port()) + " (the origin the ARM token is for); refused";
+  const auto mentions_refusal = [&](const Json& reasons) {
+    for (const auto& r : reasons)
+      if (r["code"] == "source_error" && r["message"].get<std::string>().find(refusal) != std::string::npos)
+        return true;
+    return false;
+  };
+  status_when([&](const Json& s) { return mentions_refusal(s["reasons"]); });
+
+  TestHttpClient client(daemon_->host(), daemon_->port());
+  const auto verdict = client.request("GET", "/can-deploy?env=staging");
+  ASSERT_TRUE(verdict);
+  EXPECT_EQ(verdict->result_int(), 423);
+  EXPECT_TRUE(mentions_refusal(Json::parse(verdict->body())["reasons"])) << verdict->body();
+
+  // The first page went to the configured origin with the token; nothing reached the other one.
+  const auto pages = requests_to(
+      "/subscriptions/sub-1/resourceGroups/rg/providers/Microsoft.App/containerApps/shop-api/revisions");
+  ASSERT_EQ(pages.size(), 1u) << pages.dump();
+  EXPECT_EQ(pages[0]["headers"]["authorization"], "Bearer arm-test-token");
+  TestHttpClient other_fake(elsewhere->host(), elsewhere->port());
+  const auto seen = other_fake.request("GET", "/_fake/requests");
+  ASSERT_TRUE(seen) << other_fake.last_error();
+  EXPECT_EQ(Json::parse(seen->body())["requests"], Json::array()) << seen->body();
+}
+
 TEST_F(UpstreamTest, SignedWebhookBlocksBeforeAnyPollCouldRun) {
   start_daemon("1h");  // the next GitHub poll is an hour away
   ASSERT_EQ(wait_safe()->result_int(), 200);

@@ -53,6 +53,7 @@ std::string_view to_string(HttpErrorKind kind) {
     case HttpErrorKind::protocol: return "protocol";
     case HttpErrorKind::io: return "io";
     case HttpErrorKind::too_many_redirects: return "too_many_redirects";
+    case HttpErrorKind::redirect_refused: return "redirect_refused";
     case HttpErrorKind::cancelled: return "cancelled";
   }
   return "unknown";
@@ -84,7 +85,8 @@ struct Target {
   std::string path;         // for logs: never the query (pre-signed URLs carry secrets there)
   std::string url;          // normalized absolute URL without fragment
 
-  std::string origin() const { return scheme + "://" + authority; }
+  std::string origin_key() const { return scheme + "://" + authority; }
+  Origin origin() const { return Origin{scheme, host, port}; }
 };
 
 std::variant<Target, HttpError> parse_target(std::string_view url) {
@@ -121,6 +123,21 @@ std::variant<Target, HttpError> parse_target(std::string_view url) {
   t.url = t.scheme + "://" + t.host_header + t.target;
   return t;
 }
+
+}  // namespace
+
+std::string Origin::to_string() const {
+  const bool v6 = host.find(':') != std::string::npos;
+  return scheme + "://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+std::optional<Origin> origin_of(std::string_view url) {
+  auto parsed = parse_target(url);
+  if (const auto* t = std::get_if<Target>(&parsed)) return t->origin();
+  return std::nullopt;
+}
+
+namespace {
 
 std::optional<std::string> resolve_location(const std::string& base, std::string_view location) {
   auto b = boost::urls::parse_uri(base);
@@ -316,7 +333,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
       return finish(HttpError{HttpErrorKind::proxy, err->message});
     }
     if (auto* endpoint = std::get_if<ProxyEndpoint>(&choice)) proxy_ = *endpoint;
-    pool_key_ = target_.origin() + (proxy_ ? "|via " + proxy_->key() : "");
+    pool_key_ = target_.origin_key() + (proxy_ ? "|via " + proxy_->key() : "");
 
     if (auto err = build_wire_request()) return finish(std::move(*err));
 
@@ -619,7 +636,14 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     if (auto* err = std::get_if<HttpError>(&next)) {
       return finish(HttpError{HttpErrorKind::protocol, "redirect to an unusable URL: " + err->message});
     }
-    ++redirects_;
+    const Origin from = target_.origin();
+    const Origin to = std::get<Target>(next).origin();
+    // A downgrade would put the request (and the answer we act on) in the clear.
+    if (from.scheme == "https" && to.scheme == "http") {
+      return finish(HttpError{HttpErrorKind::redirect_refused,
+                              "redirect from " + from.to_string() + " to " + to.to_string() +
+                                  " refused: https is never followed to http"});
+    }
     // 303 always, and 301/302 after a POST (what every browser and curl do), become GET.
     if ((status == 303 && req_.method != "HEAD") ||
         ((status == 301 || status == 302) && req_.method == "POST")) {
@@ -629,10 +653,19 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
         erase_header(req_.headers, name);
       }
     }
+    // A body that would be sent on (307/308, or a PUT/PATCH) may itself be the credential, e.g.
+    // the client secret in a token request form: it goes to the origin addressed or nowhere.
+    if (!req_.body.empty() && to != original_origin_) {
+      return finish(HttpError{HttpErrorKind::redirect_refused,
+                              "redirect of a " + req_.method + " with a body from " +
+                                  from.to_string() + " to " + to.to_string() +
+                                  " refused: a request body is only sent to the origin addressed"});
+    }
+    ++redirects_;
     // Credentials are for the origin the caller addressed; a redirect elsewhere (e.g. GitHub's
     // job logs -> pre-signed blob storage URL) must never see the token. Removed for good, so a
     // later redirect back does not bring them back either.
-    if (std::get<Target>(next).origin() != original_origin_) {
+    if (to != original_origin_) {
       for (auto name : {"Authorization", "Cookie", "Proxy-Authorization"}) {
         erase_header(req_.headers, name);
       }
@@ -685,7 +718,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   Target target_;
   std::optional<ProxyEndpoint> proxy_;
   std::string pool_key_;
-  std::string original_origin_;
+  Origin original_origin_;
   std::shared_ptr<Connection> conn_;
   bool reused_ = false;
   bool retried_ = false;

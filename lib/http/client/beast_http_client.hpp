@@ -38,8 +38,10 @@ struct BeastHttpClientOptions {
 ///    that fails before any response byte arrives is retried once on a fresh connection for
 ///    GET and HEAD only.
 ///  - Redirects (301/302/303/307/308) are followed up to max_redirects; 303 (and 301/302 for
-///    POST) become a body-less GET; Authorization and Cookie headers are dropped for good once
-///    the scheme, host or port differs from the original request's.
+///    POST) become a body-less GET; Authorization, Cookie and Proxy-Authorization headers are
+///    dropped for good once the origin (scheme, host, port; see origin_of) differs from the
+///    original request's. Never followed, failing with redirect_refused: a redirect from https
+///    to http, and one that would carry a request body to another origin.
 ///  - Certificates are verified against the system store plus config.ca_file, with SNI and
 ///    host name (or IP) verification; TLS 1.2 minimum.
 ///  - Logs one debug line per attempt to the "http_client" logger: method, host, path without

@@ -3,6 +3,7 @@
 // abstract class only, so their tests can substitute a scripted fake; BeastHttpClient
 // (beast_http_client.hpp) is the real implementation.
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -57,10 +58,28 @@ enum class HttpErrorKind {
   protocol,            // malformed HTTP response
   io,                  // connection reset or closed by the peer during the exchange
   too_many_redirects,  // more than 5 redirects
+  redirect_refused,    // never followed: a redirect from https to http, or one that would
+                       // carry the request body to another origin
   cancelled,           // the client was shut down while the request was in flight
 };
 
 std::string_view to_string(HttpErrorKind kind);
+
+/// Where a request goes: scheme, host and port. Credentials belong to one origin.
+struct Origin {
+  std::string scheme;  // "http" or "https"
+  std::string host;    // lower-case; IPv6 without brackets
+  std::uint16_t port = 0;  // the scheme's default filled in when the URL names none
+
+  bool operator==(const Origin&) const = default;
+  /// "https://management.azure.com:443", always with the port ("[::1]:8443" for IPv6).
+  std::string to_string() const;
+};
+
+/// The origin a request to `url` is sent to, parsed exactly as HttpClient implementations parse
+/// it (one parser, so a check on the origin and the connection made cannot disagree); nullopt
+/// for anything send() would refuse: not absolute, not http(s), user info, no host, port 0.
+std::optional<Origin> origin_of(std::string_view url);
 
 struct HttpError {
   HttpErrorKind kind = HttpErrorKind::io;

@@ -368,6 +368,59 @@ std::int64_t gap_ms(const Json& log, std::size_t from, std::size_t to) {
 bool is_location_poll(const std::string& path) { return path.starts_with("/_ops/") && path.ends_with("/result"); }
 bool is_async_poll(const std::string& path) { return path.starts_with("/_ops/") && !path.ends_with("/result"); }
 
+// ---- the tokens stay with their origins ------------------------------------------------------
+// "localhost" names the same fake as 127.0.0.1 but is another origin: had a link been followed,
+// the fake would have recorded it.
+
+TEST_F(RemediationFakeTest, ARevisionsNextLinkToAnotherOriginFailsTheReadBeforeAnyChange) {
+  const std::string other = "http://localhost:" + std::to_string(server->port());
+  ASSERT_EQ(control("PATCH", "/_fake/state",
+                    Json{{"azure", {{"link_base", other}, {"revisions_page_size", 1}}}}.dump())
+                .status,
+            200u);
+  const auto report = stabilize("shop-api--r2");
+  ASSERT_EQ(report.outcome, Outcome::Failed);
+  EXPECT_NE(report.error.find("revisions: ARM nextLink points to " + other + ", not http://127.0.0.1:" +
+                              std::to_string(server->port()) + " (the origin the ARM token is for); refused"),
+            std::string::npos)
+      << report.error;
+  EXPECT_EQ(calls(), (std::vector<std::string>{"GET " + kApp, "GET " + kApp + "/revisions"}));
+  EXPECT_TRUE(mutating_calls().empty());
+}
+
+TEST_F(RemediationFakeTest, AnOperationUrlOnAnotherOriginIsNotPolledAndNothingIsDeactivated) {
+  const std::string other = "http://localhost:" + std::to_string(server->port());
+  ASSERT_EQ(control("PATCH", "/_fake/state", Json{{"azure", {{"link_base", other}}}}.dump()).status, 200u);
+  const auto report = stabilize("shop-api--r2");
+  ASSERT_EQ(report.outcome, Outcome::Failed);
+  EXPECT_NE(report.error.find("ARM Azure-AsyncOperation URL points to " + other), std::string::npos)
+      << report.error;
+  EXPECT_NE(report.error.find("nothing deactivated"), std::string::npos) << report.error;
+  const Json log = requests();
+  EXPECT_TRUE(indices(log, "GET", [](const std::string& p) { return p.starts_with("/_ops/"); }).empty())
+      << log.dump();
+  EXPECT_EQ(mutating_calls(), std::vector<std::string>{"PATCH " + kApp});
+}
+
+TEST_F(RemediationFakeTest, StopDoesNotFollowARunsLinkToAnotherOriginAndReportsIt) {
+  const std::string other = "http://localhost:" + std::to_string(server->port());
+  fault(Json{{"kind", "edit"}, {"method", "GET"}, {"path_prefix", "/repos/acme/shop/actions/runs"},
+             {"count", 1},
+             {"headers", {{"Link", "<" + other + "/repos/acme/shop/actions/runs?page=2>; rel=\"next\""}}}}
+            .dump());
+  std::optional<StopReport> report;
+  remediation->cancel_deploy_runs("staging", [&](StopReport r) { report = std::move(r); });
+  ASSERT_TRUE(run_until(ioc, [&] { return report.has_value(); }, 20s));
+  ASSERT_EQ(report->listing_errors.size(), 1u);
+  EXPECT_NE(report->listing_errors[0].error.find("GitHub Link rel=next points to " + other),
+            std::string::npos)
+      << report->listing_errors[0].error;
+  for (const auto& r : requests()) EXPECT_EQ(r["target"].get<std::string>().find("page=2"), std::string::npos);
+  // What the listings found is still cancelled.
+  EXPECT_EQ(report->cancelled.size(), 2u);
+}
+
+
 TEST_F(RemediationFakeTest, LocationOnlyOperationIsPolledUntil200ThenDeactivates) {
   // The PATCH is accepted with a Location header only; the Location URL answers 202 while the
   // operation runs (lro_polls = 2) and 200 once it is done.

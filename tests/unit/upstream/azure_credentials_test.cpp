@@ -68,6 +68,22 @@ TEST_F(CredentialsTest, ClientSecretPostsTheClientCredentialsForm) {
   EXPECT_EQ(req.body,
             "grant_type=client_credentials&client_id=client-1"
             "&scope=https%3A%2F%2Fmanagement.azure.com%2F.default&client_secret=s3cr%26t%3D");
+  EXPECT_FALSE(req.follow_redirects) << "the form holds the secret: it stays with the token endpoint";
+}
+
+TEST_F(CredentialsTest, ARedirectFromTheTokenEndpointIsAnErrorNotFollowed) {
+  TempFile secret("s3cr3t");
+  config.auth.method = "client_secret";
+  config.auth.tenant_id = "tenant-1";
+  config.auth.client_id = "client-1";
+  config.auth.client_secret_file = secret.path();
+  client.always("/oauth2/v2.0/token",
+                response(307, "", {{"Location", "https://evil.example/tenant-1/oauth2/v2.0/token"}}));
+  auto provider = make();
+  const auto r = get(*provider);
+  EXPECT_FALSE(r.token);
+  EXPECT_THAT(r.error, ::testing::HasSubstr("AAD 307"));
+  EXPECT_EQ(client.requests().size(), 1u);
 }
 
 TEST_F(CredentialsTest, TokensAreCachedAndRefreshedFiveMinutesBeforeExpiry) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/scripted_http_client.hpp"
+#include "upstream/source_poller.hpp"
 
 namespace deployguard::upstream {
 namespace {
@@ -62,7 +63,7 @@ class AzureSourcesTest : public ::testing::Test {
   AzureSourcesTest() {
     config.arm_url = "https://arm.test/";
     config.subscription_id = "sub-1";
-    arm = std::make_shared<ArmApi>(client, tokens, clock);
+    arm = std::make_shared<ArmApi>(ioc, client, tokens, clock, config.arm_url);
   }
 
   PollStatus poll(PolledSource& s) {
@@ -122,6 +123,89 @@ TEST_F(AzureSourcesTest, RevisionPagingIsBounded) {
   EXPECT_EQ(status.error, "revisions: more than 3 pages");
   EXPECT_EQ(client.count("/revisions"), 3u);
   EXPECT_EQ(sink.count<ContainerAppPolled>(), 0u);
+}
+
+// ---- the ARM token stays with arm_url's origin -----------------------------------------------
+
+/// A revisions page of one revision whose nextLink is `next`.
+http::HttpResponse page_linking_to(const std::string& next) {
+  return response(200, Json{{"value", {revision("shop--r2", true, 100)}}, {"nextLink", next}}.dump());
+}
+
+constexpr const char* kRevisionsQuery = "/revisions?api-version=2025-07-01";
+
+TEST_F(AzureSourcesTest, NextLinkToAnotherOriginIsRefusedAndNeverRequested) {
+  ContainerAppSource source(arm, config, "prod", AzureResourceRef{"rg", "shop"}, sink);
+  client.always("/containerApps/shop?", response(200, app_body("shop")));
+  client.always(kRevisionsQuery,
+                page_linking_to("https://evil.example/subscriptions/sub-1/revisions?$skiptoken=2"));
+  client.always("evil.example", response(200, R"({"value":[]})"));
+
+  const auto status = poll(source);
+  EXPECT_FALSE(status.ok);
+  EXPECT_EQ(status.kind, FailureKind::permanent) << "the environment closes at once";
+  EXPECT_EQ(status.error,
+            "revisions: ARM nextLink points to https://evil.example:443, not https://arm.test:443 "
+            "(the origin the ARM token is for); refused");
+  EXPECT_EQ(client.count("evil.example"), 0u) << "the token never went there";
+  EXPECT_EQ(client.requests().size(), 2u);
+  EXPECT_EQ(sink.count<ContainerAppPolled>(), 0u) << "no partial revision list";
+}
+
+TEST_F(AzureSourcesTest, NextLinkOnTheSameHostButAnotherPortOrSchemeIsRefused) {
+  ContainerAppSource source(arm, config, "prod", AzureResourceRef{"rg", "shop"}, sink);
+  client.always("/containerApps/shop?", response(200, app_body("shop")));
+  for (const std::string next : {"https://arm.test:8443/revisions?p=2", "http://arm.test/revisions?p=2",
+                                 "/subscriptions/sub-1/revisions?p=2"}) {
+    SCOPED_TRACE(next);
+    client.once(kRevisionsQuery, page_linking_to(next));
+    const auto status = poll(source);
+    EXPECT_FALSE(status.ok);
+    EXPECT_THAT(status.error, HasSubstr("(the origin the ARM token is for); refused"));
+  }
+  EXPECT_EQ(client.count("p=2"), 0u);
+}
+
+TEST_F(AzureSourcesTest, NextLinkOnTheSameOriginIsFollowedWhateverItsSpelling) {
+  ContainerAppSource source(arm, config, "prod", AzureResourceRef{"rg", "shop"}, sink);
+  client.always("/containerApps/shop?", response(200, app_body("shop")));
+  // Host case and an explicit default port do not make another origin.
+  client.once(kRevisionsQuery, page_linking_to("HTTPS://ARM.test:443/subscriptions/sub-1/x/revisions?p=2"));
+  client.always("p=2", response(200, Json{{"value", {revision("shop--r1", false, 0)}}}.dump()));
+  ASSERT_TRUE(poll(source).ok);
+  EXPECT_EQ(client.count("p=2"), 1u);
+  ASSERT_EQ(sink.count<ContainerAppPolled>(), 1u);
+  EXPECT_EQ(sink.of<ContainerAppPolled>()[0].revisions.size(), 2u);
+}
+
+TEST_F(AzureSourcesTest, ARefusedNextLinkReachesTheSinkAsAPermanentSourceFailed) {
+  client.always("/containerApps/shop?", response(200, app_body("shop")));
+  client.always(kRevisionsQuery, page_linking_to("https://evil.example/next"));
+  SourcePoller poller(ioc, "prod",
+                      std::make_unique<ContainerAppSource>(arm, config, "prod",
+                                                           AzureResourceRef{"rg", "shop"}, sink),
+                      sink, SchedulePolicy{}, 1s, [] { return 0.5; });
+  poller.start();
+  ASSERT_TRUE(run_until(ioc, [&] { return sink.count<SourceFailed>("prod") > 0; }));
+  poller.stop();
+  const auto failed = sink.of<SourceFailed>("prod").front();
+  EXPECT_EQ(failed.source, kContainerAppSource);
+  EXPECT_TRUE(failed.permanent);
+  EXPECT_THAT(failed.error, HasSubstr("ARM nextLink points to https://evil.example:443"));
+  EXPECT_EQ(client.count("evil.example"), 0u);
+}
+
+TEST_F(AzureSourcesTest, ArmApiRefusesAnyUrlOffItsOriginWithoutFetchingAToken) {
+  std::optional<ArmResult> result;
+  arm->get("https://evil.example/subscriptions", nullptr, [&](ArmResult r) { result = std::move(r); });
+  EXPECT_FALSE(result.has_value()) << "never answered from inside get()";
+  ASSERT_TRUE(run_until(ioc, [&] { return result.has_value(); }));
+  EXPECT_FALSE(result->status.ok);
+  EXPECT_EQ(result->status.kind, FailureKind::permanent);
+  EXPECT_EQ(result->status.error,
+            "ARM request URL points to https://evil.example:443, not https://arm.test:443 (the "
+            "origin the ARM token is for); refused");
+  EXPECT_TRUE(client.requests().empty());
 }
 
 TEST_F(AzureSourcesTest, ArmErrorEnvelopeIsTheFailureText) {

@@ -160,6 +160,39 @@ TEST_F(GitHubSourceTest, WorkflowListFollowsLinkNext) {
   EXPECT_THAT(source->workflow_ids(), ::testing::ElementsAre(103));
 }
 
+TEST_F(GitHubSourceTest, WorkflowListLinkToAnotherOriginIsRefusedAndNeverRequested) {
+  make({"Release"});
+  client.once("/actions/workflows?per_page=100",
+              response(200, workflows_body({workflow(101, "Deploy", ".github/workflows/deploy.yml")}),
+                       {{"Link", "<https://api.test.evil.example/repositories/1/actions/workflows?"
+                                 "page=2>; rel=\"next\""}}));
+  client.always("evil.example", response(200, workflows_body({})));
+  const auto status = poll();
+  EXPECT_FALSE(status.ok);
+  EXPECT_EQ(status.kind, FailureKind::permanent);
+  EXPECT_EQ(status.error,
+            "GitHub workflows list: GitHub Link rel=next points to https://api.test.evil.example:443, "
+            "not https://api.test:443 (the origin the GitHub token is for); refused");
+  EXPECT_EQ(client.count("evil.example"), 0u) << "the token never went there";
+  EXPECT_EQ(client.count("/runs?"), 0u);
+  EXPECT_TRUE(source->workflow_ids().empty());
+}
+
+TEST_F(GitHubSourceTest, ApiRefusesAbsoluteUrlsOffApiUrlsOrigin) {
+  make({"deploy.yml"});
+  std::optional<GitHubApiResult> result;
+  api->get("http://api.test/repos/acme/shop", {}, nullptr,
+           [&](GitHubApiResult r) { result = std::move(r); });
+  ASSERT_TRUE(run_until(ioc, [&] { return result.has_value(); }));
+  EXPECT_FALSE(result->status.ok);
+  EXPECT_EQ(result->status.kind, FailureKind::permanent);
+  EXPECT_EQ(result->status.error,
+            "GitHub request URL points to http://api.test:80, not https://api.test:443 (the origin "
+            "the GitHub token is for); refused");
+  EXPECT_TRUE(client.requests().empty());
+  EXPECT_EQ(token_reads, 0) << "the token is not even read";
+}
+
 TEST(LinkHeaderTest, FindsNextAmongOtherRelations) {
   EXPECT_EQ(link_next("<https://x/a?page=1>; rel=\"prev\", <https://x/a?page=3>; rel=\"next\""),
             "https://x/a?page=3");

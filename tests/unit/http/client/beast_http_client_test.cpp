@@ -449,7 +449,8 @@ TEST_F(BeastHttpClientTest, RedirectToAnotherHostDropsAuthorization) {
     }
   });
   auto result = run(get(api.url("/repos/o/r/actions/jobs/123/logs"),
-                        {{"Authorization", "Bearer ghp_secret"}, {"Accept", "text/plain"}}));
+                        {{"Authorization", "Bearer ghp_secret"}, {"Cookie", "session=1"},
+                         {"Accept", "text/plain"}}));
   ASSERT_TRUE(result.ok()) << describe(result);
   EXPECT_EQ(result.response().body, "ok:/logs/123?sig=s3cr3t&se=2030");
   EXPECT_EQ(result.response().final_url, signed_url);
@@ -457,6 +458,7 @@ TEST_F(BeastHttpClientTest, RedirectToAnotherHostDropsAuthorization) {
   EXPECT_EQ(api.requests()[0].header("Authorization"), "Bearer ghp_secret");
   ASSERT_EQ(blob.requests().size(), 1U);
   EXPECT_FALSE(blob.requests()[0].header("Authorization").has_value());
+  EXPECT_FALSE(blob.requests()[0].header("Cookie").has_value());
   EXPECT_EQ(blob.requests()[0].header("Accept"), "text/plain");
   EXPECT_EQ(blob.requests()[0].header("Host"), "127.0.0.2:" + std::to_string(blob.port()));
 }
@@ -487,6 +489,63 @@ TEST_F(BeastHttpClientTest, RedirectToSameHostOtherPortDropsAuthorizationForGood
   EXPECT_FALSE(a2.requests()[1].header("Authorization").has_value());
   ASSERT_EQ(b.requests().size(), 1U);
   EXPECT_FALSE(b.requests()[0].header("Authorization").has_value());
+}
+
+TEST_F(BeastHttpClientTest, RedirectCarryingABodyToAnotherOriginIsRefused) {
+  // A token request form holds the client secret: a 307 elsewhere must not get it.
+  TestServer elsewhere(ioc, TestServer::echo_target, "127.0.0.2");
+  const std::string target = elsewhere.url("/steal");
+  TestServer token(ioc, [&target](ServerConnection& conn) -> net::awaitable<void> {
+    while (auto req = co_await conn.read_request()) {
+      auto res = make_response(307, "", {{"Location", target}});  // not inline: GCC 12 coroutine bug
+      if (!co_await conn.write(std::move(res))) co_return;
+    }
+  });
+  HttpRequest post = get(token.url("/tenant/oauth2/v2.0/token"),
+                         {{"Content-Type", "application/x-www-form-urlencoded"}});
+  post.method = "POST";
+  post.body = "grant_type=client_credentials&client_secret=s3cr3t";
+  auto result = run(post);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().kind, HttpErrorKind::redirect_refused) << describe(result);
+  EXPECT_NE(result.error().message.find("to http://127.0.0.2:" + std::to_string(elsewhere.port())),
+            std::string::npos)
+      << describe(result);
+  EXPECT_EQ(token.requests().size(), 1U);
+  EXPECT_TRUE(elsewhere.requests().empty());
+}
+
+TEST_F(BeastHttpClientTest, RedirectCarryingABodyOnTheSameOriginIsFollowed) {
+  TestServer server(ioc, [](ServerConnection& conn) -> net::awaitable<void> {
+    while (auto req = co_await conn.read_request()) {
+      auto res = req->target() == "/old" ? make_response(308, "", {{"Location", "/new"}})
+                                         : make_response(200, "got:" + req->body());
+      if (!co_await conn.write(std::move(res))) co_return;
+    }
+  });
+  HttpRequest post = get(server.url("/old"));
+  post.method = "POST";
+  post.body = "payload";
+  auto result = run(post);
+  ASSERT_TRUE(result.ok()) << describe(result);
+  EXPECT_EQ(result.response().body, "got:payload");
+}
+
+TEST(OriginOf, NormalisesDefaultPortsAndHostCase) {
+  const auto a = origin_of("https://Management.Azure.COM/subscriptions?x=1");
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->to_string(), "https://management.azure.com:443");
+  EXPECT_EQ(a, origin_of("HTTPS://management.azure.com:443/other#frag"));
+  EXPECT_NE(a, origin_of("http://management.azure.com/"));
+  EXPECT_NE(a, origin_of("https://management.azure.com:8443/"));
+  EXPECT_NE(a, origin_of("https://management.azure.com.evil.example/"));
+  EXPECT_EQ(origin_of("http://127.0.0.1/")->port, 80);
+  EXPECT_EQ(origin_of("http://[::1]:8080/x")->to_string(), "http://[::1]:8080");
+  // What send() refuses has no origin.
+  EXPECT_FALSE(origin_of("/relative/path").has_value());
+  EXPECT_FALSE(origin_of("ftp://host/").has_value());
+  EXPECT_FALSE(origin_of("https://user:pw@host/").has_value());
+  EXPECT_FALSE(origin_of("not a url").has_value());
 }
 
 TEST_F(BeastHttpClientTest, RedirectLoopFailsWithTooManyRedirects) {
@@ -611,6 +670,42 @@ TEST_F(BeastHttpsClientTest, HostnameMismatchFailsWithTlsError) {
   EXPECT_EQ(result.error().kind, HttpErrorKind::tls) << describe(result);
   EXPECT_NE(result.error().message.find("mismatch"), std::string::npos) << describe(result);
   EXPECT_TRUE(server.requests().empty());
+}
+
+TEST_F(BeastHttpsClientTest, RedirectFromHttpsToHttpIsRefused) {
+  TestServer plain(ioc, TestServer::echo_target, "127.0.0.1");
+  const std::string downgrade = plain.url("/in-the-clear");
+  TestServer secure(ioc, [&downgrade](ServerConnection& conn) -> net::awaitable<void> {
+    while (auto req = co_await conn.read_request()) {
+      auto res = make_response(302, "", {{"Location", downgrade}});  // not inline: GCC 12 coroutine bug
+      if (!co_await conn.write(std::move(res))) co_return;
+    }
+  }, "127.0.0.1", &server_tls_);
+  auto result = run(get(secure.url("/start"), {{"Authorization", "Bearer t0ken"}}));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().kind, HttpErrorKind::redirect_refused) << describe(result);
+  EXPECT_EQ(result.error().message,
+            "redirect from https://127.0.0.1:" + std::to_string(secure.port()) +
+                " to http://127.0.0.1:" + std::to_string(plain.port()) +
+                " refused: https is never followed to http");
+  EXPECT_EQ(secure.requests().size(), 1U);
+  EXPECT_TRUE(plain.requests().empty());
+}
+
+TEST_F(BeastHttpsClientTest, RedirectFromHttpsToAnotherHttpsOriginIsFollowedWithoutToken) {
+  TestServer other(ioc, TestServer::echo_target, "127.0.0.1", &server_tls_);
+  const std::string elsewhere = other.url("/blob");
+  TestServer api(ioc, [&elsewhere](ServerConnection& conn) -> net::awaitable<void> {
+    while (auto req = co_await conn.read_request()) {
+      auto res = make_response(302, "", {{"Location", elsewhere}});  // not inline: GCC 12 coroutine bug
+      if (!co_await conn.write(std::move(res))) co_return;
+    }
+  }, "127.0.0.1", &server_tls_);
+  auto result = run(get(api.url("/logs"), {{"Authorization", "Bearer t0ken"}}));
+  ASSERT_TRUE(result.ok()) << describe(result);
+  EXPECT_EQ(result.response().body, "ok:/blob");
+  ASSERT_EQ(other.requests().size(), 1U);
+  EXPECT_FALSE(other.requests()[0].header("Authorization").has_value());
 }
 
 TEST_F(BeastHttpsClientTest, UnreadableCaFileIsAStartupError) {
