@@ -181,6 +181,12 @@ DaemonApp::DaemonApp(Config config, DaemonOptions options)
   webhook_ = std::make_unique<WebhookReceiver>(
       service_, config_.environments, webhook_secrets(config_),
       [this](const std::string& env) { pollers_->refresh_now(env, kGitHubSource); });
+  // Delivery ids go into the state file (debounced; see persistence.hpp), so a replay after a
+  // restart is still a duplicate.
+  persistence_.keep_delivery_ids(
+      [this] { return webhook_->delivery_ids(); },
+      [this](std::vector<std::string> ids) { webhook_->restore_delivery_ids(ids); });
+  webhook_->set_delivery_listener([this] { persistence_.delivery_ids_changed(); });
   metrics_ = std::make_unique<Metrics>(service_, pollers_.get(), webhook_.get());
   api_.set_handler(api::RouteId::webhook,
                    [this](const http::Request& request) { return webhook_->handle(request); });

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "log/escape.hpp"
 #include "log/log.hpp"
 
 namespace deployguard::app {
@@ -42,6 +43,14 @@ WebhookReceiver::WebhookReceiver(service::GuardService& service,
       refresh_(std::move(refresh)),
       log_(logging::subsystem_logger("webhook")) {}
 
+std::vector<std::string> WebhookReceiver::delivery_ids() const {
+  return processor_.deliveries().ids();
+}
+
+void WebhookReceiver::restore_delivery_ids(const std::vector<std::string>& ids) {
+  processor_.deliveries().restore(ids);
+}
+
 void WebhookReceiver::reconfigure(const std::map<std::string, EnvironmentConfig>& environments,
                                   std::vector<std::string> secrets) {
   enabled_ = !secrets.empty();
@@ -63,11 +72,15 @@ http::Response WebhookReceiver::handle(const http::Request& req) {
   }
   const auto event = header(req, "X-GitHub-Event");
   const auto delivery = header(req, "X-GitHub-Delivery");
+  const auto remembered = processor_.deliveries().remembered();
   const auto result = processor_.process(webhook::WebhookRequest{
       event, delivery, header(req, "X-Hub-Signature-256"), req.body()});
   ++stats_.by_outcome[std::string(webhook::to_string(result.outcome))];
-  log_->info("event=webhook delivery={} type={} outcome={} status={} detail=\"{}\"", delivery,
-             event, webhook::to_string(result.outcome), result.http_status, result.message);
+  if (processor_.deliveries().remembered() != remembered && delivery_listener_) delivery_listener_();
+  // The headers and the message (which names payload fields) are the sender's text.
+  log_->info("event=webhook delivery=\"{}\" type=\"{}\" outcome={} status={} detail=\"{}\"",
+             logging::escape(delivery), logging::escape(event), webhook::to_string(result.outcome),
+             result.http_status, logging::escape(result.message));
 
   switch (result.outcome) {
     case webhook::Outcome::Unauthorized:

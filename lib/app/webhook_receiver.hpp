@@ -44,11 +44,22 @@ class WebhookReceiver {
   void set_refresh(RefreshFn refresh) { refresh_ = std::move(refresh); }
   const WebhookStats& stats() const { return stats_; }
 
+  /// The delivery ids answered so far (oldest first, at most the deduper's bound), for the
+  /// state file.
+  std::vector<std::string> delivery_ids() const;
+  /// Start-up: the ids from the state file, so a delivery replayed after a restart is still
+  /// answered as a duplicate.
+  void restore_delivery_ids(const std::vector<std::string>& ids);
+  /// Called (on the io thread, before the delivery is answered) whenever a delivery id was
+  /// remembered, i.e. delivery_ids() changed.
+  void set_delivery_listener(std::function<void()> listener) { delivery_listener_ = std::move(listener); }
+
  private:
   service::GuardService& service_;
   bool enabled_;
   webhook::WebhookProcessor processor_;
   RefreshFn refresh_;
+  std::function<void()> delivery_listener_;
   WebhookStats stats_;
   std::shared_ptr<spdlog::logger> log_;
 };

@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "log/escape.hpp"
 #include "log/log.hpp"
 #include "parse/azure.hpp"
 #include "parse/github.hpp"
@@ -219,8 +220,9 @@ void RemediationService::with_retries(StepResult step,
     auto wait = retry_delay(options_.retry, step.attempts + 1, jitter());
     // The server said when it will take the next request (ARM 429 / 503): sooner is rejected.
     if (result.retry_after) wait = std::max(wait, std::min(*result.retry_after, options_.max_retry_after));
-    log_->warn("event=remediation_retry action={} target={} attempt={} wait={} error=\"{}\"",
-               step.action, step.target, step.attempts, millis_text(wait), result.error);
+    log_->warn("event=remediation_retry action={} target=\"{}\" attempt={} wait={} error=\"{}\"",
+               step.action, logging::escape(step.target), step.attempts, millis_text(wait),
+               logging::escape(result.error));
     after(wait, [this, step, retryable = std::move(retryable), attempt = std::move(attempt),
                  done = std::move(done)]() mutable {
       with_retries(std::move(step), std::move(retryable), std::move(attempt), std::move(done));
@@ -256,7 +258,8 @@ void RemediationService::stabilize(const std::string& environment,
   run->app_base = app_url(run->app);
   run->api_version =
       "?api-version=" + upstream::encode_query_value(config_.azure->api_versions.container_apps);
-  log_->info("event=stabilize_start env={} revision={}", environment, run->revision.value_or("(propose)"));
+  log_->info("event=stabilize_start env={} revision=\"{}\"", environment,
+             logging::escape(run->revision.value_or("(propose)")));
   read_app(run->up.arm, run->app_base, run->api_version, run->app.name, [this, run](ReadResult read) {
     run->report.steps.push_back(make_step("read", run->app.name, read.ok, 1, 0, read.error));
     if (!read.ok) return fail_stabilize(run, "could not read the current state: " + read.error);
@@ -272,7 +275,7 @@ void RemediationService::stabilize(const std::string& environment,
       run->report.outcome = StabilizeReport::Outcome::Refused;
       run->report.refusal = *refusal;
       log_->warn("event=stabilize_refused env={} code={} message=\"{}\"", run->environment,
-                 refusal->code, refusal->message);
+                 refusal->code, logging::escape(refusal->message));
       busy_.erase(run->environment);
       return run->done(std::move(run->report));
     }
@@ -290,8 +293,9 @@ std::optional<Duration> RemediationService::retry_after_of(const upstream::ArmRe
 
 void RemediationService::stabilize_planned(std::shared_ptr<StabilizeRun> run) {
   const auto& plan = *run->report.plan;
-  log_->info("event=stabilize_plan env={} target={} traffic_change={} deactivate={}",
-             run->environment, plan.target, plan.traffic_change, plan.deactivate.size());
+  log_->info("event=stabilize_plan env={} target=\"{}\" traffic_change={} deactivate={}",
+             run->environment, logging::escape(plan.target), plan.traffic_change,
+             plan.deactivate.size());
   if (!plan.traffic_change) return deactivate_next(run, 0);  // already 100% on the target
   shift_traffic(run);
 }
@@ -453,8 +457,9 @@ void RemediationService::deactivate_next(std::shared_ptr<StabilizeRun> run, std:
   with_retries(make_step("deactivate", revision, false, 0, 0, ""), retryable, std::move(attempt),
                [this, run, index](StepResult s) {
                  if (!s.ok)
-                   log_->error("event=deactivate_failed env={} revision={} attempts={} error=\"{}\"",
-                               run->environment, s.target, s.attempts, s.error);
+                   log_->error("event=deactivate_failed env={} revision=\"{}\" attempts={} error=\"{}\"",
+                               run->environment, logging::escape(s.target), s.attempts,
+                               logging::escape(s.error));
                  run->report.steps.push_back(std::move(s));
                  deactivate_next(run, index + 1);
                });
@@ -474,15 +479,15 @@ void RemediationService::finish_stabilize(std::shared_ptr<StabilizeRun> run) {
     } else {
       run->report.steps.push_back(make_step("read", run->app.name, false, 1, 0, read.error));
     }
-    log_->info("event=stabilize_done env={} outcome={} target={}", run->environment,
-               to_string(run->report.outcome), run->report.plan->target);
+    log_->info("event=stabilize_done env={} outcome={} target=\"{}\"", run->environment,
+               to_string(run->report.outcome), logging::escape(run->report.plan->target));
     busy_.erase(run->environment);
     run->done(std::move(run->report));
   });
 }
 
 void RemediationService::fail_stabilize(std::shared_ptr<StabilizeRun> run, std::string error) {
-  log_->error("event=stabilize_failed env={} error=\"{}\"", run->environment, error);
+  log_->error("event=stabilize_failed env={} error=\"{}\"", run->environment, logging::escape(error));
   run->report.outcome = StabilizeReport::Outcome::Failed;
   run->report.error = std::move(error);
   busy_.erase(run->environment);
@@ -587,7 +592,7 @@ void RemediationService::cancel_next(std::shared_ptr<StopRun> run, std::size_t i
                    run->report.cancelled.push_back(wr);
                  } else {
                    log_->warn("event=cancel_failed env={} run={} status={} error=\"{}\"",
-                              run->environment, wr.id, s.status, s.error);
+                              run->environment, wr.id, s.status, logging::escape(s.error));
                    run->report.not_cancelled.push_back({wr, std::move(s)});
                  }
                  cancel_next(run, index + 1);

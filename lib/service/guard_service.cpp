@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "log/escape.hpp"
 #include "log/log.hpp"
 
 namespace deployguard::service {
@@ -142,8 +143,8 @@ std::optional<Ticket> GuardService::serve_queue(const std::string& environment,
     return std::nullopt;
   }
   const Ticket* granted = policy.queue().find(ticket_id);
-  log_->info("event=queue_granted env={} ticket={} holder={} lease={}", environment, ticket_id,
-             lease->holder, lease->id);
+  log_->info("event=queue_granted env={} ticket={} holder=\"{}\" lease={}", environment, ticket_id,
+             logging::escape(lease->holder), lease->id);
   return granted ? std::optional<Ticket>(*granted) : std::nullopt;
 }
 

@@ -54,6 +54,9 @@ void Persistence::restore(bool move_corrupt) {
                                              : ""));
   }
 
+  const std::size_t deliveries = loaded.webhook_deliveries.size();
+  if (restore_deliveries_) restore_deliveries_(std::move(loaded.webhook_deliveries));
+  else loaded_deliveries_ = std::move(loaded.webhook_deliveries);
   std::size_t restored = 0;
   for (auto& [name, durable] : loaded.states) {
     if (!service_.find(name)) {
@@ -70,8 +73,21 @@ void Persistence::restore(bool move_corrupt) {
     });
     ++restored;
   }
-  log_->info("event=state_loaded path={} existed={} environments={}", options_.state_path,
-             loaded.file_existed, restored);
+  log_->info("event=state_loaded path={} existed={} environments={} webhook_deliveries={}",
+             options_.state_path, loaded.file_existed, restored, deliveries);
+}
+
+void Persistence::keep_delivery_ids(std::function<state::DeliveryIds()> read,
+                                    std::function<void(state::DeliveryIds)> restore) {
+  read_deliveries_ = std::move(read);
+  restore_deliveries_ = std::move(restore);
+}
+
+void Persistence::delivery_ids_changed() {
+  deliveries_dirty_ = true;
+  dirty_ = true;
+  // Before start() nothing is armed: start() writes the file anyway.
+  if (started_ && !timer_armed_) arm_debounce(options_.debounce);
 }
 
 void Persistence::start() {
@@ -103,7 +119,7 @@ bool Persistence::changed_since_save() const {
 
 bool Persistence::commit() {
   state::EnvironmentStates current;
-  bool changed = saved_.size() != service_.environments().size();
+  bool changed = deliveries_dirty_ || saved_.size() != service_.environments().size();
   for (const auto& [name, policy] : service_.environments()) {
     auto durable = policy.durable();
     auto it = saved_.find(name);
@@ -114,7 +130,8 @@ bool Persistence::commit() {
     dirty_ = false;
     return true;
   }
-  const auto result = state::save_state(options_.state_path, current);
+  const auto result = state::save_state(options_.state_path, current,
+                                        read_deliveries_ ? read_deliveries_() : loaded_deliveries_);
   if (!result.ok()) {
     log_->error("event=state_write_failed error=\"{}\"", result.error);
     return false;
@@ -122,6 +139,7 @@ bool Persistence::commit() {
   saved_.clear();
   for (auto& [name, durable] : current) saved_.emplace(name, std::move(durable));
   dirty_ = false;
+  deliveries_dirty_ = false;
   ++saves_;
   log_->debug("event=state_saved path={}", options_.state_path);
   return true;

@@ -17,6 +17,13 @@
 //     audit log without fsync, and so is what the deploy queue did by itself (queue.granted,
 //     queue.expired, queue.superseded, queue.run_ended; joins and leaves are the API's).
 //   * stop(): cancels the timer and writes a pending change (graceful shutdown).
+//   * Webhook delivery ids (keep_delivery_ids()): the receiver's remembered X-GitHub-Delivery
+//     ids go into the same file, so a delivery replayed after a restart is still a duplicate.
+//     restore() hands the file's ids to the receiver; a newly remembered id is written with the
+//     next debounced save (delivery_ids_changed()), not before the delivery is answered: an
+//     fsync per delivery would stall the loop that answers /can-deploy, and what the debounce
+//     window can lose is only on a crash (stop() writes it), where a replay within it is applied
+//     again — a run update the policy already ignores when it is not newer, plus a poll.
 //
 // Cost: save_state() is synchronous on the io thread (temp file, fsync, rename, fsync dir:
 // ~1-50 ms depending on the disk). The file is a few KiB, and saves happen only on operator
@@ -25,6 +32,7 @@
 // written (operator==, no serialization) per GuardService change.
 //
 // Thread: io thread only, like GuardService.
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -84,9 +92,18 @@ class Persistence {
   /// Cancels the debounce timer and writes pending changes. Further commits still work.
   void stop();
 
-  /// Writes the file if any environment's durable state changed since the last write.
-  /// Returns false (and logs the error) if the write failed.
+  /// Writes the file if any environment's durable state (or the delivery ids) changed since
+  /// the last write. Returns false (and logs the error) if the write failed.
   bool commit();
+
+  /// Keeps webhook delivery ids in the state file: `read` returns them (oldest first) at every
+  /// write, `restore` receives the file's at restore(). Call before restore(). Without it the
+  /// ids found in the file are written back unchanged.
+  void keep_delivery_ids(std::function<state::DeliveryIds()> read,
+                         std::function<void(state::DeliveryIds)> restore);
+  /// A new delivery id was remembered: it is written with the next debounced save (see the file
+  /// comment for why not before the delivery is answered).
+  void delivery_ids_changed();
 
   /// Appends an operator action to the audit log with fsync. A failure is logged, not thrown:
   /// the state change itself is already durable.
@@ -118,6 +135,10 @@ class Persistence {
   bool timer_armed_ = false;
   bool dirty_ = false;
   bool started_ = false;
+  bool deliveries_dirty_ = false;
+  std::function<state::DeliveryIds()> read_deliveries_;
+  std::function<void(state::DeliveryIds)> restore_deliveries_;
+  state::DeliveryIds loaded_deliveries_;  // written back when nobody reads them (no receiver)
   std::uint64_t saves_ = 0;
   /// Durable state of each environment as last written (or loaded), compared structurally.
   std::map<std::string, DurableEnvironmentState, std::less<>> saved_;

@@ -373,7 +373,20 @@ void read_document(const json& doc, ParseResult& out) {
                                 std::to_string(kStateFormatVersion) + ")");
     return;
   }
-  if (!reader.object(doc, "", {"version", "environments"}, {})) return;
+  if (!reader.object(doc, "", {"version", "environments"}, {"webhook_deliveries"})) return;
+  if (const auto ids = doc.find("webhook_deliveries"); ids != doc.end()) {
+    if (!ids->is_array()) {
+      reader.error("webhook_deliveries", "expected an array, " + Reader::got(*ids));
+    } else {
+      for (std::size_t i = 0; i < ids->size(); ++i) {
+        const json& id = (*ids)[i];
+        const std::string p = "webhook_deliveries[" + std::to_string(i) + "]";
+        if (!id.is_string()) reader.error(p, "expected a string, " + Reader::got(id));
+        else if (id.get_ref<const std::string&>().empty()) reader.error(p, "empty delivery id");
+        else out.webhook_deliveries.push_back(id.get<std::string>());
+      }
+    }
+  }
   const auto envs = doc.find("environments");
   if (envs == doc.end()) return;  // reported by object()
   if (!envs->is_object()) {
@@ -388,7 +401,7 @@ void read_document(const json& doc, ParseResult& out) {
 
 }  // namespace
 
-SerializeResult serialize_state(const EnvironmentStates& states) {
+SerializeResult serialize_state(const EnvironmentStates& states, const DeliveryIds& deliveries) {
   SerializeResult out;
   try {
     Writer writer{out.errors};
@@ -397,8 +410,12 @@ SerializeResult serialize_state(const EnvironmentStates& states) {
       if (name.empty()) out.errors.push_back("environments: empty environment name");
       environments[name] = writer.environment(state, "environments." + name);
     }
-    const ordered_json doc{{"version", kStateFormatVersion},
-                           {"environments", std::move(environments)}};
+    ordered_json doc{{"version", kStateFormatVersion}, {"environments", std::move(environments)}};
+    if (!deliveries.empty()) {
+      for (const auto& id : deliveries)
+        if (id.empty()) out.errors.push_back("webhook_deliveries: empty delivery id");
+      doc["webhook_deliveries"] = deliveries;
+    }
     if (out.errors.empty()) {
       out.text = doc.dump(2, ' ', false, ordered_json::error_handler_t::replace);
     }
@@ -423,7 +440,10 @@ ParseResult parse_state(std::string_view text) {
     // Not expected (every access checks the type first), but stay an error, never a crash.
     out.errors.push_back(std::string{"cannot read state: "} + e.what());
   }
-  if (!out.errors.empty()) out.states.clear();
+  if (!out.errors.empty()) {
+    out.states.clear();
+    out.webhook_deliveries.clear();
+  }
   return out;
 }
 

@@ -19,7 +19,8 @@
 //                          "run_attempt": 1 | null, "acquired_at": T, "expires_at": T},
 //         "freeze": null | {"reason": "...", "by": "...", "since": T, "until": T | null}
 //       }
-//     }
+//     },
+//     "webhook_deliveries": ["<X-GitHub-Delivery>", ...]   (optional; oldest first)
 //   }
 //
 // T is an RFC 3339 UTC string with exactly three fraction digits ("2025-12-31T19:03:58.123Z"),
@@ -30,6 +31,9 @@
 // Strings that are not valid UTF-8 are written with U+FFFD replacements instead of failing.
 // Files from before deploys were kept per run attempt are read as first attempts: a deploy key
 // "run:42" becomes "run:42/1", a busy_runs_counted entry 42 becomes {"run_id": 42, "attempt": 1}.
+// Keys added later are optional, so older files still load and the version stays 1 (as with
+// "queue"): "webhook_deliveries" absent means no delivery remembered; it is written only when
+// there is one.
 #include <map>
 #include <string>
 #include <string_view>
@@ -42,6 +46,10 @@ namespace deployguard::state {
 /// Durable state of every environment, by environment name.
 using EnvironmentStates = std::map<std::string, DurableEnvironmentState>;
 
+/// The webhook delivery ids (X-GitHub-Delivery) the daemon has answered, oldest first; kept
+/// across restarts so a replayed delivery is still recognised. Each is a non-empty string.
+using DeliveryIds = std::vector<std::string>;
+
 inline constexpr int kStateFormatVersion = 1;
 
 struct SerializeResult {
@@ -50,10 +58,11 @@ struct SerializeResult {
   bool ok() const { return errors.empty(); }
 };
 /// Never throws.
-SerializeResult serialize_state(const EnvironmentStates& states);
+SerializeResult serialize_state(const EnvironmentStates& states, const DeliveryIds& deliveries = {});
 
 struct ParseResult {
   EnvironmentStates states;         // meaningful iff errors is empty
+  DeliveryIds webhook_deliveries;   // likewise; empty when the file has none
   std::vector<std::string> errors;  // every problem found, each prefixed with its JSON path
   bool ok() const { return errors.empty(); }
 };

@@ -71,12 +71,18 @@ LoadResult load_state(const std::string& path) {
     return out;
   }
   out.states = std::move(parsed.states);
+  out.webhook_deliveries = std::move(parsed.webhook_deliveries);
   return out;
 }
 
 SaveResult save_state(const std::string& path, const EnvironmentStates& states,
                       const SaveCrashHook& crash_hook) {
-  const auto serialized = serialize_state(states);
+  return save_state(path, states, DeliveryIds{}, crash_hook);
+}
+
+SaveResult save_state(const std::string& path, const EnvironmentStates& states,
+                      const DeliveryIds& deliveries, const SaveCrashHook& crash_hook) {
+  const auto serialized = serialize_state(states, deliveries);
   if (!serialized.ok()) return save_error(path, join_errors(serialized.errors));
 
   const auto crashed_after = [&](SaveStep step) { return crash_hook && !crash_hook(step); };
@@ -154,12 +160,15 @@ MoveAsideResult move_aside(const std::string& path, TimePoint now) {
 
 LoadResult StateStore::load() {
   auto result = load_state(path_);
-  if (result.ok()) states_ = result.states;
+  if (result.ok()) {
+    states_ = result.states;
+    deliveries_ = result.webhook_deliveries;
+  }
   return result;
 }
 
 SaveResult StateStore::save(const SaveCrashHook& crash_hook) const {
-  return save_state(path_, states_, crash_hook);
+  return save_state(path_, states_, deliveries_, crash_hook);
 }
 
 }  // namespace deployguard::state

@@ -29,6 +29,7 @@ enum class LoadFailure {
 
 struct LoadResult {
   EnvironmentStates states;  // empty when the file does not exist (first start) or on failure
+  DeliveryIds webhook_deliveries;  // likewise
   bool file_existed = false;
   LoadFailure failure = LoadFailure::None;
   /// One line naming the file and what is wrong, e.g.
@@ -62,6 +63,9 @@ using SaveCrashHook = std::function<bool(SaveStep)>;
 /// Writes the state atomically and durably (see the file comment).
 SaveResult save_state(const std::string& path, const EnvironmentStates& states,
                       const SaveCrashHook& crash_hook = {});
+/// The same, with the webhook delivery ids to keep.
+SaveResult save_state(const std::string& path, const EnvironmentStates& states,
+                      const DeliveryIds& deliveries, const SaveCrashHook& crash_hook = {});
 
 /// The temp file save_state() uses: "<path>.tmp".
 std::string temp_path_for(const std::string& path);
@@ -85,17 +89,21 @@ class StateStore {
 
   const std::string& path() const { return path_; }
 
-  /// Reads the file; on success replaces states(), on failure leaves them unchanged.
+  /// Reads the file; on success replaces states() and webhook_deliveries(), on failure leaves
+  /// them unchanged.
   LoadResult load();
-  /// Writes states() to the file.
+  /// Writes states() and webhook_deliveries() to the file.
   SaveResult save(const SaveCrashHook& crash_hook = {}) const;
 
   EnvironmentStates& states() { return states_; }
   const EnvironmentStates& states() const { return states_; }
+  DeliveryIds& webhook_deliveries() { return deliveries_; }
+  const DeliveryIds& webhook_deliveries() const { return deliveries_; }
 
  private:
   std::string path_;
   EnvironmentStates states_;
+  DeliveryIds deliveries_;
 };
 
 }  // namespace deployguard::state

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "log/escape.hpp"
 #include "log/log.hpp"
 
 #include "parse/github.hpp"
@@ -181,7 +182,7 @@ void GitHubSource::fetch_runs(std::shared_ptr<PollRun> run, std::size_t index) {
                 return finish(run, PollStatus::failure("GitHub runs page: " + page.error_text()));
               if (!page->item_errors.empty())
                 logging::subsystem_logger("upstream")->warn("github runs skipped env={} count={} first_error=\"{}\"", env_,
-                               page->item_errors.size(), page->item_errors.front().to_string());
+                               page->item_errors.size(), logging::escape(page->item_errors.front().to_string()));
               auto etag = res.header("etag");
               GitHubPollCache::Runs entry{etag ? std::string(*etag) : std::string(), page->runs};
               run->runs.insert(run->runs.end(), page->runs.begin(), page->runs.end());
@@ -202,7 +203,7 @@ void GitHubSource::lookup_runs(std::shared_ptr<PollRun> run, std::size_t index) 
                   run->runs.push_back(std::move(*parsed));
                 } else {
                   logging::subsystem_logger("upstream")->warn("github run lookup unreadable env={} run_id={} error=\"{}\"",
-                                          env_, id, parsed.error_text());
+                                          env_, id, logging::escape(parsed.error_text()));
                 }
               } else if (r.response && r.response->status == 404) {
                 run->gone.push_back(id);  // deleted, or no longer visible: that run ends
@@ -211,7 +212,7 @@ void GitHubSource::lookup_runs(std::shared_ptr<PollRun> run, std::size_t index) 
               } else {
                 // The run stays as last seen (active, so it keeps blocking): fail closed.
                 logging::subsystem_logger("upstream")->warn("github run lookup failed env={} run_id={} error=\"{}\"", env_,
-                                        id, r.status.error);
+                                        id, logging::escape(r.status.error));
               }
               lookup_runs(run, index + 1);
             });
@@ -356,7 +357,7 @@ void GitHubSource::classification_done(RunRef ref, std::optional<PollStatus> fai
     const int tries = counted;  // a copy: the map entry is erased below
     logging::subsystem_logger("upstream")->warn(
         "github classification failed env={} run_id={} run_attempt={} try={} error=\"{}\"", env_,
-        ref.id, ref.attempt, tries, failure->error);
+        ref.id, ref.attempt, tries, logging::escape(failure->error));
     if (tries < options_.max_classification_attempts) return;  // retried after a later poll
     retry_.erase(ref);
     retry_requests_.erase(ref);
@@ -370,7 +371,7 @@ void GitHubSource::classification_done(RunRef ref, std::optional<PollStatus> fai
   retry_requests_.erase(ref);
   logging::subsystem_logger("upstream")->info(
       "github run classified env={} run_id={} run_attempt={} result={} detail=\"{}\"", env_, ref.id,
-      ref.attempt, to_string(result), detail);
+      ref.attempt, to_string(result), logging::escape(detail));
   sink_.apply(env_, RunClassified{ref, result, std::move(detail), ended_at});
 }
 

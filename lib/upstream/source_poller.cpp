@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "log/escape.hpp"
 #include "log/log.hpp"
 
 namespace deployguard::upstream {
@@ -93,7 +94,7 @@ void SourcePoller::on_done(PollStatus status) {
                                 random_ ? random_() : 0.5);
   if (!status.ok)
     logging::subsystem_logger("upstream")->warn("source poll failed env={} source={} consecutive={} retry_in_ms={} error=\"{}\"",
-                   env_, source_->id(), consecutive_failures_, next_delay_.count(), status.error);
+                   env_, source_->id(), consecutive_failures_, next_delay_.count(), logging::escape(status.error));
   if (refresh_pending_ && status.ok) {
     // Something changed while that poll was running (webhook): look again right away, still
     // respecting the spacing between poll starts.

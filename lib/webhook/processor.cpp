@@ -62,6 +62,9 @@ WebhookResult WebhookProcessor::process(const WebhookRequest& req) {
     return make(Outcome::Unauthorized, "signature does not match");
   if (req.event_type.empty()) return make(Outcome::BadRequest, "missing X-GitHub-Event");
   if (req.delivery_id.empty()) return make(Outcome::BadRequest, "missing X-GitHub-Delivery");
+  if (req.delivery_id.size() > kMaxDeliveryIdBytes)
+    return make(Outcome::BadRequest,
+                "X-GitHub-Delivery longer than " + std::to_string(kMaxDeliveryIdBytes) + " bytes");
 
   auto parsed = parse::parse_webhook(req.event_type, req.body);
   if (!parsed.ok()) return make(Outcome::BadRequest, parse::to_string(parsed.errors()));
@@ -74,7 +77,12 @@ WebhookResult WebhookProcessor::process(const WebhookRequest& req) {
         if constexpr (std::is_same_v<T, parse::PingEvent>) {
           return make(Outcome::Pong, "pong");
         } else if constexpr (std::is_same_v<T, parse::WorkflowRunEvent>) {
-          WebhookResult r = make(Outcome::Ignored, "no environment deploys with this workflow");
+          // Names what the run was (all from the payload: the caller escapes it for logs), so an
+          // operator can see why a delivery did not count.
+          WebhookResult r = make(Outcome::Ignored,
+                                 "run " + std::to_string(ev.run.id) + " of " + ev.run.repository +
+                                     " (workflow " + ev.run.workflow_path + ", branch " +
+                                     ev.run.head_branch + "): no environment deploys with it");
           for (const auto& [env, target] : targets_) {
             if (!run_matches(target, ev.run) || ev.run.repository.empty()) continue;
             r.events.emplace_back(env, RunObserved{ev.run});

@@ -33,6 +33,10 @@ enum class Outcome {
 
 std::string_view to_string(Outcome o);
 
+/// Longest X-GitHub-Delivery accepted (GitHub sends a 36-character GUID). Remembered ids are
+/// kept in the state file, whose size this bounds.
+inline constexpr std::size_t kMaxDeliveryIdBytes = 128;
+
 struct WebhookResult {
   Outcome outcome = Outcome::BadRequest;
   unsigned http_status = 400;
@@ -47,12 +51,16 @@ class WebhookProcessor {
  public:
   /// `targets`: environment name -> its GitHub target (environments without one are skipped).
   WebhookProcessor(std::map<std::string, GitHubTarget> targets, std::vector<std::string> secrets,
-                   std::size_t dedupe_capacity = 10000);
+                   std::size_t dedupe_capacity = DeliveryDeduper::kDefaultCapacity);
 
   WebhookResult process(const WebhookRequest& request);
 
   /// Config reload: keeps the delivery-id memory.
   void reconfigure(std::map<std::string, GitHubTarget> targets, std::vector<std::string> secrets);
+
+  /// The delivery ids already processed (read them out to persist; restore them at start-up).
+  const DeliveryDeduper& deliveries() const { return deduper_; }
+  DeliveryDeduper& deliveries() { return deduper_; }
 
  private:
   std::vector<std::string> environments_for_repo(std::string_view repo) const;

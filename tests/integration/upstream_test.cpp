@@ -312,6 +312,62 @@ TEST_F(UpstreamTest, RedeliveryAfterAReloadIsStillADuplicate) {
   EXPECT_EQ(deliver("workflow_run", payload, "d-after-reload", kWebhookSecret)->result_int(), 202);
 }
 
+// The delivery ids are kept in the state file: a delivery replayed after a restart (GitHub's
+// "Redeliver", or anyone who captured it) is answered as a duplicate and changes nothing.
+TEST_F(UpstreamTest, RedeliveryAfterARestartIsStillADuplicate) {
+  const auto ago = [](std::chrono::minutes m) {
+    return format_timestamp(
+        std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now() - m));
+  };
+  // GitHub says the run completed 170 minutes ago; the delivery says it was in progress an hour
+  // ago, which is newer: applied, it would make the run block the environment again.
+  upsert_runs(Json::array({{{"id", 9000000082}, {"workflow_id", 4242}, {"status", "completed"},
+                            {"conclusion", "success"}, {"head_branch", "main"},
+                            {"created_at", ago(180min)}, {"run_started_at", ago(180min)},
+                            {"updated_at", ago(170min)}}}));
+  Json payload = Json::parse(in_progress_run_payload(9000000082));
+  payload["workflow_run"]["created_at"] = ago(180min);
+  payload["workflow_run"]["run_started_at"] = ago(180min);
+  payload["workflow_run"]["updated_at"] = ago(60min);
+
+  start_daemon("1h");
+  ASSERT_EQ(wait_safe()->result_int(), 200);
+  const auto first = deliver("workflow_run", payload.dump(), "d-restart", kWebhookSecret);
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->result_int(), 202) << first->body();
+
+  ASSERT_EQ(daemon_->stop(SIGTERM, 10s), 0) << daemon_->stderr_text();
+  const auto saved = Json::parse(read_file(dir_.path() / "state.json"));
+  EXPECT_EQ(saved["webhook_deliveries"], Json::array({"d-restart"})) << saved.dump(2);
+
+  daemon_ = DaemonProcess::start(kBinary, dir_, config_);  // the same state file
+  ASSERT_EQ(wait_safe()->result_int(), 200);
+  const auto again = deliver("workflow_run", payload.dump(), "d-restart", kWebhookSecret);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->result_int(), 200) << again->body();
+  EXPECT_EQ(Json::parse(again->body())["outcome"], "duplicate") << again->body();
+
+  // Not applied: the environment is still safe, and the metrics count no application.
+  TestHttpClient client(daemon_->host(), daemon_->port());
+  const auto verdict = client.request("GET", "/can-deploy?env=staging");
+  ASSERT_TRUE(verdict);
+  EXPECT_EQ(verdict->result_int(), 200) << verdict->body();
+  const auto metrics = client.request("GET", "/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body().find("deployguard_webhook_deliveries_total{outcome=\"duplicate\"} 1"),
+            std::string::npos)
+      << metrics->body();
+  EXPECT_EQ(metrics->body().find("deployguard_webhook_deliveries_total{outcome=\"applied\"}"),
+            std::string::npos)
+      << metrics->body();
+
+  // The same payload under a new delivery id is applied: the duplicate answer was the id's.
+  const auto fresh = deliver("workflow_run", payload.dump(), "d-after-restart", kWebhookSecret);
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(fresh->result_int(), 202) << fresh->body();
+  EXPECT_EQ(client.request("GET", "/can-deploy?env=staging")->result_int(), 423);
+}
+
 // A reload that rebuilds the pollers (here: an environment is added) keeps the ETag of a GitHub
 // source whose settings did not change, so its first poll afterwards is a 304 (free of rate
 // limit), and its workflows are not listed again.

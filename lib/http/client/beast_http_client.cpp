@@ -23,6 +23,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
+#include "log/escape.hpp"
 #include "log/log.hpp"
 
 namespace deployguard::http {
@@ -570,7 +571,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     // was then never processed, so a fresh connection may safely repeat an idempotent one.
     if (reused_ && !retried_ && !got_some && !parse_error && is_idempotent(req_.method)) {
       impl_->log->debug("event=retry_stale_connection method={} host={} path={} error=\"{}\"",
-                        req_.method, target_.host, target_.path, ec.message());
+                        req_.method, logging::escape(target_.host), target_.path, ec.message());
       retried_ = true;
       reused_ = false;
       conn_->close();
@@ -675,14 +676,17 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   void log_attempt(const unsigned* status, const HttpError* error) {
     if (!impl_->log->should_log(spdlog::level::debug)) return;
+    // The host is percent-decoded (a link from an upstream may name any bytes); the path stays
+    // encoded and the method is a validated token.
     if (status) {
       impl_->log->debug("method={} host={} path={} status={} ms={} reused={}", req_.method,
-                        target_.host_header, target_.path, *status, ms_since(attempt_start_),
-                        reused_);
+                        logging::escape(target_.host_header), target_.path, *status,
+                        ms_since(attempt_start_), reused_);
     } else {
       impl_->log->debug("method={} host={} path={} error={} message=\"{}\" ms={} reused={}",
-                        req_.method, target_.host_header, target_.path, to_string(error->kind),
-                        error->message, ms_since(attempt_start_), reused_);
+                        req_.method, logging::escape(target_.host_header), target_.path,
+                        to_string(error->kind), logging::escape(error->message),
+                        ms_since(attempt_start_), reused_);
     }
   }
 

@@ -298,5 +298,51 @@ TEST(StateJson, MissingRequiredKeysAreErrors) {
   EXPECT_FALSE(parse_state(R"({"version": 1})").ok());
 }
 
+// ---- webhook delivery ids --------------------------------------------------------------------
+
+TEST(StateJson, RoundTripsWebhookDeliveryIdsInOrder) {
+  const DeliveryIds ids{"72d3162e-cc78-11e3-81ab-4c9367dc0958", "d-2", "d-\"quoted\"\n"};
+  const auto text = serialize_state(full_states(), ids);
+  ASSERT_TRUE(text.ok()) << all(text.errors);
+  EXPECT_EQ(nlohmann::json::parse(text.text)["webhook_deliveries"][0], ids[0]);
+  const auto parsed = parse_state(text.text);
+  ASSERT_TRUE(parsed.ok()) << all(parsed.errors);
+  EXPECT_EQ(parsed.webhook_deliveries, ids);
+  expect_same(full_states(), parsed.states);
+}
+
+TEST(StateJson, NoDeliveryIdsWritesNoKey) {
+  const auto text = serialize_state(full_states());
+  ASSERT_TRUE(text.ok());
+  EXPECT_FALSE(nlohmann::json::parse(text.text).contains("webhook_deliveries"))
+      << "a file without deliveries stays what older builds wrote and read";
+}
+
+TEST(StateJson, FilesFromBeforeDeliveryIdsStillLoad) {
+  const auto parsed = parse_state(R"({"version": 1, "environments": {"prod": {
+      "deploys": [], "busy": {"consecutive_failures": 0, "last_detail": ""},
+      "busy_runs_counted": [], "lease": null, "freeze": null}}})");
+  ASSERT_TRUE(parsed.ok()) << all(parsed.errors);
+  EXPECT_TRUE(parsed.webhook_deliveries.empty());
+  EXPECT_EQ(parsed.states.size(), 1u);
+}
+
+TEST(StateJson, MalformedDeliveryIdsAreErrorsWithTheirPath) {
+  const auto parsed = parse_state(
+      R"({"version": 1, "environments": {}, "webhook_deliveries": ["ok", 7, ""]})");
+  EXPECT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.errors, (std::vector<std::string>{"webhook_deliveries[1]: expected a string, got number",
+                                                     "webhook_deliveries[2]: empty delivery id"}));
+  EXPECT_TRUE(parsed.webhook_deliveries.empty());
+  const auto not_array = parse_state(R"({"version": 1, "environments": {}, "webhook_deliveries": {}})");
+  EXPECT_EQ(not_array.errors, (std::vector<std::string>{"webhook_deliveries: expected an array, got object"}));
+}
+
+TEST(StateJson, SerializeRefusesAnEmptyDeliveryId) {
+  const auto text = serialize_state({}, DeliveryIds{"d-1", ""});
+  EXPECT_FALSE(text.ok());
+  EXPECT_TRUE(text.text.empty());
+}
+
 }  // namespace
 }  // namespace deployguard::state

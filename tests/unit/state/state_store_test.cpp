@@ -148,6 +148,18 @@ TEST(StateStoreSave, RoundTripsThroughTheFileWithMode0600AndNoTempLeft) {
   expect_same(state_b(), reloaded.states());
 }
 
+TEST(StateStoreSave, KeepsTheWebhookDeliveryIds) {
+  TempDir dir;
+  StateStore store{dir.file("state.json")};
+  store.states() = state_a();
+  store.webhook_deliveries() = {"d-1", "d-2"};
+  ASSERT_TRUE(store.save().ok());
+  StateStore reloaded{store.path()};
+  ASSERT_TRUE(reloaded.load().ok());
+  EXPECT_EQ(reloaded.webhook_deliveries(), (DeliveryIds{"d-1", "d-2"}));
+  EXPECT_EQ(load_state(store.path()).webhook_deliveries, (DeliveryIds{"d-1", "d-2"}));
+}
+
 TEST(StateStoreSave, ReplacesAnExistingFileAndItsMode) {
   TempDir dir;
   const auto path = dir.file("state.json");
