@@ -5,7 +5,8 @@
 // each step; the fuzzer (tests/fuzz/fuzz_http_request.cpp) feeds the same reader bytes directly.
 //
 // Guarantees, per request (start() .. done/rejected/broken):
-//   * a header larger than max_header_bytes is rejected (431) before it is complete;
+//   * a header (request line and fields) larger than max_header_bytes is rejected (431), before
+//     it is complete when it arrives in pieces, once it is complete when it arrived at once;
 //   * a Content-Length above the route's body limit (body_limit_for, else max_body_bytes) is
 //     rejected (413) as soon as the header is complete, before any body byte is stored; a chunked
 //     body is cut off (413) once it exceeds that limit;
@@ -59,6 +60,7 @@ class RequestReader {
   const ServerOptions* options_ = nullptr;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   bool header_checked_ = false;  // the header step was reported for this request
+  std::size_t header_bytes_ = 0;  // of the request's header so far
   Rejection rejection_;
 };
 
