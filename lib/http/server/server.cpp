@@ -122,7 +122,9 @@ Response make_error_response(Status status, std::string_view code, std::string_v
   nlohmann::ordered_json body;
   body["error"]["code"] = code;
   body["error"]["message"] = message;
-  res.body() = body.dump();
+  // A message may quote the client (a target, a JSON parser's complaint about the body): bytes
+  // that are not UTF-8 become U+FFFD instead of making dump() throw.
+  res.body() = body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   res.body() += '\n';
   return res;
 }
