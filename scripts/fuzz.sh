@@ -64,8 +64,8 @@ for t in "${targets[@]}"; do
     -max_len=65536 -dict="tests/fuzz/dict/${dict[$t]}.dict" -print_final_stats=1 \
     -artifact_prefix="$findings/" "$build/corpus/$t" >"$log" 2>&1 || rc=$?
   # The last status line (cov: edges, ft: features, corp: corpus size) and the rate.
-  status=$(grep -E '^#[0-9]+' "$log" | tail -1 | sed -E 's/^(#[0-9]+)[[:space:]]+[A-Z]+[[:space:]]+/\1 /' || true)
-  rate=$(sed -nE 's/^stat::average_exec_per_sec:[[:space:]]*([0-9]+)/\1/p' "$log" | tail -1)
+  status=$(grep -aE '^#[0-9]+' "$log" | tail -1 | sed -E 's/^(#[0-9]+)[[:space:]]+[A-Z]+[[:space:]]+/\1 /' || true)
+  rate=$(LC_ALL=C sed -nE 's/^stat::average_exec_per_sec:[[:space:]]*([0-9]+)/\1/p' "$log" | tail -1)
   if [ "$rc" -eq 0 ]; then
     echo "fuzz: $t ok: ${rate:-?} exec/s, ${status}"
     passed=$((passed + 1))
