@@ -28,3 +28,17 @@ if(DEPLOYGUARD_SANITIZERS)
     -fno-sanitize-recover=all)
   target_link_options(deployguard_options INTERFACE -fsanitize=${_san})
 endif()
+
+# The fuzz build (scripts/fuzz.sh): every target instrumented for libFuzzer's coverage feedback
+# and ASan+UBSan; the fuzz executables add libFuzzer itself (-fsanitize=fuzzer, tests/fuzz).
+if(DEPLOYGUARD_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "DEPLOYGUARD_FUZZ needs clang (libFuzzer): CXX=clang++ in a build dir of its own")
+  endif()
+  if(DEPLOYGUARD_SANITIZERS)
+    message(FATAL_ERROR "DEPLOYGUARD_FUZZ brings its own sanitizers (address,undefined); leave DEPLOYGUARD_SANITIZERS empty")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+                      -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -9,6 +9,7 @@ PACKAGES=(
   nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libssl-dev
   libcli11-dev prometheus-cpp-dev libsystemd-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
+  clang-14 libclang-rt-14-dev llvm-14   # scripts/fuzz.sh: clang, libFuzzer + sanitizer runtimes, llvm-symbolizer
   curl python3 openssl
 )
 

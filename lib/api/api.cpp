@@ -32,7 +32,8 @@ Response json_text_response(Status status, std::string text) {
 }
 
 Response json_response(Status status, const Json& body) {
-  return json_text_response(status, body.dump());
+  // Bytes that are not UTF-8 (a percent-decoded name, say) become U+FFFD: dump() would throw.
+  return json_text_response(status, body.dump(-1, ' ', false, Json::error_handler_t::replace));
 }
 
 Response error(Status status, std::string_view code, std::string_view message) {

@@ -19,7 +19,9 @@ http::Response json_answer(http::Status status, const nlohmann::json& body) {
   http::Response res{status, 11};
   res.set(bhttp::field::content_type, "application/json");
   res.set(bhttp::field::cache_control, "no-store");
-  res.body() = body.dump() + "\n";
+  // The message may quote headers (X-GitHub-Event, X-GitHub-Delivery) as sent: bytes that are
+  // not UTF-8 become U+FFFD instead of making dump() throw.
+  res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   res.prepare_payload();
   return res;
 }

@@ -1,5 +1,6 @@
 #include "config/loader.hpp"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -172,6 +173,58 @@ void copy_value(const Key& key, const Slot& from, const Slot& to) {
       from);
 }
 
+/// Where each document of a YAML stream starts, found without building the documents.
+/// yaml-cpp 0.7's LoadAll() never returns on some inputs (a lone ",", say): its parser reports
+/// an empty document at the same position again and again. The walk stops there instead, and
+/// `stuck` says so. Throws YAML::Exception on a syntax error, as LoadAll() does.
+struct DocumentStarts {
+  std::vector<YAML::Mark> marks;
+  bool stuck = false;
+};
+
+DocumentStarts document_starts(const std::string& text) {
+  class Handler final : public YAML::EventHandler {
+   public:
+    explicit Handler(std::vector<YAML::Mark>& marks) : marks_(marks) {}
+    void OnDocumentStart(const YAML::Mark& mark) override { marks_.push_back(mark); }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+
+   private:
+    std::vector<YAML::Mark>& marks_;
+  };
+  DocumentStarts out;
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  Handler handler(out.marks);
+  while (parser.HandleNextDocument(handler)) {
+    const auto n = out.marks.size();
+    if (n >= 2 && out.marks[n - 1].pos == out.marks[n - 2].pos) {
+      out.marks.pop_back();
+      out.stuck = true;
+      break;
+    }
+  }
+  return out;
+}
+
+/// A character for a message: itself when printable ASCII, else its code.
+std::string quoted_char(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  if (u >= 0x20 && u < 0x7f) return std::string("'") + c + "'";
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  return std::string("byte 0x") + kHex[u >> 4] + kHex[u & 0xF];
+}
+
 class Loader {
  public:
   LoadResult load(std::string_view text) {
@@ -223,9 +276,12 @@ class Loader {
   bool valid(const std::string& path) const { return invalid_.count(path) == 0; }
 
   void load_document(std::string_view text) {
-    std::vector<YAML::Node> documents;
+    const std::string yaml(text);
+    DocumentStarts starts;
+    YAML::Node document;
     try {
-      documents = YAML::LoadAll(std::string(text));
+      starts = document_starts(yaml);
+      if (!starts.stuck && !starts.marks.empty()) document = YAML::Load(yaml);
     } catch (const YAML::Exception& e) {
       std::ostringstream message;
       message << "YAML syntax error";
@@ -235,21 +291,29 @@ class Loader {
       add(e.mark, "", message.str());
       return;
     }
-    if (documents.size() > 1) {
-      add(documents[1].Mark(), "",
-          "expected one YAML document, found " + std::to_string(documents.size()));
+    if (starts.stuck) {
+      const YAML::Mark& at = starts.marks.back();
+      const auto pos = static_cast<std::size_t>(at.pos);
+      add(at, "",
+          "YAML syntax error at line " + std::to_string(at.line + 1) + ", column " +
+              std::to_string(at.column + 1) + ": unexpected " +
+              (pos < yaml.size() ? quoted_char(yaml[pos]) : std::string("end of input")));
       return;
     }
-    if (documents.empty() || documents[0].IsNull()) {
+    if (starts.marks.size() > 1) {
+      add(starts.marks[1], "",
+          "expected one YAML document, found " + std::to_string(starts.marks.size()));
+      return;
+    }
+    if (starts.marks.empty() || document.IsNull()) {
       add(YAML::Mark::null_mark(), "", "the configuration is empty");
       return;
     }
-    if (!documents[0].IsMap()) {
-      add(documents[0].Mark(), "",
-          "expected a mapping at the top level, got " + describe(documents[0]));
+    if (!document.IsMap()) {
+      add(document.Mark(), "", "expected a mapping at the top level, got " + describe(document));
       return;
     }
-    walk_section(documents[0], "", "", Scope{});
+    walk_section(document, "", "", Scope{});
     inherit_top_level_values();
     cross_check();
   }

@@ -10,7 +10,7 @@ namespace deployguard::upstream {
 SourcePoller::SourcePoller(boost::asio::io_context& ioc, std::string environment,
                            std::unique_ptr<PolledSource> source, EventSink& sink,
                            SchedulePolicy policy, Duration min_refresh_spacing, Random random)
-    : ioc_(ioc), env_(std::move(environment)), source_(std::move(source)), sink_(sink),
+    : env_(std::move(environment)), source_(std::move(source)), sink_(sink),
       policy_(policy), min_refresh_spacing_(min_refresh_spacing), random_(std::move(random)),
       timer_(ioc) {}
 

@@ -67,7 +67,6 @@ class SourcePoller {
   void begin_poll();
   void on_done(PollStatus status);
 
-  boost::asio::io_context& ioc_;
   std::string env_;
   std::unique_ptr<PolledSource> source_;
   EventSink& sink_;

@@ -30,6 +30,7 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include "http/server/request_reader.hpp"
 #include "log/log.hpp"
 
 namespace deployguard::http {
@@ -68,8 +69,6 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::size_t kMaxDrainBytes = 256 * 1024;
 constexpr auto kDrainTimeout = std::chrono::milliseconds{500};
 constexpr std::size_t kReadChunk = 4096;
-
-bool is_http_error(const error_code& ec) { return ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category(); }
 
 namespace ssl = net::ssl;
 // Raw sockets, not beast::tcp_stream: a tcp_stream arms and cancels a timer around every read and
@@ -136,7 +135,9 @@ Response make_error_response(Status status, std::string_view code, std::string_v
   nlohmann::ordered_json body;
   body["error"]["code"] = code;
   body["error"]["message"] = message;
-  res.body() = body.dump();
+  // A message may quote the client (a target, a JSON parser's complaint about the body): bytes
+  // that are not UTF-8 become U+FFFD instead of making dump() throw.
+  res.body() = body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   res.body() += '\n';
   return res;
 }
@@ -342,12 +343,7 @@ class BasicSession final : public Session {
   void begin_request() {
     phase_ = Phase::Reading;
     if (!first_request_) expires_after(opts().read_timeout);
-    parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(
-        std::min<std::size_t>(opts().max_header_bytes, UINT32_MAX)));
-    // No body limit while reading the header: the limit depends on the route, applied below.
-    parser_->body_limit(boost::none);
-    header_checked_ = false;
+    reader_.start(opts());
     parse_buffered();
   }
 
@@ -380,59 +376,34 @@ class BasicSession final : public Session {
   }
 
   void parse_buffered() {
-    while (buffer_.size() > 0) {
-      error_code ec;
-      const std::size_t used = parser_->put(buffer_.data(), ec);
-      buffer_.consume(used);
-      if (ec == bhttp::error::need_more) break;
-      if (ec) return on_read_error(ec);
-      if (!header_checked_ && parser_->is_header_done()) {
-        header_checked_ = true;
-        if (!on_header()) return;  // answered, or waiting for 100 Continue to be written
+    for (;;) {
+      switch (reader_.parse(buffer_)) {
+        case RequestReader::Step::need_more:
+          return read_more();
+        case RequestReader::Step::header:
+          // Only when nothing of the body is buffered yet: a client that sent it anyway does not
+          // need the 100 Continue.
+          if (reader_.wants_continue() && buffer_.size() == 0) return send_continue();
+          continue;
+        case RequestReader::Step::done:
+          return dispatch_request();
+        case RequestReader::Step::rejected: {
+          const auto& rejection = reader_.rejection();
+          return reject(rejection.status, rejection.code, rejection.message);
+        }
+        case RequestReader::Step::broken:
+          return close_now();
       }
-      if (parser_->is_done()) return dispatch_request();
-      if (used == 0) break;
     }
-    read_more();
   }
 
-  /// Applies the route's body limit and Expect: 100-continue once the header is complete.
-  /// False when parsing must not go on now.
-  bool on_header() {
-    const auto& header = parser_->get().base();
-    const std::size_t limit =
-        opts().body_limit_for ? opts().body_limit_for(header) : opts().max_body_bytes;
-    if (auto length = parser_->content_length(); length && *length > limit) {
-      reject(Status::payload_too_large, "payload_too_large",
-             "request body exceeds " + std::to_string(limit) + " bytes");
-      return false;
-    }
-    parser_->body_limit(limit);
-    if (parser_->is_done()) return true;
-    auto expect = header[bhttp::field::expect];
-    if (beast::iequals(expect, "100-continue") && buffer_.size() == 0) {
-      net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
-                       [self = self()](error_code wec, std::size_t) {
-                         if (self->phase_ == Phase::Closed) return;
-                         if (wec) return self->close_now();
-                         self->parse_buffered();
-                       });
-      return false;
-    }
-    return true;
-  }
-
-  void on_read_error(const error_code& ec) {
-    if (ec == bhttp::error::header_limit) {
-      reject(Status::request_header_fields_too_large, "header_too_large",
-             "request header exceeds " + std::to_string(opts().max_header_bytes) + " bytes");
-    } else if (ec == bhttp::error::body_limit) {
-      reject(Status::payload_too_large, "payload_too_large", "request body too large");
-    } else if (!is_http_error(ec)) {
-      close_now();
-    } else {
-      reject(Status::bad_request, "bad_request", "malformed HTTP request: " + ec.message());
-    }
+  void send_continue() {
+    net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                     [self = self()](error_code wec, std::size_t) {
+                       if (self->phase_ == Phase::Closed) return;
+                       if (wec) return self->close_now();
+                       self->parse_buffered();
+                     });
   }
 
   void dispatch_request() {
@@ -441,8 +412,7 @@ class BasicSession final : public Session {
     ++request_id_;
     // The handler decides how long it takes (long-poll); the client's disconnect is watched.
     expires_never();
-    Request request = parser_->release();
-    parser_.reset();
+    Request request = reader_.release();
     head_request_ = request.method() == bhttp::verb::head;
     if (opts().on_response) target_.assign(request.target().data(), request.target().size());
     version_ = request.version();
@@ -572,7 +542,7 @@ class BasicSession final : public Session {
 
   /// Error answer for a request that cannot be read further; the connection closes after it.
   void reject(Status status, std::string_view code, std::string message) {
-    parser_.reset();
+    reader_.reset();
     head_request_ = false;
     version_ = 11;
     keep_alive_ = false;
@@ -657,9 +627,8 @@ class BasicSession final : public Session {
   std::uint64_t timer_generation_ = 0;
   bool timed_out_ = false;       // the deadline passed and closed the socket
   bool closed_socket_ = false;   // the socket is closed; only completions remain
-  bool header_checked_ = false;  // on_header() ran for the request being read
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  RequestReader reader_;  // the request being read
   std::optional<Response> response_;
   std::string head_;  // serialized status line and fields of response_ (reused per response)
   std::shared_ptr<Server::State> server_;

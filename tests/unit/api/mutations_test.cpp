@@ -233,6 +233,28 @@ TEST_F(MutationsTest, UnknownEnvironmentIs404OnEveryMutatingRoute) {
   EXPECT_EQ(post("/v1/environments/staging/other", "{}").result(), http::Status::not_found);
 }
 
+// Found by tests/fuzz/fuzz_http_request: an error message that quotes bytes which are not UTF-8
+// (nlohmann's complaint about the body quotes the last token read; a percent-decoded name is
+// echoed) made the JSON serializer throw, and the client got 500 instead of its 400 or 404.
+TEST_F(MutationsTest, ErrorsQuotingBytesThatAreNotUtf8AreStillAnswered) {
+  // The fuzzer's body, cut short inside a key by two 0xFF bytes.
+  const std::string body = "{\"holder\":\"p1\",\"sha\":\"abc123\",\"ref\":\"main\",\"run_id\":7,"
+                           "\"run_attempt\xff\xffT\x8f\x8en\xc3\x80T /v1/";
+  auto res = post("/v1/environments/staging/queue", body);
+  EXPECT_EQ(res.result(), http::Status::bad_request);
+  EXPECT_EQ(error_code(res), "bad_request");
+  EXPECT_NE(error_message(res).find("not valid JSON"), std::string::npos) << error_message(res);
+  EXPECT_NE(error_message(res).find("\xef\xbf\xbd"), std::string::npos)  // U+FFFD
+      << error_message(res);
+  res = post(std::string(kLease), "{\"holder\":\"h\xff\"}");
+  EXPECT_EQ(res.result(), http::Status::bad_request);
+  EXPECT_EQ(error_code(res), "bad_request");
+
+  res = post("/v1/environments/qa%FF/lease", R"({"holder":"h","ttl":"1m"})");
+  EXPECT_EQ(res.result(), http::Status::not_found);
+  EXPECT_EQ(error_message(res), "unknown environment \"qa\xef\xbf\xbd\"");
+}
+
 // ---- freezes -----------------------------------------------------------------------------------
 
 TEST_F(MutationsTest, FreezeIs200WithTheFreezeAndBlocksUntilLifted) {

@@ -377,6 +377,24 @@ TEST(ConfigErrors, DocumentLevelProblems) {
   EXPECT_EQ(errors_of(kValid + "---\n" + kValid), Errors{"expected one YAML document, found 2"});
 }
 
+// Found by tests/fuzz/fuzz_config: yaml-cpp 0.7's LoadAll() never returns on a stray ',' (its
+// parser reports an empty document at the same place forever, allocating each one).
+TEST(ConfigErrors, AStrayFlowEntryIsASyntaxErrorNotAHang) {
+  EXPECT_EQ(errors_of(","), Errors{"YAML syntax error at line 1, column 1: unexpected ','"});
+  EXPECT_EQ(errors_of(", a"), Errors{"YAML syntax error at line 1, column 1: unexpected ','"});
+  // The fuzzer's input.
+  const std::string found(",\0\0irnapp\n      \xff\xff\xff\xe8workflows: [deploy.yml]\n", 44);
+  EXPECT_EQ(errors_of(found), Errors{"YAML syntax error at line 1, column 1: unexpected ','"});
+  // After a valid document, the stray ',' is still found where it is.
+  const Errors after = errors_of(kValid + "---\n,\n");
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].rfind("YAML syntax error at line 4, column 1: ", 0), 0u) << after[0];
+  // Several documents are still counted.
+  EXPECT_EQ(errors_of(kValid + "---\n" + kValid + "---\n" + kValid),
+            Errors{"expected one YAML document, found 3"});
+  EXPECT_EQ(errors_of("---\n---\n"), Errors{"expected one YAML document, found 2"});
+}
+
 TEST(ConfigErrors, MissingOrUnreadableFile) {
   const LoadResult r = load_config_file("/nonexistent/deployguard.yaml");
   ASSERT_FALSE(r.ok());
