@@ -31,6 +31,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http/server/request_reader.hpp"
+#include "log/escape.hpp"
 #include "log/log.hpp"
 
 namespace deployguard::http {
@@ -421,7 +422,8 @@ class BasicSession final : public Session {
     try {
       server_->handler(std::move(request), Responder{weak_from_this(), id});
     } catch (const std::exception& e) {
-      server_->log->error("event=handler_exception error=\"{}\"", e.what());
+      // The message may quote request bytes (a JSON parser's complaint): escaped.
+      server_->log->error("event=handler_exception error=\"{}\"", logging::escape(e.what()));
       respond(id, make_error_response(Status::internal_server_error, "internal",
                                       "internal error"));
     }
