@@ -18,7 +18,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --seconds=*) seconds="${1#*=}"; shift ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     -*) echo "fuzz: unknown option $1" >&2; exit 2 ;;
     *)
       if [[ ! " ${all_targets[*]} " =~ " $1 " ]]; then
@@ -59,6 +59,7 @@ for t in "${targets[@]}"; do
   log="$build/logs/$t.log"
   mkdir -p "$findings" "$(dirname "$log")"
   echo "fuzz: $t for ${seconds} s"
+  touch "$log.start"  # findings of earlier runs stay in $findings; this run's are newer
   rc=0
   "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -max_len=65536 -dict="tests/fuzz/dict/${dict[$t]}.dict" -print_final_stats=1 \
@@ -73,8 +74,8 @@ for t in "${targets[@]}"; do
     failed+=("$t")
     echo "fuzz: $t FAILED (exit $rc); the last lines of $log:"
     tail -n 60 "$log"
-    for f in "$findings"/*; do
-      [ -e "$f" ] && echo "fuzz: reproducer $f  (run: $build/tests/fuzz/fuzz_$t $f)"
+    find "$findings" -type f -newer "$log.start" | while read -r f; do
+      echo "fuzz: reproducer $f  (run: $build/tests/fuzz/fuzz_$t $f)"
     done
   fi
 done

@@ -57,13 +57,17 @@ std::optional<TimePoint> parse_http_date(std::string_view value) {
 std::optional<Duration> parse_retry_after(std::string_view value, TimePoint now) {
   const std::string_view s = trim(value);
   if (s.empty()) return std::nullopt;
+  // Cap at a day, whichever form: a longer wait is a bug upstream (a date years ahead would stop
+  // polling until a restart), and seconds*1000 must not overflow.
+  constexpr std::int64_t kMaxSeconds = 24 * 3600;
   if (const auto secs = detail::parse_int64_text(s)) {
-    // Cap at a day: a larger value is a bug upstream, and seconds*1000 must not overflow.
-    constexpr std::int64_t kMaxSeconds = 24 * 3600;
     if (*secs < 0) return std::nullopt;
     return std::chrono::seconds{std::min(*secs, kMaxSeconds)};
   }
-  if (const auto at = parse_http_date(s)) return *at > now ? *at - now : Duration{0};
+  if (const auto at = parse_http_date(s)) {
+    if (*at <= now) return Duration{0};
+    return std::min<Duration>(*at - now, std::chrono::seconds{kMaxSeconds});
+  }
   return std::nullopt;
 }
 

@@ -89,6 +89,16 @@ TEST(RetryAfter, SecondsAndHttpDate) {
   EXPECT_EQ(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), ts("1994-11-06T08:49:37Z"));
 }
 
+// Found by tests/fuzz/fuzz_arm_parse: only delta-seconds were capped at a day; an HTTP-date years
+// ahead (the fuzzer's "Sun, 06 Nov 3990 08:49:37 GMT") was a wait of years.
+TEST(RetryAfter, AnHttpDateIsCappedAtADayToo) {
+  const TimePoint now = ts("2015-10-21T07:28:00Z");
+  EXPECT_EQ(parse_retry_after("Sun, 06 Nov 3990 08:49:37 GMT", now), Duration{24h});
+  EXPECT_EQ(parse_retry_after("Thu, 22 Oct 2015 07:28:01 GMT", now), Duration{24h});
+  EXPECT_EQ(parse_retry_after("Thu, 22 Oct 2015 07:27:59 GMT", now), Duration{24h - 1s});
+  EXPECT_EQ(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now), Duration{24h});
+}
+
 TEST(ArmHeaders, ConstructedThrottleAndLroFixtures) {
   const TimePoint now{};
   auto throttled = read_headers("azure/constructed/arm-429-throttled.http");
