@@ -405,17 +405,11 @@ http::Response Api::handle(const http::Request& request) {
   return out;
 }
 
-bool Api::trusted_proxy(std::string_view address) const {
-  for (const auto& cidr : options_.trusted_proxies)
-    if (cidr.contains(address)) return true;
-  return false;
-}
-
 std::string Api::client_of(const http::Request& request,
                            const std::optional<boost::asio::ip::address>& peer) const {
   if (!peer) return {};
   std::string client = canonical_ip(peer->to_string()).value_or(peer->to_string());
-  if (options_.trusted_proxies.empty() || !trusted_proxy(client)) return client;
+  if (!contains_any(options_.trusted_proxies, client)) return client;
   // Every X-Forwarded-For line, in order, as one list; walked from the right (the hop closest to
   // us), skipping trusted proxies: the first other address is the client. An entry that is not
   // an IP address ends the walk (whatever is left of it was written by the client itself).
@@ -437,7 +431,7 @@ std::string Api::client_of(const http::Request& request,
     const auto address = canonical_ip(*it);
     if (!address) break;
     client = *address;
-    if (!trusted_proxy(*address)) break;
+    if (!contains_any(options_.trusted_proxies, *address)) break;
   }
   return client;
 }
@@ -478,7 +472,7 @@ void Api::dispatch(const http::Request& request, const RouteMatch& match,
       match.route->id == RouteId::can_deploy ? target.param("env").value_or("") : name);
   if (options_.on_auth && match.route->scope != Scope::none &&
       match.route->scope != Scope::webhook_signature)
-    options_.on_auth(match.route->id, auth);
+    options_.on_auth(*match.route, auth);
   if (auth.outcome != AuthOutcome::allowed) return reply(auth_refused(auth));
   const std::string& actor = auth.actor;
   switch (match.route->id) {

@@ -47,7 +47,7 @@ struct ApiOptions {
   /// Told the number of long-poll waiters whenever it changes (metrics, tests). Io thread.
   std::function<void(std::size_t)> on_waiter_count;
   /// Told the outcome of every authorization of a route that has a scope (metrics).
-  std::function<void(RouteId, const AuthResult&)> on_auth;
+  std::function<void(const Route&, const AuthResult&)> on_auth;
 
   static ApiOptions from_config(const ServerConfig& server) {
     ApiOptions out;
@@ -57,8 +57,7 @@ struct ApiOptions {
     out.max_waiters = server.max_waiters;
     out.max_lease_ttl = server.max_lease_ttl;
     out.max_waiters_per_client = server.max_waiters_per_client;
-    for (const auto& text : server.trusted_proxies)
-      if (auto cidr = Cidr::parse(text)) out.trusted_proxies.push_back(*cidr);  // validated
+    out.trusted_proxies = parse_cidrs(server.trusted_proxies);
     return out;
   }
 };
@@ -71,7 +70,8 @@ class Api {
  public:
   /// `service` and `persistence` must outlive the Api. `persistence` null: mutations are
   /// applied without a state file or audit log (tests). `auth` without tokens: mutating routes
-  /// answer 403 auth_not_configured unless its settings allow anonymous mutations. Registers a GuardService listener (long-poll wake-ups). Io thread only.
+  /// answer 403 auth_not_configured unless its settings allow anonymous mutations. Registers a
+  /// GuardService listener (long-poll wake-ups). Io thread only.
   Api(service::GuardService& service, ApiOptions options = {}, service::Persistence* persistence = nullptr,
       TokenAuth auth = {});
   Api(const Api&) = delete;
@@ -146,7 +146,6 @@ class Api {
   /// X-Forwarded-For entry that is not a trusted proxy. "" when unknown (handle()).
   std::string client_of(const http::Request& request,
                         const std::optional<boost::asio::ip::address>& peer) const;
-  bool trusted_proxy(std::string_view address) const;
   /// 503 too_many_waiters when `client` already has max_waiters_per_client waiting.
   std::optional<http::Response> over_client_waiters(const std::string& client) const;
   http::Response no_route(Listener listener, const RouteMatch& match,
@@ -164,7 +163,7 @@ class Api {
                          const std::string& client);
   static http::Response can_deploy_response(std::string_view environment, const Decision& decision,
                                             const std::optional<AsRun>& as_run);
-  /// Authenticates, checks the environment, then runs the mutator.
+  /// Checks the environment, then runs the mutator as `actor` (authorized in dispatch()).
   http::Response mutate(const http::Request& request, const std::string& environment,
                         const std::string& actor, Mutator mutator, const std::string& argument);
   http::Response acquire_lease(const http::Request&, const Route&, const std::string&);
@@ -179,7 +178,7 @@ class Api {
   http::Response report_event(const http::Request&, const Route&, const std::string&);
   http::Response join_queue(const http::Request&, const Route&, const std::string&);
   http::Response leave_queue(const http::Request&, const Route&, const std::string& ticket);
-  /// GET .../queue/TICKET: authenticates, then answers now or parks a ticket waiter.
+  /// GET .../queue/TICKET (authorized in dispatch()): answers now or parks a ticket waiter.
   void poll_ticket(const RequestTarget& target, const std::string& environment,
                    const std::string& ticket, Reply reply, const std::string& client);
   /// The answer for a ticket now (202 waiting, 201 granted, 404, 409); counts as a poll.

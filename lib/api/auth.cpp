@@ -25,6 +25,25 @@ std::optional<Scope> parse_scope(std::string_view name) {
   return std::nullopt;
 }
 
+std::vector<NamedToken> unscoped_tokens(std::vector<std::string> tokens) {
+  std::vector<NamedToken> out;
+  out.reserve(tokens.size());
+  for (std::size_t i = 0; i < tokens.size(); ++i)
+    out.push_back({"token#" + std::to_string(i + 1), std::move(tokens[i]),
+                   {Scope::read, Scope::deploy, Scope::operate}, {}});
+  return out;
+}
+
+std::string_view to_string(AuthOutcome outcome) {
+  switch (outcome) {
+    case AuthOutcome::allowed: return "allowed";
+    case AuthOutcome::unauthorized: return "unauthorized";
+    case AuthOutcome::forbidden: return "forbidden";
+    case AuthOutcome::not_configured: return "not_configured";
+  }
+  return "allowed";
+}
+
 TokenAuth::TokenAuth(std::vector<NamedToken> tokens, AuthSettings settings) : settings_(settings) {
   tokens_.reserve(tokens.size());
   for (auto& token : tokens)
@@ -33,12 +52,7 @@ TokenAuth::TokenAuth(std::vector<NamedToken> tokens, AuthSettings settings) : se
 }
 
 TokenAuth::TokenAuth(const std::vector<std::string>& tokens, AuthSettings settings)
-    : settings_(settings) {
-  tokens_.reserve(tokens.size());
-  for (std::size_t i = 0; i < tokens.size(); ++i)
-    tokens_.push_back({"token#" + std::to_string(i + 1), digest(tokens[i]),
-                       {Scope::read, Scope::deploy, Scope::operate}, {}});
-}
+    : TokenAuth(unscoped_tokens(tokens), settings) {}
 
 TokenAuth::Digest TokenAuth::digest(std::string_view token) {
   Digest out{};

@@ -42,6 +42,10 @@ struct NamedToken {
   std::vector<std::string> environments;  // empty: every environment
 };
 
+/// The tokens of server.api_token_file: every scope on every environment, named "token#1",
+/// "token#2", ... by their position.
+std::vector<NamedToken> unscoped_tokens(std::vector<std::string> tokens);
+
 struct AuthSettings {
   bool allow_anonymous_mutations = false;
   bool protect_reads = false;
@@ -53,6 +57,9 @@ enum class AuthOutcome {
   forbidden,       // 403: a known token outside its scopes or environments
   not_configured,  // 403 auth_not_configured: a mutation, and no token is configured
 };
+
+/// "allowed", "unauthorized", "forbidden", "not_configured" (metrics label).
+std::string_view to_string(AuthOutcome outcome);
 
 struct AuthResult {
   AuthOutcome outcome = AuthOutcome::allowed;

@@ -46,10 +46,7 @@ api::TokenAuth api_auth(const ServerConfig& server) {
     std::string error;
     auto lines = config::read_secret_lines(*server.api_token_file, error);
     if (!error.empty()) throw std::runtime_error("server.api_token_file: " + error);
-    for (std::size_t i = 0; i < lines.size(); ++i)
-      tokens.push_back({"token#" + std::to_string(i + 1), std::move(lines[i]),
-                        {api::Scope::read, api::Scope::deploy, api::Scope::operate},
-                        {}});
+    tokens = api::unscoped_tokens(std::move(lines));
   }
   for (std::size_t i = 0; i < server.api_tokens.size(); ++i) {
     const auto& named = server.api_tokens[i];
@@ -108,19 +105,8 @@ http::ServerOptions with_request_hooks(http::ServerOptions options, const api::A
 // The API's limits, and every authorization counted in the metrics (built after the API).
 api::ApiOptions api_options(const ServerConfig& server, const std::unique_ptr<Metrics>& metrics) {
   auto options = api::ApiOptions::from_config(server);
-  options.on_auth = [&metrics](api::RouteId id, const api::AuthResult& auth) {
-    if (!metrics) return;
-    std::string_view pattern;
-    for (const auto& route : api::routes())
-      if (route.id == id) pattern = route.pattern;
-    const char* outcome = "allowed";
-    switch (auth.outcome) {
-      case api::AuthOutcome::allowed: break;
-      case api::AuthOutcome::unauthorized: outcome = "unauthorized"; break;
-      case api::AuthOutcome::forbidden: outcome = "forbidden"; break;
-      case api::AuthOutcome::not_configured: outcome = "not_configured"; break;
-    }
-    metrics->record_auth(pattern, auth.actor, outcome);
+  options.on_auth = [&metrics](const api::Route& route, const api::AuthResult& auth) {
+    if (metrics) metrics->record_auth(route.pattern, auth.actor, api::to_string(auth.outcome));
   };
   return options;
 }
@@ -142,15 +128,9 @@ http::ServerOptions server_options(const ServerConfig& config) {
   options.read_timeout = config.read_timeout;
   options.idle_timeout = config.idle_timeout;
   options.max_connections_per_client = config.max_connections_per_client;
-  std::vector<Cidr> proxies;
-  for (const auto& text : config.trusted_proxies)
-    if (auto cidr = Cidr::parse(text)) proxies.push_back(*cidr);  // validated by the loader
-  if (!proxies.empty()) {
+  if (auto proxies = parse_cidrs(config.trusted_proxies); !proxies.empty()) {
     options.exempt_from_client_limit = [proxies](const boost::asio::ip::address& peer) {
-      const auto text = peer.to_string();
-      for (const auto& cidr : proxies)
-        if (cidr.contains(text)) return true;
-      return false;
+      return contains_any(proxies, peer.to_string());
     };
   }
   // Throws std::runtime_error (file + OpenSSL reason) when the certificate cannot be loaded.

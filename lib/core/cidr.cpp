@@ -85,6 +85,19 @@ std::string Cidr::to_string() const {
   return std::string(buffer) + "/" + std::to_string(prefix_);
 }
 
+std::vector<Cidr> parse_cidrs(const std::vector<std::string>& texts) {
+  std::vector<Cidr> out;
+  for (const auto& text : texts)
+    if (auto cidr = Cidr::parse(text)) out.push_back(*cidr);
+  return out;
+}
+
+bool contains_any(const std::vector<Cidr>& networks, std::string_view address) {
+  for (const auto& cidr : networks)
+    if (cidr.contains(address)) return true;
+  return false;
+}
+
 std::optional<std::string> canonical_ip(std::string_view text) {
   const auto address = parse_address(text);
   if (!address) return std::nullopt;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace deployguard {
 
@@ -26,6 +27,12 @@ class Cidr {
   std::array<std::uint8_t, 16> bytes_{};  // IPv4 in the first four
   int prefix_ = 0;
 };
+
+/// The networks of an already validated list (server.trusted_proxies; the loader reports bad
+/// entries, which are skipped here).
+std::vector<Cidr> parse_cidrs(const std::vector<std::string>& texts);
+/// Whether any of `networks` contains `address`.
+bool contains_any(const std::vector<Cidr>& networks, std::string_view address);
 
 /// An IP address in a canonical textual form (IPv4-mapped IPv6 as IPv4, IPv6 compressed), or
 /// nullopt when `text` is not an address. For keying per-client counters.
