@@ -8,6 +8,7 @@ PACKAGES=(
   libboost1.81-dev libboost-url1.81-dev
   nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libssl-dev
   libcli11-dev prometheus-cpp-dev libsystemd-dev
+  libhowardhinnant-date-dev tzdata   # freeze windows: cron in IANA time zones (C++20 <chrono> zones are not in GCC 12)
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   clang-14 libclang-rt-14-dev llvm-14   # scripts/fuzz.sh: clang, libFuzzer + sanitizer runtimes, llvm-symbolizer
   curl python3 openssl

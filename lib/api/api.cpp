@@ -151,6 +151,32 @@ class BodyReader {
   }
 
   /// An optional positive integer.
+  /// A list of 1..max_items strings of 1..max_bytes bytes each. Absent: error if required.
+  std::optional<std::vector<std::string>> string_list(const std::string& key, bool required,
+                                                      std::size_t max_items, std::size_t max_bytes) {
+    if (!usable()) return std::nullopt;
+    auto it = json_.find(key);
+    if (it == json_.end() || (!required && it->is_null())) {
+      if (required) errors_.push_back(key + ": required");
+      return std::nullopt;
+    }
+    if (!it->is_array() || it->empty() || it->size() > max_items) {
+      errors_.push_back(key + ": must be a list of 1 to " + std::to_string(max_items) + " strings");
+      return std::nullopt;
+    }
+    std::vector<std::string> out;
+    for (const auto& item : *it) {
+      if (!item.is_string() || item.get_ref<const std::string&>().empty() ||
+          item.get_ref<const std::string&>().size() > max_bytes) {
+        errors_.push_back(key + ": every item must be a string of 1 to " + std::to_string(max_bytes) +
+                          " bytes");
+        return std::nullopt;
+      }
+      out.push_back(item.get<std::string>());
+    }
+    return out;
+  }
+
   std::optional<std::int64_t> positive_integer(const std::string& key) {
     if (!usable()) return std::nullopt;
     auto it = json_.find(key);
@@ -211,7 +237,8 @@ class BodyReader {
 
 /// The `ttl` of a lease request: 1s .. max (server.max_lease_ttl); `fallback` when absent
 /// (nullopt: required). nullopt after adding the error to `body`.
-std::optional<Duration> lease_ttl(BodyReader& body, std::optional<Duration> fallback, Duration max) {
+std::optional<Duration> lease_ttl(BodyReader& body, std::optional<Duration> fallback, Duration max,
+                                  std::string_view max_name = "server.max_lease_ttl") {
   auto text = body.string("ttl", !fallback, 32);
   if (!text) return fallback && body.ok() ? std::optional<Duration>(std::min(*fallback, max)) : std::nullopt;
   const auto parsed = parse_duration(*text);
@@ -220,11 +247,18 @@ std::optional<Duration> lease_ttl(BodyReader& body, std::optional<Duration> fall
     return std::nullopt;
   }
   if (*parsed < std::chrono::seconds{1} || *parsed > max) {
-    body.add_error("ttl: must be between 1s and " + format_duration(max) + " (server.max_lease_ttl)");
+    body.add_error("ttl: must be between 1s and " + format_duration(max) + " (" + std::string(max_name) + ")");
     return std::nullopt;
   }
   return parsed;
 }
+
+/// An override's `ttl`: how long it waits to be used.
+constexpr Duration kDefaultOverrideTtl = std::chrono::minutes{30};
+constexpr Duration kMaxOverrideTtl = std::chrono::hours{24};
+/// GET .../windows: the longest look ahead and the most occurrences listed.
+constexpr int kMaxWindowDays = 366;
+constexpr std::size_t kMaxListedWindows = 1000;
 
 /// Default lease TTL of a queue ticket.
 constexpr Duration kDefaultQueueLeaseTtl = std::chrono::minutes{30};
@@ -506,6 +540,12 @@ void Api::dispatch(const http::Request& request, const RouteMatch& match,
       return reply(mutate(request, name, actor, &Api::set_freeze, ""));
     case RouteId::freeze_clear:
       return reply(mutate(request, name, actor, &Api::clear_freeze, ""));
+    case RouteId::windows:
+      return reply(freeze_windows(target, name));
+    case RouteId::override_set:
+      return reply(mutate(request, name, actor, &Api::set_override, ""));
+    case RouteId::override_clear:
+      return reply(mutate(request, name, actor, &Api::clear_override, ""));
     case RouteId::events:
       return reply(mutate(request, name, actor, &Api::report_event, ""));
     case RouteId::stabilize:
@@ -557,6 +597,29 @@ Response Api::environment_status(const std::string& name) const {
   if (!policy) return unknown_environment(name);
   const auto now = service_.now();
   return json_response(Status::ok, environment_status_json(name, *policy, policy->decide(now), now));
+}
+
+Response Api::freeze_windows(const RequestTarget& target, const std::string& name) const {
+  const auto* policy = service_.find(name);
+  if (!policy) return unknown_environment(name);
+  int days = 14;
+  if (auto text = target.param("days")) {
+    int parsed = 0;
+    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), parsed);
+    if (ec != std::errc{} || end != text->data() + text->size() || parsed < 1 || parsed > kMaxWindowDays)
+      return bad_request("days: expected a whole number from 1 to " + std::to_string(kMaxWindowDays));
+    days = parsed;
+  }
+  const auto now = service_.now();
+  Json windows = Json::array();
+  for (const auto& span : windows_between(policy->rules().freeze_windows, now, now + date::days{days},
+                                          kMaxListedWindows))
+    windows.push_back(window_span_json(span, *policy));
+  Json body = freeze_windows_json(*policy, now);
+  body["environment"] = name;
+  body["days"] = days;
+  body["windows"] = std::move(windows);
+  return json_response(Status::ok, body);
 }
 
 void Api::answer_can_deploy(const std::string& environment, Duration wait,
@@ -856,6 +919,64 @@ std::variant<std::optional<Freeze>, http::Response> Api::freeze_now(
   if (result == service::TransactResult::CommitFailed) return state_write_failed();
   audit(route, "freeze.set", freeze_json(previous), freeze_json(applied), std::move(audit_detail));
   return applied;
+}
+
+http::Response Api::set_override(const http::Request& request, const Route& route,
+                                 const std::string&) {
+  BodyReader body{request.body()};
+  body.only({"reason", "by", "ttl", "skip"});
+  auto reason = body.string("reason", true, kMaxReasonBytes);
+  auto by = body.string("by", false, kMaxHolderBytes);
+  auto skip = body.string_list("skip", true, 8, 64);
+  const auto ttl = lease_ttl(body, kDefaultOverrideTtl, kMaxOverrideTtl, "the longest override");
+  if (!body.ok() || !reason || !skip || !ttl) return body.error_response();
+  const SkipParse parsed = parse_skip(*skip);
+  switch (parsed.status) {
+    case SkipParse::Status::Ok: break;
+    case SkipParse::Status::Protected:
+    case SkipParse::Status::NotSkippable:
+      return error(Status::unprocessable_entity, "not_skippable", parsed.message);
+    case SkipParse::Status::Empty:
+    case SkipParse::Status::Unknown: return bad_request("skip: " + parsed.message);
+  }
+  auto id = new_lease_id();
+  if (!id) return error(Status::internal_server_error, "internal", "no randomness for an override id");
+  std::vector<std::string> rules;  // each rule once, in the order given
+  for (const auto& name : *skip)
+    if (std::find(rules.begin(), rules.end(), name) == rules.end()) rules.push_back(name);
+  std::optional<Override> created;
+  const auto result = service_.transact(
+      route.environment,
+      [&](EnvironmentPolicy& policy, TimePoint now) {
+        policy.set_override(Override{*id, *reason, by.value_or(route.actor), rules, now, now + *ttl}, now);
+        created = policy.pending_override();
+      },
+      committer());
+  if (result == service::TransactResult::UnknownEnvironment) return unknown_environment(route.environment);
+  if (result == service::TransactResult::CommitFailed) return state_write_failed();
+  audit(route, "override.create", nullptr, override_json(created), Json{{"ttl", format_duration(*ttl)}});
+  if (options_.on_override) options_.on_override(route.environment, "created");
+  return json_response(Status::created, override_json(created));
+}
+
+http::Response Api::clear_override(const http::Request&, const Route& route, const std::string&) {
+  std::optional<Override> previous;
+  const auto result = service_.transact(
+      route.environment,
+      [&](EnvironmentPolicy& policy, TimePoint now) {
+        policy.expire(now);  // an override past its ttl is already over: 404, not 204
+        previous = policy.pending_override();
+        policy.clear_override();
+      },
+      committer());
+  if (result == service::TransactResult::UnknownEnvironment) return unknown_environment(route.environment);
+  if (result == service::TransactResult::CommitFailed) return state_write_failed();
+  if (!previous)
+    return error(Status::not_found, "not_found",
+                 "environment \"" + route.environment + "\" has no pending override");
+  audit(route, "override.cancel", override_json(previous), nullptr, nullptr);
+  if (options_.on_override) options_.on_override(route.environment, "cancelled");
+  return no_content();
 }
 
 http::Response Api::clear_freeze(const http::Request&, const Route& route, const std::string&) {

@@ -48,6 +48,9 @@ struct ApiOptions {
   std::function<void(std::size_t)> on_waiter_count;
   /// Told the outcome of every authorization of a route that has a scope (metrics).
   std::function<void(const Route&, const AuthResult&)> on_auth;
+  /// Told each break-glass override created or cancelled through the API ("created",
+  /// "cancelled"); its use and expiry reach GuardService listeners (StateChange::overrides).
+  std::function<void(const std::string& environment, std::string_view event)> on_override;
 
   static ApiOptions from_config(const ServerConfig& server) {
     ApiOptions out;
@@ -170,6 +173,10 @@ class Api {
   http::Response release_lease(const http::Request&, const Route&, const std::string& lease_id);
   http::Response set_freeze(const http::Request&, const Route&, const std::string&);
   http::Response clear_freeze(const http::Request&, const Route&, const std::string&);
+  http::Response set_override(const http::Request&, const Route&, const std::string&);
+  http::Response clear_override(const http::Request&, const Route&, const std::string&);
+  /// GET .../windows?days=N: the windows in force and those starting within N days.
+  http::Response freeze_windows(const RequestTarget& target, const std::string& name) const;
   /// Sets the environment's freeze in one durable transaction and audits it ("freeze.set" with
   /// `audit_detail`): the freeze in force afterwards, or the error response to send.
   std::variant<std::optional<Freeze>, http::Response> freeze_now(

@@ -112,6 +112,45 @@ Json freeze_json(const std::optional<Freeze>& freeze) {
   return j;
 }
 
+Json window_span_json(const WindowSpan& span, const EnvironmentPolicy& policy) {
+  Json j;
+  j["name"] = span.name;
+  j["start"] = format_timestamp(span.start);
+  j["end"] = format_timestamp(span.end);
+  for (const auto& w : policy.rules().freeze_windows)
+    if (w.name() == span.name) j["schedule"] = w.describe();
+  return j;
+}
+
+Json freeze_windows_json(const EnvironmentPolicy& policy, TimePoint now) {
+  Json j;
+  j["configured"] = policy.rules().freeze_windows.size();
+  Json current = nullptr;
+  if (const auto active = policy.freeze_window_in_force(now)) {
+    current = Json::object();
+    Json windows = Json::array();
+    for (const auto& span : active->windows) windows.push_back(window_span_json(span, policy));
+    current["windows"] = std::move(windows);
+    current["until"] = format_timestamp(active->until);
+  }
+  j["current"] = std::move(current);
+  const auto next = policy.next_freeze_window(now);
+  j["next"] = next ? window_span_json(*next, policy) : Json(nullptr);
+  return j;
+}
+
+Json override_json(const std::optional<Override>& o) {
+  if (!o) return nullptr;
+  Json j;
+  j["id"] = o->id;
+  j["reason"] = o->reason;
+  j["by"] = o->by;
+  j["skip"] = o->skip;
+  j["created_at"] = format_timestamp(o->created_at);
+  j["expires_at"] = format_timestamp(o->expires_at);
+  return j;
+}
+
 Json busy_json(const BusyBackoffState& busy) {
   Json j;
   j["consecutive_failures"] = busy.consecutive_failures;
@@ -324,6 +363,8 @@ Json environment_status_json(std::string_view environment, const EnvironmentPoli
   j["lease"] = lease_json(policy.lease());
   j["queue"] = queue_json(policy.queue());
   j["freeze"] = freeze_json(policy.freeze());
+  j["freeze_windows"] = freeze_windows_json(policy, now);
+  j["override"] = override_json(policy.pending_override());
 
   j["busy_backoff"] = busy_json(policy.busy());
 

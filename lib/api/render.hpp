@@ -60,6 +60,12 @@ Json queue_json(const DeployQueue& queue);
 Json lease_json(const std::optional<Lease>& lease);
 /// {"reason","by","since","until"} or null.
 Json freeze_json(const std::optional<Freeze>& freeze);
+/// {"name","start","end","schedule"}: one occurrence of a freeze window.
+Json window_span_json(const WindowSpan& span, const EnvironmentPolicy& policy);
+/// {"configured":N,"current":{"windows":[...],"until"} or null,"next":{...} or null}.
+Json freeze_windows_json(const EnvironmentPolicy& policy, TimePoint now);
+/// {"id","reason","by","skip","created_at","expires_at"} or null: a pending break-glass override.
+Json override_json(const std::optional<Override>& o);
 /// {"consecutive_failures","last_failure_at","last_detail"}.
 Json busy_json(const BusyBackoffState& busy);
 

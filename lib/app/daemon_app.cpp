@@ -108,6 +108,9 @@ api::ApiOptions api_options(const ServerConfig& server, const std::unique_ptr<Me
   options.on_auth = [&metrics](const api::Route& route, const api::AuthResult& auth) {
     if (metrics) metrics->record_auth(route.pattern, auth.actor, api::to_string(auth.outcome));
   };
+  options.on_override = [&metrics](const std::string& environment, std::string_view event) {
+    if (metrics) metrics->record_override(environment, event);
+  };
   return options;
 }
 
@@ -168,6 +171,9 @@ DaemonApp::DaemonApp(Config config, DaemonOptions options)
       [this](std::vector<std::string> ids) { webhook_->restore_delivery_ids(ids); });
   webhook_->set_delivery_listener([this] { persistence_.delivery_ids_changed(); });
   metrics_ = std::make_unique<Metrics>(service_, pollers_.get(), webhook_.get());
+  service_.add_listener([this](const service::StateChange& change) {
+    for (const auto& end : change.overrides) metrics_->record_override(change.environment, to_string(end.why));
+  });
   api_.set_handler(api::RouteId::webhook,
                    [this](const http::Request& request) { return webhook_->handle(request); });
   api_.set_handler(api::RouteId::metrics,

@@ -150,6 +150,27 @@ std::string Metrics::render() const {
         .Add({{"route", std::get<0>(key)}, {"token", std::get<1>(key)}, {"outcome", std::get<2>(key)}})
         .Increment(static_cast<double>(count));
 
+  auto& override_family = BuildCounter()
+                              .Name("deployguard_overrides_total")
+                              .Help("Break-glass overrides by environment and event (created, "
+                                    "cancelled, used, expired, replaced)")
+                              .Register(registry);
+  for (const auto& [key, count] : overrides_)
+    override_family.Add({{"environment", key.first}, {"event", key.second}})
+        .Increment(static_cast<double>(count));
+  auto& pending = BuildGauge()
+                      .Name("deployguard_override_pending")
+                      .Help("1 while a break-glass override waits to be used")
+                      .Register(registry);
+  auto& in_window = BuildGauge()
+                        .Name("deployguard_freeze_window_active")
+                        .Help("1 while a declared freeze window is in force")
+                        .Register(registry);
+  for (const auto& [name, policy] : service_.environments()) {
+    pending.Add({{"environment", name}}).Set(policy.pending_override() ? 1.0 : 0.0);
+    in_window.Add({{"environment", name}}).Set(policy.freeze_window_in_force(now) ? 1.0 : 0.0);
+  }
+
   return TextSerializer{}.Serialize(registry.Collect());
 }
 

@@ -40,6 +40,11 @@ class Metrics {
   /// token's name (never its value; "anonymous" without one) and the outcome.
   void record_auth(std::string_view route, std::string_view token, std::string_view outcome);
 
+  /// Counts one break-glass override event: created, cancelled, used, expired, replaced.
+  void record_override(std::string_view environment, std::string_view event) {
+    ++overrides_[{std::string(environment), std::string(event)}];
+  }
+
   /// The whole exposition, text format 0.0.4.
   std::string render() const;
   /// GET /metrics (the route table lets only GET and HEAD through).
@@ -52,6 +57,7 @@ class Metrics {
   const std::map<std::string, std::uint64_t>* reload_counts_ = nullptr;
   std::map<std::pair<std::string, unsigned>, std::uint64_t> http_requests_;
   std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> auth_;
+  std::map<std::pair<std::string, std::string>, std::uint64_t> overrides_;
 };
 
 }  // namespace deployguard::app

@@ -637,6 +637,49 @@ int cmd_report_busy(const Common& c, const std::string& env, const json& body) {
   return kExitOk;
 }
 
+int cmd_windows(const Common& c, const std::string& env, int days, bool as_json) {
+  if (days < 1 || days > 366) throw UsageError{"--days: expected 1 to 366"};
+  const auto client = make_client(c);
+  const auto r = client.request("GET", "/v1/environments/" + url_encode(env) + "/windows?days=" + std::to_string(days), "");
+  if (r.status != 200) throw ApiError{describe_error(r)};
+  const auto j = parse_body(r);
+  if (as_json) {
+    std::cout << j.dump(2) << "\n";
+    return kExitOk;
+  }
+  const auto& current = j.value("current", json(nullptr));
+  if (current.is_object()) {
+    std::string names;
+    for (const auto& w : current.value("windows", json::array()))
+      names += (names.empty() ? "" : ", ") + w.value("name", std::string("?"));
+    std::cout << env << ": in freeze window " << names << " until " << current.value("until", std::string("?")) << "\n";
+  } else {
+    std::cout << env << ": no freeze window in force\n";
+  }
+  const auto& windows = j.value("windows", json::array());
+  if (windows.empty()) {
+    std::cout << "no freeze window in the next " << days << (days == 1 ? " day" : " days") << "\n";
+    return kExitOk;
+  }
+  std::cout << "freeze windows in the next " << days << (days == 1 ? " day" : " days") << " (UTC):\n";
+  for (const auto& w : windows)
+    std::cout << "  " << w.value("start", std::string("?")) << "  " << w.value("end", std::string("?")) << "  "
+              << w.value("name", std::string("?")) << "  (" << w.value("schedule", std::string()) << ")\n";
+  return kExitOk;
+}
+
+int cmd_override(const Common& c, const std::string& env, const json& body) {
+  const auto client = make_client(c);
+  const auto r = client.request("POST", "/v1/environments/" + url_encode(env) + "/override", body.dump());
+  if (r.status != 201) throw ApiError{describe_error(r)};
+  const auto j = parse_body(r);
+  std::string skip;
+  for (const auto& rule : j.value("skip", json::array())) skip += (skip.empty() ? "" : ", ") + rule.get<std::string>();
+  std::cout << env << ": override " << j.value("id", std::string("?")) << " lets the next lease or queue grant before "
+            << j.value("expires_at", std::string("?")) << " skip " << skip << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 void add_client_commands(CLI::App& app, int& exit_code) {
@@ -646,6 +689,8 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     std::string env, wait, holder, ttl = "30m", lease_id, reason, by, until, detail, revision;
     std::int64_t run_id = 0, run_attempt = 0;
     bool json = false, watch = false, yes = false;
+    int days = 14;
+    std::vector<std::string> skip;
   };
   auto a = std::make_shared<Args>();
 
@@ -726,6 +771,34 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     guarded(exit_code, [&] {
       return cmd_simple(*c, "DELETE", "/v1/environments/" + url_encode(a->env) + "/freeze", nullptr, 204,
                         a->env + ": unfrozen");
+    });
+  });
+
+  auto* windows = app.add_subcommand("windows", "List the freeze windows in force and coming up");
+  add_common(windows, *c);
+  windows->add_option("--env", a->env, "environment")->required();
+  windows->add_option("--days", a->days, "how far ahead (default 14, at most 366)");
+  windows->add_flag("--json", a->json, "print the daemon's JSON");
+  windows->callback([&exit_code, c, a] {
+    guarded(exit_code, [&] { return cmd_windows(*c, a->env, a->days, a->json); });
+  });
+
+  auto* override_cmd = app.add_subcommand(
+      "override", "Break-glass: let the next lease or queue grant skip some rules (audited)");
+  add_common(override_cmd, *c);
+  override_cmd->add_option("--env", a->env, "environment")->required();
+  override_cmd->add_option("--reason", a->reason, "why (in the audit log and status)")->required();
+  override_cmd->add_option("--skip", a->skip,
+                           "a rule to skip: cooldown, min_interval, freeze_window or frozen (repeat for more)")
+      ->required();
+  override_cmd->add_option("--by", a->by, "who (default $USER)");
+  override_cmd->add_option("--ttl", a->ttl, "how long it waits to be used (default 30m, at most 24h)");
+  override_cmd->callback([&exit_code, c, a] {
+    guarded(exit_code, [&] {
+      (void)parse_wait(a->ttl, "--ttl");
+      json body = {{"reason", a->reason}, {"by", a->by.empty() ? default_user() : a->by},
+                   {"ttl", a->ttl}, {"skip", a->skip}};
+      return cmd_override(*c, a->env, body);
     });
   });
 

@@ -157,6 +157,27 @@ std::string render_environment(const json& env, const RenderOptions& opts) {
       out << " until " << str(freeze, "until") << " (" << time_left(*t, opts.now) << " left)";
     out << "\n";
   }
+  if (const auto& windows = env.value("freeze_windows", json()); windows.is_object()) {
+    if (const auto& current = windows.value("current", json()); current.is_object()) {
+      std::string names;
+      for (const auto& w : current.value("windows", json::array())) names += (names.empty() ? "" : ", ") + str(w, "name");
+      out << "  window    " << s.red() << names << s.reset() << " until " << str(current, "until");
+      if (auto t = parse_timestamp(str(current, "until", ""))) out << " (" << time_left(*t, opts.now) << " left)";
+      out << "\n";
+    }
+    if (const auto& next = windows.value("next", json()); next.is_object())
+      out << "  next      " << s.dim() << "freeze window " << str(next, "name") << " from " << str(next, "start")
+          << " to " << str(next, "end") << s.reset() << "\n";
+  }
+  if (const auto& o = env.value("override", json()); o.is_object()) {
+    std::string skip;
+    for (const auto& rule : o.value("skip", json::array()))
+      if (rule.is_string()) skip += (skip.empty() ? "" : ", ") + rule.get<std::string>();
+    out << "  override  " << s.yellow() << skip << s.reset() << " skipped for the next grant, by " << str(o, "by")
+        << ": " << str(o, "reason");
+    if (auto t = parse_timestamp(str(o, "expires_at", ""))) out << " (" << time_left(*t, opts.now) << " left)";
+    out << "\n";
+  }
   const auto runs = env.value("runs", json::array());
   if (!runs.empty()) out << "  recent runs:\n";
   int shown = 0;

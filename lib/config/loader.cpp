@@ -20,6 +20,7 @@
 
 #include "config/schema.hpp"
 #include "core/cidr.hpp"
+#include "core/freeze_window.hpp"
 #include "config/values.hpp"
 
 namespace deployguard::config {
@@ -316,6 +317,43 @@ class Loader {
     walk_section(document, "", "", Scope{});
     inherit_top_level_values();
     cross_check();
+    check_freeze_windows("freeze_windows", config_.freeze_windows);
+    for (const auto& [name, env] : config_.environments)
+      check_freeze_windows("environments." + name + ".freeze_windows", env.freeze_windows);
+    merge_freeze_windows();
+  }
+
+  // Each window must make a FreezeWindow: a valid cron, zone and dates, not empty. Names are
+  // unique within a list.
+  void check_freeze_windows(const std::string& path, const std::vector<FreezeWindowConfig>& windows) {
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < windows.size(); ++i) {
+      const std::string item = path + "[" + std::to_string(i) + "]";
+      if (!valid(item + ".name") || !valid(item + ".cron") || !valid(item + ".duration") ||
+          !valid(item + ".from") || !valid(item + ".until") || !valid(item + ".time_zone"))
+        continue;  // already reported
+      const auto& w = windows[i];
+      if (!w.name.empty() && !names.insert(w.name).second)
+        add_at(item + ".name", "duplicate window name " + quote(w.name));
+      std::string why;
+      std::string key;
+      if (!FreezeWindow::make(w, &why, &key)) add_at(key.empty() ? item : item + "." + key, why);
+    }
+  }
+
+  // An environment's windows: the top-level ones it does not redefine by name, then its own.
+  void merge_freeze_windows() {
+    if (config_.freeze_windows.empty()) return;
+    for (auto& [name, env] : config_.environments) {
+      std::vector<FreezeWindowConfig> merged;
+      for (const auto& top : config_.freeze_windows) {
+        const bool redefined = std::any_of(env.freeze_windows.begin(), env.freeze_windows.end(),
+                                           [&](const FreezeWindowConfig& own) { return own.name == top.name; });
+        if (!redefined) merged.push_back(top);
+      }
+      merged.insert(merged.end(), env.freeze_windows.begin(), env.freeze_windows.end());
+      env.freeze_windows = std::move(merged);
+    }
   }
 
   // Walks the keys of a mapping whose schema rows are the children of `pattern`.

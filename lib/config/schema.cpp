@@ -26,6 +26,18 @@ constexpr std::int64_t kMaxTicketTtl = kHour;
 constexpr std::int64_t kMinQueueLength = 1;
 constexpr std::int64_t kMaxQueueLength = 10000;
 
+// The freeze window keys' texts, shared by the top-level and the environment rows.
+constexpr std::string_view kCronText =
+    "A recurring window: when each occurrence starts, as a standard 5-field cron expression "
+    "(minute hour day-of-month month day-of-week, e.g. `0 20 * * 1-5`) in `time_zone`. A start "
+    "in a skipped DST hour begins when the gap ends; one in a repeated hour happens once.";
+constexpr std::string_view kFromText =
+    "A one-off window's start, a local date-time in `time_zone` (`2026-12-24T00:00:00`, "
+    "seconds optional, no offset).";
+constexpr std::string_view kZoneText =
+    "IANA time zone of `cron` or `from`/`until` (`Europe/Berlin`), from the system's tz "
+    "database (package `tzdata`).";
+
 const Key kKeys[] = {
     // ---- server --------------------------------------------------------------------------
     {.path = "server",
@@ -363,6 +375,44 @@ const Key kKeys[] = {
      .minimum = kSecond,
      .slot = DG_SLOT(c.http_client.max_backoff)},
 
+    // ---- freeze windows ------------------------------------------------------------------
+    {.path = "freeze_windows",
+     .kind = Kind::SectionList,
+     .description = "Freeze windows every environment inherits: while one is in force, new "
+                    "deploys wait (reason `freeze_window`, with `until` at its end); a deploy "
+                    "already running goes on. An environment's own `freeze_windows` entry of the "
+                    "same name replaces the inherited one.",
+     .enter = DG_ENTER(if (c.freeze_windows.size() <= s.index) c.freeze_windows.resize(s.index + 1))},
+    {.path = "freeze_windows[].name",
+     .kind = Kind::Identifier,
+     .description = "Name of the window in reasons, status and `deployguard windows`. Unique.",
+     .required = true,
+     .slot = DG_SLOT(c.freeze_windows.at(s.index).name)},
+    {.path = "freeze_windows[].cron",
+     .kind = Kind::String,
+     .description = kCronText,
+     .default_text = "none (a one-off window)",
+     .slot = DG_SLOT(c.freeze_windows.at(s.index).cron)},
+    {.path = "freeze_windows[].duration",
+     .kind = Kind::Duration,
+     .description = "With `cron`: how long each occurrence lasts (elapsed time, across DST changes too).",
+     .minimum = kSecond,
+     .default_text = "none; required with `cron`",
+     .slot = DG_SLOT(c.freeze_windows.at(s.index).duration)},
+    {.path = "freeze_windows[].from",
+     .kind = Kind::String,
+     .description = kFromText,
+     .default_text = "none (a recurring window)",
+     .slot = DG_SLOT(c.freeze_windows.at(s.index).from)},
+    {.path = "freeze_windows[].until",
+     .kind = Kind::String,
+     .description = "A one-off window's end, a local date-time after `from`.",
+     .default_text = "none; required with `from`",
+     .slot = DG_SLOT(c.freeze_windows.at(s.index).until)},
+    {.path = "freeze_windows[].time_zone",
+     .kind = Kind::String,
+     .description = kZoneText,
+     .slot = DG_SLOT(c.freeze_windows.at(s.index).time_zone)},
     // ---- queue ---------------------------------------------------------------------------
     {.path = "queue",
      .kind = Kind::Section,
@@ -488,6 +538,41 @@ const Key kKeys[] = {
      .description = "Upstream data older than this makes the answer \"not safe\" (fail closed).",
      .minimum = kSecond,
      .slot = DG_SLOT(env(c, s).stale_after)},
+    {.path = "environments.*.freeze_windows",
+     .kind = Kind::SectionList,
+     .description = "This environment's freeze windows, in addition to the top-level ones "
+                    "(an entry named like a top-level window replaces it here).",
+     .enter = DG_ENTER(if (env(c, s).freeze_windows.size() <= s.index) env(c, s).freeze_windows.resize(s.index + 1))},
+    {.path = "environments.*.freeze_windows[].name",
+     .kind = Kind::Identifier,
+     .description = "Name of the window in reasons, status and `deployguard windows`. Unique.",
+     .required = true,
+     .slot = DG_SLOT(env(c, s).freeze_windows.at(s.index).name)},
+    {.path = "environments.*.freeze_windows[].cron",
+     .kind = Kind::String,
+     .description = kCronText,
+     .default_text = "none (a one-off window)",
+     .slot = DG_SLOT(env(c, s).freeze_windows.at(s.index).cron)},
+    {.path = "environments.*.freeze_windows[].duration",
+     .kind = Kind::Duration,
+     .description = "With `cron`: how long each occurrence lasts (elapsed time, across DST changes too).",
+     .minimum = kSecond,
+     .default_text = "none; required with `cron`",
+     .slot = DG_SLOT(env(c, s).freeze_windows.at(s.index).duration)},
+    {.path = "environments.*.freeze_windows[].from",
+     .kind = Kind::String,
+     .description = kFromText,
+     .default_text = "none (a recurring window)",
+     .slot = DG_SLOT(env(c, s).freeze_windows.at(s.index).from)},
+    {.path = "environments.*.freeze_windows[].until",
+     .kind = Kind::String,
+     .description = "A one-off window's end, a local date-time after `from`.",
+     .default_text = "none; required with `from`",
+     .slot = DG_SLOT(env(c, s).freeze_windows.at(s.index).until)},
+    {.path = "environments.*.freeze_windows[].time_zone",
+     .kind = Kind::String,
+     .description = kZoneText,
+     .slot = DG_SLOT(env(c, s).freeze_windows.at(s.index).time_zone)},
     {.path = "environments.*.queue",
      .kind = Kind::Section,
      .description = "This environment's deploy queue. A key not written here takes the "

@@ -159,6 +159,19 @@ struct BusyBackoff {
   bool operator==(const BusyBackoff&) const = default;
 };
 
+/// One freeze window (freeze_windows[]): recurring (`cron` + `duration`) or one-off
+/// (`from` + `until`), in `time_zone`. Validated by FreezeWindow::make (core/freeze_window.hpp).
+struct FreezeWindowConfig {
+  std::string name;
+  std::optional<std::string> cron;   // 5-field cron: when each occurrence starts (local time)
+  Duration duration{};               // with cron: how long each occurrence lasts
+  std::optional<std::string> from;   // one-off: local date-time "2026-12-24T00:00[:00]"
+  std::optional<std::string> until;  // one-off: local date-time, after `from`
+  std::string time_zone = "UTC";     // IANA name ("Europe/Berlin")
+
+  bool operator==(const FreezeWindowConfig&) const = default;
+};
+
 struct EnvironmentConfig {
   std::string name;
   std::optional<GitHubTarget> github;
@@ -172,6 +185,9 @@ struct EnvironmentConfig {
   // Every key the environment does not set is the top-level Config::queue's (the loader copies
   // them), so this always holds the settings in effect.
   QueueSettings queue;
+  // The top-level freeze_windows (those this environment does not redefine by name) followed by
+  // the environment's own; the loader merges them, so this is every window that applies.
+  std::vector<FreezeWindowConfig> freeze_windows;
 
   bool operator==(const EnvironmentConfig&) const = default;
 };
@@ -184,6 +200,7 @@ struct Config {
   std::optional<AzureConfig> azure;
   HttpClientConfig http_client;
   QueueSettings queue;  // defaults for every environment's queue, key by key
+  std::vector<FreezeWindowConfig> freeze_windows;  // apply to every environment
   std::map<std::string, EnvironmentConfig> environments;  // keyed and ordered by name
 
   bool operator==(const Config&) const = default;

@@ -8,6 +8,7 @@ std::string_view to_string(ReasonCode code) {
     case ReasonCode::SourceError: return "source_error";
     case ReasonCode::Stale: return "stale";
     case ReasonCode::Frozen: return "frozen";
+    case ReasonCode::FreezeWindow: return "freeze_window";
     case ReasonCode::Leased: return "leased";
     case ReasonCode::Queued: return "queued";
     case ReasonCode::DeployInProgress: return "deploy_in_progress";

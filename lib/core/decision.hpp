@@ -16,6 +16,7 @@ enum class ReasonCode {
   SourceError,              // source_error
   Stale,                    // stale
   Frozen,                   // frozen
+  FreezeWindow,             // freeze_window
   Leased,                   // leased
   Queued,                   // queued
   DeployInProgress,         // deploy_in_progress
@@ -30,6 +31,7 @@ enum class ReasonCode {
 
 inline constexpr ReasonCode kAllReasonCodes[] = {
     ReasonCode::Starting,     ReasonCode::SourceError, ReasonCode::Stale,       ReasonCode::Frozen,
+    ReasonCode::FreezeWindow,
     ReasonCode::Leased,       ReasonCode::Queued,      ReasonCode::DeployInProgress,
     ReasonCode::Cooldown,
     ReasonCode::BusyBackoff,  ReasonCode::ServerBusy,  ReasonCode::AppBusy,

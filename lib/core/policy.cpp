@@ -81,6 +81,15 @@ EnvironmentRules EnvironmentRules::from_config(const EnvironmentConfig& env) {
   r.max_active_revisions = env.max_active_revisions;
   r.stale_after = env.stale_after;
   r.queue = env.queue;
+  for (const auto& w : env.freeze_windows) {
+    std::string why;
+    std::string key;
+    if (auto window = FreezeWindow::make(w, &why, &key))
+      r.freeze_windows.push_back(std::move(*window));
+    else
+      r.invalid_freeze_windows.push_back("freeze window \"" + w.name + "\" is invalid (" +
+                                         (key.empty() ? "" : key + ": ") + why + ")");
+  }
   return r;
 }
 
@@ -427,6 +436,46 @@ void EnvironmentPolicy::freeze_reason(TimePoint now, Reasons& out) const {
     out.push_back({ReasonCode::Frozen, "frozen by " + f->by + ": " + f->reason, f->until});
 }
 
+std::optional<ActiveFreeze> EnvironmentPolicy::freeze_window_in_force(TimePoint now) const {
+  return active_freeze(rules_.freeze_windows, now);
+}
+
+std::optional<WindowSpan> EnvironmentPolicy::next_freeze_window(TimePoint now) const {
+  return next_window(rules_.freeze_windows, now);
+}
+
+void EnvironmentPolicy::freeze_window_reason(TimePoint now, const std::optional<RunRef>& own,
+                                             Reasons& out) const {
+  for (const auto& invalid : rules_.invalid_freeze_windows)
+    out.push_back({ReasonCode::FreezeWindow, invalid, std::nullopt});
+  if (rules_.freeze_windows.empty()) return;
+  // When the asker's own deploy began: its run attempt's record, or its lease.
+  std::optional<TimePoint> own_start;
+  if (own) {
+    const std::string key = run_key(*own);
+    for (const auto& rec : durable_.deploys)
+      if (rec.key == key && !rec.ended_at) own_start = rec.started_at;
+    if (const auto& l = durable_.lease; l && now < l->expires_at && l->run_id && *l->run_id == own->id &&
+                                        (!l->run_attempt || *l->run_attempt == own->attempt))
+      own_start = own_start ? std::min(*own_start, l->acquired_at) : l->acquired_at;
+  }
+  const auto active = active_freeze(rules_.freeze_windows, now, [&](const WindowSpan& span) {
+    return own_start && *own_start < span.start;  // it runs to its end
+  });
+  if (!active) return;
+  std::string names;
+  for (const auto& span : active->windows) {
+    const auto w = std::find_if(rules_.freeze_windows.begin(), rules_.freeze_windows.end(),
+                                 [&](const FreezeWindow& fw) { return fw.name() == span.name; });
+    names += std::string(names.empty() ? "" : ", ") + "\"" + span.name + "\" (" +
+             (w != rules_.freeze_windows.end() ? w->describe() : std::string("?")) + ")";
+  }
+  out.push_back({ReasonCode::FreezeWindow,
+                 std::string(active->windows.size() == 1 ? "freeze window " : "freeze windows ") + names +
+                     " in force until " + format_timestamp(active->until) + "; new deploys wait",
+                 active->until});
+}
+
 void EnvironmentPolicy::lease_reason(TimePoint now, const std::optional<RunRef>& own, Reasons& out) const {
   const auto& l = durable_.lease;
   if (!l || now >= l->expires_at) return;
@@ -472,7 +521,8 @@ void EnvironmentPolicy::in_progress_reasons(const std::optional<RunRef>& own, Re
   }
 }
 
-void EnvironmentPolicy::cooldown_reason(TimePoint now, const std::optional<RunRef>& own, Reasons& out) const {
+void EnvironmentPolicy::cooldown_reason(TimePoint now, const std::optional<RunRef>& own,
+                                        const SkipSet& skip, Reasons& out) const {
   const std::string own_key = own ? run_key(*own) : std::string();
   const DeployRecord* last_start = nullptr;
   const DeployRecord* last_end = nullptr;
@@ -483,13 +533,13 @@ void EnvironmentPolicy::cooldown_reason(TimePoint now, const std::optional<RunRe
   }
   std::optional<TimePoint> until;
   std::string msg;
-  if (last_start && now < last_start->started_at + rules_.min_interval) {
+  if (last_start && !skip.min_interval && now < last_start->started_at + rules_.min_interval) {
     until = last_start->started_at + rules_.min_interval;
     msg = "last deploy (" + deploy_name(*last_start) + ") started at " +
           format_timestamp(last_start->started_at) + "; min_interval " +
           format_duration(rules_.min_interval) + " between starts";
   }
-  if (last_end && now < *last_end->ended_at + rules_.cooldown &&
+  if (last_end && !skip.cooldown && now < *last_end->ended_at + rules_.cooldown &&
       (!until || *last_end->ended_at + rules_.cooldown > *until)) {
     until = *last_end->ended_at + rules_.cooldown;
     msg = "last deploy (" + deploy_name(*last_end) + ") ended at " + format_timestamp(*last_end->ended_at) +
@@ -597,15 +647,17 @@ std::optional<Decision> EnvironmentPolicy::decide_for_ticket(TimePoint now,
 }
 
 Decision EnvironmentPolicy::evaluate(TimePoint now, const std::optional<RunRef>& own,
-                                     bool with_queue, std::string_view own_ticket) const {
+                                     bool with_queue, std::string_view own_ticket,
+                                     const SkipSet& skip) const {
   Decision d;
   d.evaluated_at = now;
   source_reasons(now, d.reasons);
-  freeze_reason(now, d.reasons);
+  if (!skip.frozen) freeze_reason(now, d.reasons);
+  if (!skip.freeze_window) freeze_window_reason(now, own, d.reasons);
   lease_reason(now, own, d.reasons);
   if (with_queue) queued_reason(own, own_ticket, d.reasons);
   in_progress_reasons(own, d.reasons);
-  cooldown_reason(now, own, d.reasons);
+  cooldown_reason(now, own, skip, d.reasons);
   busy_backoff_reason(now, d.reasons);
   postgres_reasons(d.reasons);
   app_reasons(d.reasons);
@@ -636,7 +688,12 @@ std::variant<Lease, Decision> EnvironmentPolicy::acquire_lease(const LeaseReques
   expire(now);
   Decision d = decide(now, request.run_id ? std::optional<AsRun>(AsRun{*request.run_id, request.run_attempt})
                                          : std::nullopt);
-  if (!d.safe) return d;
+  if (!d.safe) {
+    const std::optional<RunRef> own =
+        request.run_id ? std::optional<RunRef>(RunRef{*request.run_id, request.run_attempt.value_or(latest_attempt(*request.run_id))})
+                       : std::nullopt;
+    if (!use_override(d, now, own, true, request.id)) return d;
+  }
   Lease lease{request.id, request.holder, request.run_id, now, now + request.ttl,
               request.run_id ? std::optional<int>(request.run_attempt.value_or(latest_attempt(*request.run_id)))
                              : std::nullopt};
@@ -695,7 +752,38 @@ bool EnvironmentPolicy::expire(TimePoint now) {
     queue_changed(std::move(expired));
     changed = true;
   }
+  if (durable_.pending_override && now >= durable_.pending_override->expires_at) {
+    push_bounded(override_ends_, OverrideEnd{OverrideEnd::Why::Expired, *durable_.pending_override, now, {}, {}},
+                 kMaxRuns);
+    durable_.pending_override.reset();
+    changed = true;
+  }
   return changed;
+}
+
+void EnvironmentPolicy::set_override(Override o, TimePoint now) {
+  expire(now);
+  if (durable_.pending_override)
+    push_bounded(override_ends_, OverrideEnd{OverrideEnd::Why::Replaced, *durable_.pending_override, now, {}, {}},
+                 kMaxRuns);
+  durable_.pending_override = std::move(o);
+}
+
+bool EnvironmentPolicy::use_override(const Decision& d, TimePoint now, const std::optional<RunRef>& own,
+                                     bool with_queue, const std::string& lease_id) {
+  const auto& o = durable_.pending_override;
+  if (!o || now >= o->expires_at) return false;
+  const Decision without = evaluate(now, own, with_queue, {}, o->skip_set());
+  if (!without.safe) return false;
+  OverrideEnd used{OverrideEnd::Why::Used, *o, now, lease_id, {}};
+  for (const auto& r : d.reasons) {
+    const std::string code(to_string(r.code));
+    if (std::find(used.skipped.begin(), used.skipped.end(), code) == used.skipped.end())
+      used.skipped.push_back(code);
+  }
+  push_bounded(override_ends_, std::move(used), kMaxRuns);
+  durable_.pending_override.reset();
+  return true;
 }
 
 std::optional<TimePoint> EnvironmentPolicy::next_deadline(TimePoint now) const {
@@ -707,6 +795,8 @@ std::optional<TimePoint> EnvironmentPolicy::next_deadline(TimePoint now) const {
     if (r.until) consider(*r.until);
   if (durable_.lease) consider(durable_.lease->expires_at);
   if (durable_.freeze && durable_.freeze->until) consider(*durable_.freeze->until);
+  if (durable_.pending_override) consider(durable_.pending_override->expires_at);
+  if (const auto window = next_freeze_window(now)) consider(window->start);
   if (const auto expiry = queue_.next_expiry(now)) consider(*expiry);
   for (const auto& [source, health] : sources_)
     if (health.last_success) consider(*health.last_success + rules_.stale_after + Duration{1});
@@ -758,7 +848,8 @@ std::optional<Lease> EnvironmentPolicy::serve_queue(TimePoint now, const std::st
   const std::optional<RunRef> own =
       head->run_id ? std::optional<RunRef>(RunRef{*head->run_id, head->run_attempt.value_or(latest_attempt(*head->run_id))})
                    : std::nullopt;
-  if (!evaluate(now, own, false).safe) return std::nullopt;
+  if (const Decision d = evaluate(now, own, false); !d.safe && !use_override(d, now, own, false, lease_id))
+    return std::nullopt;
   Lease lease{lease_id, head->holder, head->run_id, now, now + head->lease_ttl,
               head->run_id ? std::optional<int>(own->attempt) : std::nullopt};
   durable_.lease = lease;

@@ -14,7 +14,9 @@
 
 #include "core/config.hpp"
 #include "core/decision.hpp"
+#include "core/freeze_window.hpp"
 #include "core/model.hpp"
+#include "core/override.hpp"
 #include "core/queue.hpp"
 #include "core/time.hpp"
 #include "core/upstream_states.hpp"
@@ -111,6 +113,7 @@ struct DurableEnvironmentState {
   std::optional<Lease> lease;
   std::optional<Freeze> freeze;
   std::vector<Ticket> queue = {};  // the deploy queue, join order (poll times are not durable)
+  std::optional<Override> pending_override = std::nullopt;  // break-glass, until used or expired
 
   bool operator==(const DurableEnvironmentState&) const = default;
 };
@@ -186,6 +189,10 @@ struct EnvironmentRules {
   int max_active_revisions = 1;
   Duration stale_after = std::chrono::minutes{5};
   QueueSettings queue = {};
+  std::vector<FreezeWindow> freeze_windows = {};
+  // Windows from_config could not make (the loader rejects them first, so only a bug or a tz
+  // database changed under a running daemon gets here): each blocks as `freeze_window` for good.
+  std::vector<std::string> invalid_freeze_windows = {};
 
   static EnvironmentRules from_config(const EnvironmentConfig& env);
   std::vector<SourceId> sources() const;
@@ -245,7 +252,27 @@ class EnvironmentPolicy {
   bool release_lease(std::string_view lease_id, TimePoint now);
   void set_freeze(Freeze freeze);
   bool clear_freeze();
-  /// Ends leases past their TTL and freezes past their `until`. Returns true if anything changed.
+  /// A break-glass override: the next lease or queue grant before `expires_at` is judged without
+  /// the rules it skips. It replaces a pending one (reported by take_override_ends()).
+  void set_override(Override o, TimePoint now);
+  const std::optional<Override>& pending_override() const { return durable_.pending_override; }
+  /// Withdraws the pending override (not reported: the caller audits it).
+  void clear_override() { durable_.pending_override.reset(); }
+  /// Overrides used, expired or replaced since the last call, for the audit log.
+  std::vector<OverrideEnd> take_override_ends() { return std::exchange(override_ends_, {}); }
+  /// A grant for `lease_id` was rolled back (restore()): the override it used was not used.
+  void forget_override_use(std::string_view lease_id) {
+    std::erase_if(override_ends_, [&](const OverrideEnd& e) {
+      return e.why == OverrideEnd::Why::Used && e.lease_id == lease_id;
+    });
+  }
+
+  /// The freeze windows in force at `now` (all of them, whoever asks), and the next one to start.
+  std::optional<ActiveFreeze> freeze_window_in_force(TimePoint now) const;
+  std::optional<WindowSpan> next_freeze_window(TimePoint now) const;
+
+  /// Ends leases past their TTL, freezes past their `until` and overrides past their TTL.
+  /// Returns true if anything changed.
   bool expire(TimePoint now);
   /// The next instant at which decide() may change without any new event (an `until`, a lease
   /// expiry, a source going stale), or nullopt. The daemon arms a timer for it.
@@ -321,20 +348,29 @@ class EnvironmentPolicy {
   void source_reasons(TimePoint now, Reasons& out) const;
   /// frozen: a person stopped deploys on purpose.
   void freeze_reason(TimePoint now, Reasons& out) const;
+  /// freeze_window: a declared freeze window is in force. A deploy of the asker's own run that
+  /// started (or took its lease) before the window began is not stopped by it.
+  void freeze_window_reason(TimePoint now, const std::optional<RunRef>& own, Reasons& out) const;
   /// leased: another pipeline holds the environment.
   void lease_reason(TimePoint now, const std::optional<RunRef>& own, Reasons& out) const;
   /// queued: pipelines wait in the deploy queue; nobody may skip the line.
   /// `own_ticket`: the asker is this ticket (blocked by those ahead of it only).
   void queued_reason(const std::optional<RunRef>& own, std::string_view own_ticket, Reasons& out) const;
   /// decide() with the queue rule or without it (serving the head).
+  /// `skip`: rules a pending override lets this evaluation ignore.
   Decision evaluate(TimePoint now, const std::optional<RunRef>& own, bool with_queue,
-                    std::string_view own_ticket = {}) const;
+                    std::string_view own_ticket = {}, const SkipSet& skip = {}) const;
+  /// Whether `d` (not safe) turns safe under the pending override; if so the override is used
+  /// up for `lease_id` (reported by take_override_ends()).
+  bool use_override(const Decision& d, TimePoint now, const std::optional<RunRef>& own,
+                    bool with_queue, const std::string& lease_id);
   /// Records tickets that ended and mirrors the queue into the durable state.
   void queue_changed(std::vector<EndedTicket> ended);
   /// deploy_in_progress: another deploy run is queued or running (two deploys overlapping).
   void in_progress_reasons(const std::optional<RunRef>& own, Reasons& out) const;
   /// cooldown: deploys too close together (min_interval between starts, cooldown after an end).
-  void cooldown_reason(TimePoint now, const std::optional<RunRef>& own, Reasons& out) const;
+  void cooldown_reason(TimePoint now, const std::optional<RunRef>& own, const SkipSet& skip,
+                       Reasons& out) const;
   /// busy_backoff: re-running into a PostgreSQL server that just answered ServerIsBusy.
   void busy_backoff_reason(TimePoint now, Reasons& out) const;
   /// server_busy: deploying while a PostgreSQL server is not ready (the ServerIsBusy window).
@@ -371,6 +407,7 @@ class EnvironmentPolicy {
   std::vector<Unclassified> unclassified_;
   DeployQueue queue_;  // its tickets mirrored in durable_.queue after every change
   std::vector<EndedTicket> ended_tickets_;  // bounded, drained by take_ended_tickets()
+  std::vector<OverrideEnd> override_ends_;  // bounded, drained by take_override_ends()
   DurableEnvironmentState durable_;
 };
 

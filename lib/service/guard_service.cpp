@@ -92,6 +92,7 @@ TransactResult GuardService::transact(std::string_view environment, const Mutati
   if (commit && !commit()) {
     it->second.restore(std::move(before));
     it->second.take_ended_tickets();  // ended by the mutation that did not happen
+    it->second.take_override_ends();
     return TransactResult::CommitFailed;
   }
   after_change(it->first, it->second, now, Notify::Always);
@@ -138,6 +139,7 @@ std::optional<Ticket> GuardService::serve_queue(const std::string& environment,
   if (grant_commit_ && !grant_commit_()) {
     // Not on disk: nobody may hear of it. The head stays first and is served at the next change.
     policy.restore(std::move(before));
+    policy.forget_override_use(*id);
     log_->error("event=queue_grant_failed env={} ticket={} error=\"state write failed\"",
                 environment, ticket_id);
     return std::nullopt;
@@ -204,7 +206,8 @@ void GuardService::after_change(const std::string& environment, EnvironmentPolic
   QueueChange queue;
   queue.granted = serve_queue(environment, policy, now);
   queue.ended = policy.take_ended_tickets();
-  if (!queue.empty()) notify = Notify::Always;
+  const std::vector<OverrideEnd> overrides = policy.take_override_ends();
+  if (!queue.empty() || !overrides.empty()) notify = Notify::Always;
   const Decision decision = policy.decide(now);
   const bool verdict_changed = !entry.last || !entry.last->same_verdict(decision);
   if (verdict_changed) {
@@ -217,7 +220,7 @@ void GuardService::after_change(const std::string& environment, EnvironmentPolic
   entry.last = decision;
   entry.deadline = policy.next_deadline(now);
   if (notify == Notify::Never || (notify == Notify::IfVerdictChanged && !verdict_changed)) return;
-  const StateChange change{environment, decision, verdict_changed, queue};
+  const StateChange change{environment, decision, verdict_changed, queue, overrides};
   for (const auto& listener : listeners_) listener(change);
 }
 

@@ -52,6 +52,7 @@ struct StateChange {
   const Decision& decision;  // decide(now) right after the change
   bool verdict_changed;      // safe flag or reason codes differ from the previous decision
   const QueueChange& queue;  // what the queue did (granted, tickets ended)
+  const std::vector<OverrideEnd>& overrides;  // break-glass overrides used, expired or replaced
 };
 
 /// A configured source of an environment that has never been refreshed successfully.

@@ -170,6 +170,7 @@ void Persistence::on_change(const StateChange& change) {
     last = std::move(verdict);
   }
   audit_queue(change);
+  audit_overrides(change);
   // Mutations through transact() were saved before listeners run, so this finds no difference
   // for them; observations from pollers and webhooks, and TTL expiries, are picked up here.
   // A save is already scheduled, and commit() compares every environment with what was saved,
@@ -204,6 +205,37 @@ void Persistence::audit_queue(const StateChange& change) {
       lease = {{"id", l.id}, {"holder", l.holder}, {"expires_at", format_timestamp(l.expires_at)}};
     }
     append("queue.granted", std::move(lease), ticket_audit_json(*granted));
+  }
+}
+
+nlohmann::json override_audit_json(const Override& o) {
+  return {{"id", o.id},
+          {"reason", o.reason},
+          {"by", o.by},
+          {"skip", o.skip},
+          {"created_at", format_timestamp(o.created_at)},
+          {"expires_at", format_timestamp(o.expires_at)}};
+}
+
+void Persistence::audit_overrides(const StateChange& change) {
+  if (!audit_.is_open()) return;
+  for (const auto& end : change.overrides) {
+    std::string action;
+    nlohmann::json detail = nullptr;
+    switch (end.why) {
+      case OverrideEnd::Why::Used:
+        action = "override.use";
+        detail = {{"lease", end.lease_id}, {"skipped", end.skipped}};
+        break;
+      case OverrideEnd::Why::Expired: action = "override.expire"; break;
+      case OverrideEnd::Why::Replaced: action = "override.replace"; break;
+    }
+    // Rare and what an incident review looks for: durable before anyone hears of it.
+    state::AuditRecord record{end.at, change.environment, "deployguard", action,
+                              override_audit_json(end.override_), nullptr, std::move(detail)};
+    if (auto status = audit_.append(record, state::AuditSync::Fsync); !status.ok())
+      log_->warn("event=audit_write_failed action={} env={} error=\"{}\"", action,
+                 change.environment, status.error);
   }
 }
 

@@ -54,6 +54,8 @@ namespace deployguard::service {
 
 /// A deploy-queue ticket as the audit log records it (id, holder, run, ref, sha, joined_at).
 nlohmann::json ticket_audit_json(const Ticket& ticket);
+/// A break-glass override as the audit log records it (id, reason, by, skip, created/expires).
+nlohmann::json override_audit_json(const Override& o);
 
 /// The state file could not be used at start-up; what() names the file.
 class StateLoadError : public std::runtime_error {
@@ -124,6 +126,7 @@ class Persistence {
  private:
   void on_change(const StateChange& change);
   void audit_queue(const StateChange& change);
+  void audit_overrides(const StateChange& change);
   bool changed_since_save() const;
   void arm_debounce(Duration wait);
 

@@ -102,6 +102,14 @@ class Writer {
       }
       out["queue"] = std::move(queue);
     }
+    if (const auto& o = s.pending_override) {
+      out["override"] = ordered_json{{"id", o->id},
+                                     {"reason", o->reason},
+                                     {"by", o->by},
+                                     {"skip", o->skip},
+                                     {"created_at", time(o->created_at, path + ".override.created_at")},
+                                     {"expires_at", time(o->expires_at, path + ".override.expires_at")}};
+    }
     return out;
   }
 
@@ -284,9 +292,37 @@ class Reader {
     return f;
   }
 
+  std::optional<Override> pending_override(const json& v, const std::string& path) {
+    if (v.is_null()) return std::nullopt;
+    Override o;
+    if (!object(v, path, {"id", "reason", "by", "skip", "created_at", "expires_at"}, {})) return std::nullopt;
+    string(v, "id", path, o.id);
+    string(v, "reason", path, o.reason);
+    string(v, "by", path, o.by);
+    const json& skip = v.at("skip");
+    if (!skip.is_array()) {
+      error(path + ".skip", "expected an array, " + got(skip));
+      return std::nullopt;
+    }
+    for (std::size_t i = 0; i < skip.size(); ++i) {
+      if (!skip[i].is_string()) {
+        error(path + ".skip[" + std::to_string(i) + "]", "expected a string, " + got(skip[i]));
+        return std::nullopt;
+      }
+      o.skip.push_back(skip[i].get<std::string>());
+    }
+    if (const auto parsed = parse_skip(o.skip); parsed.status != SkipParse::Status::Ok) {
+      error(path + ".skip", parsed.message);
+      return std::nullopt;
+    }
+    time(v, "created_at", path, o.created_at);
+    time(v, "expires_at", path, o.expires_at);
+    return o;
+  }
+
   DurableEnvironmentState environment(const json& v, const std::string& path) {
     DurableEnvironmentState s;
-    if (!object(v, path, {"deploys", "busy", "busy_runs_counted"}, {"lease", "freeze", "queue"})) return s;
+    if (!object(v, path, {"deploys", "busy", "busy_runs_counted"}, {"lease", "freeze", "queue", "override"})) return s;
     if (const auto it = v.find("deploys"); it != v.end()) {
       if (!it->is_array()) {
         error(path + ".deploys", "expected an array, " + got(*it));
@@ -318,6 +354,8 @@ class Reader {
     }
     if (const auto it = v.find("lease"); it != v.end()) s.lease = lease(*it, path + ".lease");
     if (const auto it = v.find("freeze"); it != v.end()) s.freeze = freeze(*it, path + ".freeze");
+    if (const auto it = v.find("override"); it != v.end())
+      s.pending_override = pending_override(*it, path + ".override");
     if (const auto it = v.find("queue"); it != v.end()) {
       if (!it->is_array()) {
         error(path + ".queue", "expected an array, " + got(*it));
