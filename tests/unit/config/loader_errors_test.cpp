@@ -463,3 +463,70 @@ TEST(ConfigErrors, ApiTlsNeedsBothFiles) {
 
 }  // namespace
 }  // namespace deployguard::config
+
+namespace deployguard::config {
+namespace {
+
+TEST(ConfigErrors, FreezeWindowsNameTheKeyOfEachProblem) {
+  const std::string windows =
+      "    freeze_windows:\n"
+      "      - { name: nights, cron: \"0 20 * * 1-5\", duration: 12h, time_zone: Europe/Berlin }\n"
+      "      - { name: typo, cron: \"0 25 * * *\", duration: 1h }\n"
+      "      - { name: nowhere, cron: \"0 1 * * *\", duration: 1h, time_zone: Mars/Olympus }\n"
+      "      - { name: empty, cron: \"0 1 * * *\", duration: 0s }\n"
+      "      - { name: once, from: \"2026-12-24T00:00:00\", until: \"2026-12-23T00:00:00\" }\n"
+      "      - { name: nights, from: \"2026-12-24T00:00\", until: \"2026-12-25T00:00\" }\n"
+      "      - { name: nothing }\n";
+  EXPECT_EQ(errors_of(environment(windows)),
+            (Errors{"environments.staging.freeze_windows[1].cron: hour field \"25\": values must be within 0-23",
+                    "environments.staging.freeze_windows[2].time_zone: unknown time zone \"Mars/Olympus\" (not "
+                    "in the system's tz database; names look like Europe/Berlin)",
+                    "environments.staging.freeze_windows[3].duration: must be at least 1s, got \"0s\"",
+                    "environments.staging.freeze_windows[4].until: must be after from (2026-12-24T00:00:00), or "
+                    "the window is empty",
+                    "environments.staging.freeze_windows[5].name: duplicate window name \"nights\"",
+                    "environments.staging.freeze_windows[6]: needs cron and duration (a recurring window) or "
+                    "from and until (a one-off one)"}));
+}
+
+TEST(ConfigErrors, TopLevelFreezeWindowsAreCheckedToo) {
+  EXPECT_EQ(errors_of(kValid + "freeze_windows: [{ name: w, cron: \"0 0 30 2 *\", duration: 1h }]\n"),
+            Errors{"freeze_windows[0].cron: \"0 0 30 2 *\" never matches a date"});
+  EXPECT_EQ(errors_of(kValid + "freeze_windows: [{ name: w, cron: \"0 0 * * *\" }]\n"),
+            Errors{"freeze_windows[0].duration: required with cron, and longer than 0 (how long each "
+                   "occurrence lasts)"});
+  EXPECT_EQ(errors_of(kValid + "freeze_windows: [{ name: w, from: \"24.12.2026\", until: \"2026-12-25T00:00\" }]\n"),
+            Errors{"freeze_windows[0].from: expected a local date-time such as 2026-12-24T00:00:00 (seconds "
+                   "optional, no offset: the window's time_zone applies), got \"24.12.2026\""});
+}
+
+TEST(ConfigFreezeWindows, EnvironmentsInheritTheTopLevelListAndMayReplaceByName) {
+  const auto r = parse_config(
+      "github: { token_env: GITHUB_TOKEN }\n"
+      "freeze_windows:\n"
+      "  - { name: nights, cron: \"0 20 * * 1-5\", duration: 12h, time_zone: Europe/Berlin }\n"
+      "  - { name: weekend, cron: \"0 0 * * 6\", duration: 48h }\n"
+      "environments:\n"
+      "  staging: { github: { repo: octo/app, workflows: [d.yml] } }\n"
+      "  production:\n"
+      "    github: { repo: octo/app, workflows: [d.yml] }\n"
+      "    freeze_windows:\n"
+      "      - { name: nights, cron: \"0 18 * * *\", duration: 14h, time_zone: Europe/Berlin }\n"
+      "      - { name: new-year, from: \"2026-12-24T00:00:00\", until: \"2027-01-02T00:00:00\", time_zone: Europe/Berlin }\n");
+  ASSERT_TRUE(r.ok()) << r.errors.front().to_string();
+  const auto& staging = r.config->environments.at("staging").freeze_windows;
+  ASSERT_EQ(staging.size(), 2u);
+  EXPECT_EQ(staging[0].name, "nights");
+  EXPECT_EQ(*staging[0].cron, "0 20 * * 1-5");
+  const auto& production = r.config->environments.at("production").freeze_windows;
+  ASSERT_EQ(production.size(), 3u);
+  EXPECT_EQ(production[0].name, "weekend");
+  EXPECT_EQ(production[1].name, "nights");
+  EXPECT_EQ(*production[1].cron, "0 18 * * *");
+  EXPECT_EQ(production[1].duration, std::chrono::hours{14});
+  EXPECT_EQ(production[2].name, "new-year");
+  EXPECT_EQ(production[2].time_zone, "Europe/Berlin");
+}
+
+}  // namespace
+}  // namespace deployguard::config

@@ -46,6 +46,8 @@ inline EnvironmentStates full_states() {
   staging.busy.consecutive_failures = 0;
   staging.lease = Lease{"lease-2", "bob", std::nullopt, at_ms(kT0 + 10), at_ms(kT0 + 20)};
   staging.freeze = Freeze{"", "carol", at_ms(kT0 + 999), std::nullopt};
+  staging.pending_override = Override{"ovr-1", "INC-42 hotfix", "alice", {"cooldown", "freeze_window"},
+                                      at_ms(kT0 + 5), at_ms(kT0 + 1'800'005)};
   states["staging"] = staging;
 
   states["idle"] = DurableEnvironmentState{};  // every optional unset, every list empty
@@ -74,6 +76,7 @@ inline void expect_same(const DurableEnvironmentState& a, const DurableEnvironme
     EXPECT_EQ(a.lease->expires_at, b.lease->expires_at);
   }
   EXPECT_EQ(a.queue, b.queue);
+  EXPECT_EQ(a.pending_override, b.pending_override);
   ASSERT_EQ(a.freeze.has_value(), b.freeze.has_value());
   if (a.freeze) {
     EXPECT_EQ(a.freeze->reason, b.freeze->reason);

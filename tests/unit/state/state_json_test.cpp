@@ -69,6 +69,18 @@ TEST(StateJson, RoundTripsEveryField) {
   expect_same(original, parsed.states);
 }
 
+TEST(StateJson, AnOverrideThatSkipsAProtectedRuleIsRejected) {
+  auto states = full_states();
+  auto text = serialize_state(states);
+  ASSERT_TRUE(text.ok());
+  auto doc = nlohmann::json::parse(text.text);
+  doc["environments"]["staging"]["override"]["skip"] = {"server_busy"};
+  const auto parsed = parse_state(doc.dump());
+  EXPECT_FALSE(parsed.ok());
+  EXPECT_TRUE(any_error_contains(parsed.errors, "staging.override.skip: rule server_busy protects the platform"))
+      << all(parsed.errors);
+}
+
 TEST(StateJson, RoundTripsNoEnvironments) {
   const auto text = serialize_state({});
   ASSERT_TRUE(text.ok());
