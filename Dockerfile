@@ -30,11 +30,12 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DDEPLOYGUARD_BUILD_TESTS=OFF
 # ---- runtime ----------------------------------------------------------------------------------
 FROM debian:bookworm-slim
 # Exactly the shared libraries `ldd deployguard` lists (libsystemd0 and libstdc++6 are already
-# in the base image), CA certificates for GitHub/ARM/Entra ID, curl for HEALTHCHECK.
+# in the base image), the tz database for freeze windows, CA certificates for GitHub/ARM/Entra
+# ID, curl for HEALTHCHECK.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libboost-url1.81.0 libyaml-cpp0.7 libspdlog1.10 libfmt9 libssl3 \
-      libprometheus-cpp-core1.0 libsimdjson14 libsystemd0 ca-certificates curl \
+      libprometheus-cpp-core1.0 libsimdjson14 libdate-tz3 libsystemd0 tzdata ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 deployguard \
  && useradd --system --uid 10001 --gid deployguard --home-dir /var/lib/deployguard \

@@ -3,7 +3,7 @@ _deployguard() {
   local cur prev words cword
   cur="${COMP_WORDS[COMP_CWORD]}"
   prev="${COMP_WORDS[COMP_CWORD-1]}"
-  local commands="serve check-config version status can-deploy lease freeze unfreeze report stabilize stop"
+  local commands="serve check-config version status can-deploy lease freeze unfreeze windows override report stabilize stop"
   local common="--server --token-file --help"
   local sub="${COMP_WORDS[1]}"
 
@@ -25,6 +25,8 @@ _deployguard() {
     can-deploy) COMPREPLY=($(compgen -W "--env --wait --run-id --run-attempt $common" -- "$cur")) ;;
     freeze) COMPREPLY=($(compgen -W "--env --reason --by --until $common" -- "$cur")) ;;
     unfreeze) COMPREPLY=($(compgen -W "--env $common" -- "$cur")) ;;
+    windows) COMPREPLY=($(compgen -W "--env --days --json $common" -- "$cur")) ;;
+    override) COMPREPLY=($(compgen -W "--env --reason --skip --by --ttl $common" -- "$cur")) ;;
     stabilize) COMPREPLY=($(compgen -W "--env --revision --yes $common" -- "$cur")) ;;
     stop) COMPREPLY=($(compgen -W "--env --reason --by $common" -- "$cur")) ;;
     lease)

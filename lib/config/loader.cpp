@@ -337,7 +337,14 @@ class Loader {
         add_at(item + ".name", "duplicate window name " + quote(w.name));
       std::string why;
       std::string key;
-      if (!FreezeWindow::make(w, &why, &key)) add_at(key.empty() ? item : item + "." + key, why);
+      if (FreezeWindow::make(w, &why, &key)) continue;
+      if (!key.empty()) {
+        add_at(item + "." + key, why);
+      } else if (const auto it = written_.find(item + ".name"); it != written_.end()) {
+        add(it->second, item, why);  // about the whole item: placed where it starts
+      } else {
+        add_at(item, why);
+      }
     }
   }
 

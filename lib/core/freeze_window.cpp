@@ -269,6 +269,7 @@ std::optional<FreezeWindow> FreezeWindow::make(const FreezeWindowConfig& config,
   if (config.time_zone != "UTC") {
     try {
       w.zone_ = date::locate_zone(config.time_zone);
+      (void)w.zone_->get_info(date::sys_seconds{});  // loads the zone's rules now, not in decide()
     } catch (const std::exception&) {
       return fail("time_zone", "unknown time zone \"" + config.time_zone +
                                    "\" (not in the system's tz database; names look like Europe/Berlin)");

@@ -147,7 +147,7 @@ TEST_F(WindowsTest, CheckConfigRejectsABadWindowWithItsPath) {
              "    freeze_windows:\n"
              "      - { name: ok, cron: \"0 20 * * 1-5\", duration: 12h, time_zone: Europe/Berlin }\n"
              "      - { name: bad, cron: \"0 20 * * 1-8\", duration: 12h, time_zone: Europe/Berlin }\n");
-  const auto r = run_command(kBinary, {"check-config", "--config", file.string()}, 30s);
+  const auto r = run_command(kBinary, {"check-config", file.string()}, 30s);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE((r.out + r.err).find("environments.staging.freeze_windows[1].cron: day of week field \"1-8\""),
             std::string::npos)
@@ -167,7 +167,7 @@ TEST_F(WindowsTest, AnOverrideLetsExactlyOneDeploySkipTheCooldownAndIsAudited) {
   const auto platform = call("POST", "/v1/environments/staging/override",
                              R"({"reason":"r","skip":["cooldown","server_busy"]})");
   EXPECT_EQ(platform.result_int(), 422) << platform.body();
-  EXPECT_EQ(Json::parse(platform.body())["code"], "not_skippable");
+  EXPECT_EQ(Json::parse(platform.body())["error"]["code"], "not_skippable");
   EXPECT_EQ(call("POST", "/v1/environments/staging/override", R"({"reason":"r","skip":["nap"]})").result_int(), 400);
 
   const auto created = cli({"override", "--env", "staging", "--reason", "INC-42 hotfix", "--by", "alice",

@@ -282,7 +282,8 @@ TEST_F(ApiTest, EnvironmentStatusShowsRunsSourcesAndDecision) {
   EXPECT_EQ(keys(j), (std::vector<std::string>{
                          "environment", "safe", "reasons", "evaluated_at", "runs", "container_app",
                          "revisions", "traffic", "live", "databases", "lease", "queue", "freeze",
-                         "busy_backoff", "deploys", "unclassified", "sources"}));
+                         "freeze_windows", "override", "busy_backoff", "deploys", "unclassified",
+                         "sources"}));
   EXPECT_EQ(j["safe"], false);
   ASSERT_EQ(j["runs"].size(), 1u);
   const auto& run = j["runs"][0];

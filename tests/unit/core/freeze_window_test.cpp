@@ -278,6 +278,7 @@ namespace {
 
 EnvironmentRules rules_with(std::vector<FreezeWindow> windows) {
   auto r = staging_rules();
+  r.stale_after = std::chrono::hours{24};  // no staleness deadline in the way of the windows'
   r.freeze_windows = std::move(windows);
   return r;
 }
@@ -319,7 +320,7 @@ TEST(FreezeWindowPolicy, ADeployRunningWhenAWindowStartsRunsToItsEnd) {
   // The run itself (asking as its own run, e.g. a later job of it) is not stopped...
   EXPECT_TRUE(policy.decide(later, AsRun{41}).safe) << codes(policy.decide(later, AsRun{41})).size();
   // ...anyone else waits for the window, and for the run.
-  EXPECT_THAT(codes(policy.decide(later)), ElementsAre("freeze_window", "deploy_in_progress", "cooldown"));
+  EXPECT_THAT(codes(policy.decide(later)), ElementsAre("freeze_window", "deploy_in_progress"));
   // A run that started inside the window is blocked by it even as its own asker.
   refresh_healthy(policy, later, {deploy_run(41, RunStatus::Completed, started, RunConclusion::Success, later),
                                   deploy_run(42, RunStatus::InProgress, later)});
