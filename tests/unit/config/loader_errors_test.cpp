@@ -459,7 +459,7 @@ TEST(ConfigErrors, NotifySinksNeedKnownFormatsEventsEnvironmentsAndUniqueNames) 
             Errors{"notify[0].min_interval_between: expected a duration like 14m, got \"soon\""});
   EXPECT_EQ(errors_of("notify:\n  - { name: team, url: https://hooks.example/x, format: json }\n" +
                       kValid),
-            Errors{"notify[0].url: unknown key (did you mean \"url_file\"?)"});
+            (Errors{"notify[0].url_file: required key is missing", "notify[0].url: unknown key"}));
   EXPECT_EQ(errors_of("notify: { name: team }\n" + kValid),
             Errors{"notify: expected a list of mappings, got a mapping"});
 }
