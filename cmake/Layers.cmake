@@ -19,6 +19,7 @@ set(DEPLOYGUARD_LAYERS
   "service:core,state,log"
   "remediation:core,parse,upstream,service,log"
   "api:core,service,remediation,http/server"
-  "app:core,config,webhook,http/client,http/server,upstream,service,remediation,api,log"
+  "notify:core,config,state,webhook,http/client,log"
+  "app:core,config,webhook,http/client,http/server,upstream,service,remediation,api,notify,log"
   "cli:core"
   "daemon:core,config,app,cli")

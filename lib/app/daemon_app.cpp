@@ -161,6 +161,15 @@ DaemonApp::DaemonApp(Config config, DaemonOptions options)
       io_, http::BeastHttpClientOptions{config_.http_client,
                                         http::ProxyEnvironment::from_process_environment()});
   pollers_ = std::make_unique<upstream::UpstreamPollers>(io_, config_, *http_client_, sink_, *clock_);
+  // Notifications: every audit record reaches the notifier; a sink's unreadable url_file or
+  // secret_file stops start-up here.
+  notifier_ = std::make_unique<notify::Notifier>(
+      io_.get_executor(), *http_client_, *clock_,
+      [this](const std::string& env) { return service_.decide(env); },
+      notify::NotifierOptions::from_config(config_.http_client));
+  notifier_->configure(notify::load_sinks(config_.notify));
+  persistence_.add_audit_observer(
+      [this](const state::AuditRecord& record) { notifier_->observe(record); });
   webhook_ = std::make_unique<WebhookReceiver>(
       service_, config_.environments, webhook_secrets(config_),
       [this](const std::string& env) { pollers_->refresh_now(env, kGitHubSource); });
@@ -185,6 +194,7 @@ DaemonApp::DaemonApp(Config config, DaemonOptions options)
       });
   api_.set_remediation(remediation_.get());
   metrics_->set_reload_counts(&reload_counts_);
+  metrics_->set_notifier(notifier_.get());
   if (config_.server.webhook_listen) {
     // The public-facing listener: same limits as the API listener, the webhook body limit for
     // the webhook route, and nothing but that route (the API stays on server.listen).
@@ -329,6 +339,7 @@ ReloadResult DaemonApp::reload(Config next) {
   std::vector<std::string> secrets;
   api::TokenAuth auth;
   std::unique_ptr<upstream::UpstreamPollers> pollers;
+  std::vector<notify::SinkSettings> sinks;
   const bool upstream_changed = [&] {
     if (config_.github != next.github || config_.azure != next.azure) return true;
     if (config_.environments.size() != next.environments.size()) return true;
@@ -341,6 +352,7 @@ ReloadResult DaemonApp::reload(Config next) {
   try {
     secrets = webhook_secrets(next);
     auth = api_auth(next.server);
+    sinks = notify::load_sinks(next.notify);
     if (upstream_changed) {
       // GitHub sources whose API, token and target stay keep their ETags and workflow ids: their
       // next poll is a 304 that costs no rate limit, not a full listing.
@@ -368,6 +380,7 @@ ReloadResult DaemonApp::reload(Config next) {
   api_.set_auth(std::move(auth));
   // Reconfigured, not rebuilt: a delivery GitHub redelivers after the reload stays a duplicate.
   webhook_->reconfigure(next.environments, std::move(secrets));
+  notifier_->configure(std::move(sinks));  // unchanged sinks keep their queues and windows
   if (pollers) {
     pollers_->stop();
     pollers_ = std::move(pollers);
@@ -406,6 +419,7 @@ void DaemonApp::begin_shutdown(std::string_view cause) {
   api_.answer_waiters();  // leases: long-poll waiters get the current decision now
   pollers_->stop();
   if (remediation_) remediation_->stop();  // remediation: no more backoff waits
+  notifier_->stop();  // pending notifications are dropped (counted, logged)
   http_client_->shutdown();
   // Both listeners drain in parallel; the final steps run once the last one has stopped.
   auto listeners_left = std::make_shared<int>(webhook_server_ ? 2 : 1);

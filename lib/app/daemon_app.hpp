@@ -27,6 +27,7 @@
 #include "app/systemd_notify.hpp"
 #include "app/webhook_receiver.hpp"
 #include "http/client/beast_http_client.hpp"
+#include "notify/notifier.hpp"
 #include "upstream/upstream_pollers.hpp"
 #include "remediation/remediation.hpp"
 #include "core/config.hpp"
@@ -124,6 +125,8 @@ class DaemonApp {
   // upstream pollers and webhooks (built in the constructor body, after the service)
   GuardEventSink sink_{service_};
   std::unique_ptr<http::BeastHttpClient> http_client_;
+  // notify[]: audit-trail events posted to webhooks (observes persistence_)
+  std::unique_ptr<notify::Notifier> notifier_;
   std::unique_ptr<upstream::UpstreamPollers> pollers_;
   std::unique_ptr<WebhookReceiver> webhook_;
   // server.webhook_listen: serves only /webhooks/github, TLS when cert_file/key_file are set

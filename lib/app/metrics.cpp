@@ -132,6 +132,30 @@ std::string Metrics::render() const {
     }
   }
 
+  if (notifier_) {
+    auto& notifications = BuildCounter()
+                              .Name("deployguard_notifications_total")
+                              .Help("Notification messages by sink and outcome (sent, retried "
+                                    "attempts, dropped, failed)")
+                              .Register(registry);
+    auto& depth = BuildGauge()
+                      .Name("deployguard_notification_queue_depth")
+                      .Help("Notification messages waiting per sink (queued, in flight or held "
+                            "by coalescing)")
+                      .Register(registry);
+    for (const auto& [sink, s] : notifier_->stats()) {
+      const auto add = [&](const char* outcome, std::uint64_t count) {
+        notifications.Add({{"sink", sink}, {"outcome", outcome}})
+            .Increment(static_cast<double>(count));
+      };
+      add("sent", s.sent);
+      add("retried", s.retried);
+      add("dropped", s.dropped);
+      add("failed", s.failed);
+      depth.Add({{"sink", sink}}).Set(static_cast<double>(s.queued));
+    }
+  }
+
   auto& http_family = BuildCounter()
                           .Name("deployguard_http_requests_total")
                           .Help("HTTP requests answered by route and status")

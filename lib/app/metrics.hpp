@@ -13,6 +13,7 @@
 #include "service/guard_service.hpp"
 #include "app/webhook_receiver.hpp"
 #include "http/server/server.hpp"
+#include "notify/notifier.hpp"
 #include "upstream/upstream_pollers.hpp"
 
 namespace deployguard::app {
@@ -33,6 +34,9 @@ class Metrics {
   void set_reload_counts(const std::map<std::string, std::uint64_t>* counts) {
     reload_counts_ = counts;
   }
+
+  /// Notifications by sink and outcome, and each sink's queue depth; read at scrape time.
+  void set_notifier(const notify::Notifier* notifier) { notifier_ = notifier; }
 
   /// Counts one HTTP response (server on_response hook).
   void record_http(std::string_view target, unsigned status);
@@ -55,6 +59,7 @@ class Metrics {
   const upstream::UpstreamPollers* pollers_;
   const WebhookReceiver* webhooks_;
   const std::map<std::string, std::uint64_t>* reload_counts_ = nullptr;
+  const notify::Notifier* notifier_ = nullptr;
   std::map<std::pair<std::string, unsigned>, std::uint64_t> http_requests_;
   std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> auth_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> overrides_;

@@ -732,6 +732,7 @@ class Loader {
              "requires github.webhook_secret_file to verify webhook deliveries");
 
     check_api_tokens(c.server);
+    check_notify();
     for (std::size_t i = 0; i < c.server.trusted_proxies.size(); ++i) {
       std::string why;
       if (!Cidr::parse(c.server.trusted_proxies[i], &why))
@@ -767,6 +768,28 @@ class Loader {
                "busy_backoff.initial (" + format_duration(env.busy_backoff.initial) +
                    ") must not exceed busy_backoff.max (" +
                    format_duration(env.busy_backoff.max) + ")");
+    }
+  }
+
+  void check_notify() {
+    static const std::set<std::string> kEvents = {"verdict",  "queue",    "gate",        "freeze",
+                                                  "stop",     "override", "source_error"};
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < config_.notify.size(); ++i) {
+      const auto& sink = config_.notify[i];
+      const std::string path = "notify[" + std::to_string(i) + "]";
+      if (!sink.name.empty() && !names.insert(sink.name).second)
+        add_at(path + ".name", "duplicate sink name " + quote(sink.name));
+      for (std::size_t j = 0; j < sink.events.size(); ++j)
+        if (kEvents.count(sink.events[j]) == 0)
+          add_at(path + ".events",
+                 "item " + std::to_string(j) + ": expected one of verdict, queue, gate, freeze, "
+                 "stop, override, source_error, got " + quote(sink.events[j]));
+      for (const auto& environment : sink.environments)
+        if (config_.environments.count(environment) == 0)
+          add_at(path + ".environments", "no environment named " + quote(environment));
+      if (written(path + ".secret_file") && valid(path + ".format") && sink.format != "json")
+        add_at(path + ".secret_file", "only the json format is signed; remove it or use format json");
     }
   }
 

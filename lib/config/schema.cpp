@@ -602,6 +602,58 @@ const Key kKeys[] = {
      .maximum = kMaxQueueLength,
      .inherits = "queue.max_length",
      .slot = DG_SLOT(env(c, s).queue.max_length)},
+
+    // ---- notify --------------------------------------------------------------------------
+    {.path = "notify",
+     .kind = Kind::SectionList,
+     .description = "Notification sinks: verdict changes and operator actions posted to Slack, "
+                    "Microsoft Teams or any HTTP endpoint (see `docs/notifications.md`). Posts "
+                    "never block the guard: bounded queue, deadline per post, retries with "
+                    "backoff, coalescing. Re-read on SIGHUP.",
+     .enter = DG_ENTER(if (c.notify.size() <= s.index) c.notify.resize(s.index + 1))},
+    {.path = "notify[].name",
+     .kind = Kind::Identifier,
+     .description = "Name of the sink in logs and metrics. Unique.",
+     .required = true,
+     .slot = DG_SLOT(c.notify.at(s.index).name)},
+    {.path = "notify[].url_file",
+     .kind = Kind::Path,
+     .description = "File holding the webhook URL (first line). A Slack or Teams webhook URL is "
+                    "a credential, so it is read from a file and never logged (only its scheme "
+                    "and host). A relative path is looked up in `$CREDENTIALS_DIRECTORY` first.",
+     .required = true,
+     .slot = DG_SLOT(c.notify.at(s.index).url_file)},
+    {.path = "notify[].format",
+     .kind = Kind::Enum,
+     .description = "`slack`: Block Kit (`blocks` and a `text` fallback) for an incoming "
+                    "webhook; `teams`: an Adaptive Card message for an incoming webhook; "
+                    "`json`: the event as JSON, signed when `secret_file` is set.",
+     .required = true,
+     .choices = "slack|teams|json",
+     .slot = DG_SLOT(c.notify.at(s.index).format)},
+    {.path = "notify[].events",
+     .kind = Kind::StringList,
+     .description = "Categories to send: `verdict`, `queue`, `gate`, `freeze`, `stop`, "
+                    "`override`, `source_error` (nothing emits `gate` yet).",
+     .default_text = "every category",
+     .slot = DG_SLOT(c.notify.at(s.index).events)},
+    {.path = "notify[].environments",
+     .kind = Kind::StringList,
+     .description = "Only events of these environments are sent.",
+     .default_text = "every environment",
+     .slot = DG_SLOT(c.notify.at(s.index).environments)},
+    {.path = "notify[].min_interval_between",
+     .kind = Kind::Duration,
+     .description = "Coalescing window per environment and category: the first event goes out "
+                    "at once, later ones within this interval become one message with the "
+                    "latest state, sent when the interval ends.",
+     .slot = DG_SLOT(c.notify.at(s.index).min_interval_between)},
+    {.path = "notify[].secret_file",
+     .kind = Kind::Path,
+     .description = "`json` only: file holding the key of the `X-Deployguard-Signature: "
+                    "sha256=<hex HMAC-SHA256 of the body>` header. A relative path is looked up "
+                    "in `$CREDENTIALS_DIRECTORY` first.",
+     .slot = DG_SLOT(c.notify.at(s.index).secret_file)},
 };
 
 #undef DG_SLOT

@@ -192,6 +192,19 @@ struct EnvironmentConfig {
   bool operator==(const EnvironmentConfig&) const = default;
 };
 
+/// One notification sink (notify[]): where events go, in which format, which of them.
+struct NotifyConfig {
+  std::string name;                        // in logs and metrics, never the URL
+  std::string url_file;                    // the webhook URL (itself a secret for Slack/Teams)
+  std::string format = "json";             // slack, teams, json
+  std::vector<std::string> events;         // categories; empty: every category
+  std::vector<std::string> environments;   // empty: every environment
+  Duration min_interval_between = std::chrono::seconds{30};  // coalescing window
+  std::optional<std::string> secret_file;  // json only: HMAC-SHA256 key for the signature header
+
+  bool operator==(const NotifyConfig&) const = default;
+};
+
 struct Config {
   ServerConfig server;
   StateConfig state;
@@ -202,6 +215,7 @@ struct Config {
   QueueSettings queue;  // defaults for every environment's queue, key by key
   std::vector<FreezeWindowConfig> freeze_windows;  // apply to every environment
   std::map<std::string, EnvironmentConfig> environments;  // keyed and ordered by name
+  std::vector<NotifyConfig> notify;
 
   bool operator==(const Config&) const = default;
 };

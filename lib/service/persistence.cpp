@@ -154,6 +154,15 @@ void Persistence::audit(const std::string& environment, const std::string& actor
   if (auto status = audit_.append(record, state::AuditSync::Fsync); !status.ok())
     log_->error("event=audit_write_failed action={} env={} error=\"{}\"", action, environment,
                 status.error);
+  tell_observers(record);
+}
+
+void Persistence::add_audit_observer(std::function<void(const state::AuditRecord&)> observer) {
+  audit_observers_.push_back(std::move(observer));
+}
+
+void Persistence::tell_observers(const state::AuditRecord& record) const {
+  for (const auto& observer : audit_observers_) observer(record);
 }
 
 void Persistence::on_change(const StateChange& change) {
@@ -166,6 +175,7 @@ void Persistence::on_change(const StateChange& change) {
       if (auto status = audit_.append(record, state::AuditSync::NoFsync); !status.ok())
         log_->warn("event=audit_write_failed action=decision.change env={} error=\"{}\"",
                    change.environment, status.error);
+      tell_observers(record);
     }
     last = std::move(verdict);
   }
@@ -192,6 +202,7 @@ void Persistence::audit_queue(const StateChange& change) {
     if (auto status = audit_.append(record, state::AuditSync::NoFsync); !status.ok())
       log_->warn("event=audit_write_failed action={} env={} error=\"{}\"", action,
                  change.environment, status.error);
+    tell_observers(record);
   };
   for (const auto& ended : change.queue.ended) {
     if (ended.why == TicketEnd::LeaseEnded) continue;  // the lease's own end is the record
@@ -236,6 +247,7 @@ void Persistence::audit_overrides(const StateChange& change) {
     if (auto status = audit_.append(record, state::AuditSync::Fsync); !status.ok())
       log_->warn("event=audit_write_failed action={} env={} error=\"{}\"", action,
                  change.environment, status.error);
+    tell_observers(record);
   }
 }
 

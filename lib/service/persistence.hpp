@@ -38,6 +38,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -112,6 +113,12 @@ class Persistence {
   void audit(const std::string& environment, const std::string& actor, const std::string& action,
              nlohmann::json old_value, nlohmann::json new_value, nlohmann::json detail = nullptr);
 
+  /// Observers of the audit trail (the notifier): called on the io thread, in registration
+  /// order, with every record this object appends (operator actions through audit(), verdict
+  /// changes and what the queue did by itself), after the append and whatever its outcome, so
+  /// a full disk does not silence notifications. An observer must not call back into audit().
+  void add_audit_observer(std::function<void(const state::AuditRecord&)> observer);
+
   /// Reopens the audit log at its path (SIGHUP, after logrotate moved it). Returns false and
   /// logs the error if that fails; the old file then stays in use.
   bool reopen_audit_log();
@@ -129,6 +136,7 @@ class Persistence {
   void audit_overrides(const StateChange& change);
   bool changed_since_save() const;
   void arm_debounce(Duration wait);
+  void tell_observers(const state::AuditRecord& record) const;
 
   GuardService& service_;
   PersistenceOptions options_;
@@ -143,6 +151,7 @@ class Persistence {
   std::function<void(state::DeliveryIds)> restore_deliveries_;
   state::DeliveryIds loaded_deliveries_;  // written back when nobody reads them (no receiver)
   std::uint64_t saves_ = 0;
+  std::vector<std::function<void(const state::AuditRecord&)>> audit_observers_;
   /// Durable state of each environment as last written (or loaded), compared structurally.
   std::map<std::string, DurableEnvironmentState, std::less<>> saved_;
   /// Last verdict per environment, for "decision.change" audit records.

@@ -10,7 +10,8 @@ namespace {
 
 constexpr auto kRecordedHeaders = {"authorization",        "if-none-match", "content-type",
                                    "accept",               "user-agent",    "x-github-api-version",
-                                   "metadata",             "x-identity-header", "host"};
+                                   "metadata",             "x-identity-header", "host",
+                                   "x-deployguard-signature"};
 constexpr std::size_t kRecordedBodyLimit = 64 * 1024;
 
 Json default_state() {
@@ -666,6 +667,10 @@ Outcome FakeUpstream::handle(const Request& req, SystemTime now) {
       out.response = handle_imds_token(req, ctx);
     } else if (ctx.t.path == "/msi/token") {
       out.response = handle_msi_token(req, ctx);
+    } else if (!segs.empty() && segs[0] == "hooks" && req.method() == http::verb::post) {
+      // A notification receiver (Slack, Teams or JSON webhook): accepts anything, so tests
+      // read the posts from the request log and script failures with fault rules.
+      out.response = make_json(http::status::ok, Json{{"ok", true}});
     } else if (segs.size() == 4 && segs[1] == "oauth2" && segs[2] == "v2.0" && segs[3] == "token") {
       out.response = handle_aad_token(req, ctx);
     } else {

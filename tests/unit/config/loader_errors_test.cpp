@@ -434,6 +434,36 @@ TEST(ConfigErrors, ApiTokensNeedKnownScopesEnvironmentsAndUniqueNames) {
             1u);
 }
 
+TEST(ConfigErrors, NotifySinksNeedKnownFormatsEventsEnvironmentsAndUniqueNames) {
+  EXPECT_EQ(errors_of("notify:\n  - { name: team, url_file: /u, format: x }\n" + kValid),
+            Errors{"notify[0].format: expected one of slack, teams, json, got \"x\""});
+  EXPECT_EQ(errors_of("notify:\n"
+                      "  - { name: team, url_file: /u, format: slack, events: [verdict, deploys],"
+                      " environments: [prod] }\n"
+                      "  - { name: team, url_file: /v, format: json }\n" +
+                      kValid),
+            (Errors{"notify[0].events: item 1: expected one of verdict, queue, gate, freeze, "
+                    "stop, override, source_error, got \"deploys\"",
+                    "notify[0].environments: no environment named \"prod\"",
+                    "notify[1].name: duplicate sink name \"team\""}));
+  EXPECT_EQ(errors_of("notify:\n  - { name: team, format: json }\n" + kValid),
+            Errors{"notify[0].url_file: required key is missing"});
+  EXPECT_EQ(errors_of("notify:\n  - { name: team, url_file: /u }\n" + kValid),
+            Errors{"notify[0].format: required key is missing"});
+  EXPECT_EQ(errors_of("notify:\n  - { name: team, url_file: /u, format: teams, secret_file: /s }\n" +
+                      kValid),
+            Errors{"notify[0].secret_file: only the json format is signed; remove it or use "
+                   "format json"});
+  EXPECT_EQ(errors_of("notify:\n  - { name: team, url_file: /u, format: json, "
+                      "min_interval_between: soon }\n" + kValid),
+            Errors{"notify[0].min_interval_between: expected a duration like 14m, got \"soon\""});
+  EXPECT_EQ(errors_of("notify:\n  - { name: team, url: https://hooks.example/x, format: json }\n" +
+                      kValid),
+            (Errors{"notify[0].url_file: required key is missing", "notify[0].url: unknown key"}));
+  EXPECT_EQ(errors_of("notify: { name: team }\n" + kValid),
+            Errors{"notify: expected a list of mappings, got a mapping"});
+}
+
 TEST(ConfigErrors, ProtectReadsNeedsATokenThatCanRead) {
   EXPECT_EQ(errors_of("server: { protect_reads: true }\n" + kValid),
             Errors{"server.protect_reads: needs server.api_tokens or server.api_token_file"});

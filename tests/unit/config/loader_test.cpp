@@ -321,6 +321,38 @@ environments:
   EXPECT_EQ(r.config->environments.at("Staging").name, "Staging");
 }
 
+TEST(LoadConfig, NotifySinksWithTheirDefaults) {
+  const LoadResult r = parse_config(R"(
+github: { token_env: GITHUB_TOKEN }
+environments:
+  prod: { github: { repo: octo/app, workflows: [a.yml] } }
+notify:
+  - { name: team, url_file: slack-url, format: slack }
+  - name: audit
+    url_file: /etc/deployguard/audit-url
+    format: json
+    events: [verdict, freeze]
+    environments: [prod]
+    min_interval_between: 2s
+    secret_file: audit-secret
+)");
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  ASSERT_EQ(r.config->notify.size(), 2u);
+  const auto& team = r.config->notify[0];
+  EXPECT_EQ(team.name, "team");
+  EXPECT_EQ(team.url_file, "slack-url");
+  EXPECT_EQ(team.format, "slack");
+  EXPECT_TRUE(team.events.empty());
+  EXPECT_TRUE(team.environments.empty());
+  EXPECT_EQ(team.min_interval_between, seconds{30});
+  EXPECT_FALSE(team.secret_file);
+  const auto& audit = r.config->notify[1];
+  EXPECT_EQ(audit.events, (std::vector<std::string>{"verdict", "freeze"}));
+  EXPECT_EQ(audit.environments, (std::vector<std::string>{"prod"}));
+  EXPECT_EQ(audit.min_interval_between, seconds{2});
+  EXPECT_EQ(audit.secret_file, "audit-secret");
+}
+
 constexpr const char* kTwoEnvironments = R"(
 github: { token_env: GITHUB_TOKEN }
 environments:

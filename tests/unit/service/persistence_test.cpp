@@ -101,5 +101,24 @@ TEST_F(PersistenceTest, IdsFoundInTheFileAreWrittenBackWhenNobodyReadsThem) {
   EXPECT_EQ(loaded.webhook_deliveries, (state::DeliveryIds{"d-1"}));
 }
 
+TEST_F(PersistenceTest, AuditObserversSeeEveryRecordAppended) {
+  Daemon daemon(path_);
+  std::vector<state::AuditRecord> seen;
+  daemon.persistence.add_audit_observer(
+      [&](const state::AuditRecord& record) { seen.push_back(record); });
+  daemon.service.modify("staging", [](EnvironmentPolicy& policy, TimePoint now) {
+    policy.set_freeze(Freeze{"incident", "alice", now, std::nullopt});
+  });
+  daemon.persistence.audit("staging", "alice", "freeze.set", nullptr, {{"reason", "incident"}});
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].action, "decision.change");
+  EXPECT_EQ(seen[0].environment, "staging");
+  EXPECT_EQ(seen[0].actor, "deployguard");
+  EXPECT_EQ(seen[0].new_value.at("reasons"), nlohmann::json::array({"starting", "frozen"}));
+  EXPECT_EQ(seen[1].action, "freeze.set");
+  EXPECT_EQ(seen[1].actor, "alice");
+  EXPECT_EQ(seen[1].new_value.at("reason"), "incident");
+}
+
 }  // namespace
 }  // namespace deployguard::service
